@@ -1,0 +1,28 @@
+#!/usr/bin/env bash
+# Set up everything the tests need (Python venv + deps, Node packages) and run them all.
+# Usage: bash scripts/test.sh [extra pytest args]
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+PYTHON="${PYTHON:-python3}"
+if [ ! -x .venv/bin/python ]; then
+  "$PYTHON" -m venv .venv
+fi
+.venv/bin/python -m pip install --quiet --disable-pip-version-check --upgrade pip
+# The library itself with its test tools, plus the predecessor as a compatibility baseline.
+.venv/bin/python -m pip install --quiet --disable-pip-version-check -e ".[dev]" "assistant-stream==0.0.36"
+
+# Real JavaScript clients for the interop tests (versions pinned by package-lock.json).
+if [ -f tests/interop/node/package-lock.json ]; then
+  (cd tests/interop/node && npm ci --no-audit --no-fund --loglevel=error)
+fi
+
+echo "== ruff"
+lint_paths=()
+for path in src tests examples benchmarks; do [ -e "$path" ] && lint_paths+=("$path"); done
+.venv/bin/ruff check "${lint_paths[@]}"
+.venv/bin/ruff format --check "${lint_paths[@]}"
+echo "== mypy"
+.venv/bin/mypy
+echo "== pytest"
+.venv/bin/python -m pytest -q -p no:cacheprovider "$@"

@@ -1,0 +1,65 @@
+"""assistant-stream-ce: stream an AI assistant's work from Python to any frontend protocol.
+
+>>> from assistant_stream_ce import create_run
+>>> from assistant_stream_ce.serialization.data_stream import DataStreamResponse
+"""
+
+from .assistant_stream_chunk import (
+    AnnotationsChunk,
+    AssistantStreamChunk,
+    DataChunk,
+    ErrorChunk,
+    FileChunk,
+    ReasoningDeltaChunk,
+    ReasoningPartStartChunk,
+    SourceChunk,
+    StepFinishChunk,
+    StepStartChunk,
+    TextDeltaChunk,
+    ToolCallArgsTextFinishChunk,
+    ToolCallBeginChunk,
+    ToolCallDeltaChunk,
+    ToolResultChunk,
+    UpdateStateChunk,
+)
+from .create_run import RunController, RunStream, create_run
+from .errors import DecodeError, ProviderError, SerializationError, StreamError
+from .modules.tool_call import ToolCallController
+from .serialization.assistant_stream_response import AssistantStreamResponse
+from .serialization.assistant_transport import AssistantTransportResponse
+from .serialization.data_stream import DataStreamResponse
+from .serialization.openai_stream import OpenAIStreamResponse
+
+__version__ = "0.1.0"
+
+__all__ = [
+    "AnnotationsChunk",
+    "AssistantStreamChunk",
+    "AssistantStreamResponse",
+    "AssistantTransportResponse",
+    "DataChunk",
+    "DataStreamResponse",
+    "DecodeError",
+    "ErrorChunk",
+    "FileChunk",
+    "OpenAIStreamResponse",
+    "ProviderError",
+    "ReasoningDeltaChunk",
+    "ReasoningPartStartChunk",
+    "RunController",
+    "RunStream",
+    "SerializationError",
+    "SourceChunk",
+    "StepFinishChunk",
+    "StepStartChunk",
+    "StreamError",
+    "TextDeltaChunk",
+    "ToolCallArgsTextFinishChunk",
+    "ToolCallBeginChunk",
+    "ToolCallController",
+    "ToolCallDeltaChunk",
+    "ToolResultChunk",
+    "UpdateStateChunk",
+    "__version__",
+    "create_run",
+]

@@ -1,0 +1,268 @@
+"""The ordered chunk buffer between producers (run callbacks, sub-streams) and one consumer.
+
+Cost model: pushing a chunk from the loop's thread is a list append; the consumer is woken only
+when it is waiting. The consumer takes everything that is ready in one batch, so an encoder can
+turn it into one write. Adjacent deltas of the same kind and target that the consumer has not
+taken yet are merged, so memory grows with the bytes waiting rather than with the number of
+tiny objects; a batch is capped in size so that a backlog drains in bounded pieces.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from typing import Any
+
+from .assistant_stream_chunk import (
+    ReasoningDeltaChunk,
+    TextDeltaChunk,
+    ToolCallDeltaChunk,
+    UpdateStateChunk,
+)
+
+TEXT = 1
+REASONING = 2
+ARGS = 3
+
+# A merged delta stops growing at this many characters (a new one starts after it).
+MAX_MERGED_CHARS = 16 * 1024
+# A batch handed to the consumer stops at about this many characters of deltas.
+BATCH_CHARS = 64 * 1024
+# Pieces kept unjoined in a merged delta before they are joined into one block.
+_PIECES_PER_BLOCK = 64
+# Weight of a non-delta chunk when sizing a batch.
+_OTHER_WEIGHT = 64
+
+
+class _MergedDelta:
+    """Several adjacent, unread deltas for one target, joined when the consumer takes them."""
+
+    __slots__ = ("blocks", "key", "kind", "parent_id", "pieces", "size")
+
+    def __init__(self, kind: int, key: str | None, parent_id: str | None, first: str) -> None:
+        self.kind = kind
+        self.key = key
+        self.parent_id = parent_id
+        self.pieces = [first]
+        self.blocks: list[str] = []
+        self.size = len(first)
+
+    def add(self, text: str) -> None:
+        pieces = self.pieces
+        pieces.append(text)
+        self.size += len(text)
+        if len(pieces) >= _PIECES_PER_BLOCK:
+            self.blocks.append("".join(pieces))
+            self.pieces = []
+
+    def to_chunk(self) -> Any:
+        if self.blocks:
+            self.blocks.extend(self.pieces)
+            text = "".join(self.blocks)
+        else:
+            text = "".join(self.pieces)
+        if self.kind == TEXT:
+            return TextDeltaChunk(text, "text-delta", self.parent_id)
+        if self.kind == REASONING:
+            return ReasoningDeltaChunk(text, "reasoning-delta", self.parent_id)
+        assert self.key is not None
+        return ToolCallDeltaChunk(self.key, text)
+
+
+def _weight(item: Any) -> int:
+    cls = item.__class__
+    if cls is _MergedDelta:
+        return int(item.size)
+    if cls is TextDeltaChunk:
+        return len(item.text_delta)
+    if cls is ReasoningDeltaChunk:
+        return len(item.reasoning_delta)
+    if cls is ToolCallDeltaChunk:
+        return len(item.args_text_delta)
+    return _OTHER_WEIGHT
+
+
+class ChunkBuffer:
+    """Ordered, merging chunk buffer with a single waiting consumer.
+
+    Not thread-safe by itself: callers on other threads go through ``loop.call_soon_threadsafe``.
+    """
+
+    __slots__ = (
+        "_exception",
+        "_items",
+        "_merge_key",
+        "_merge_kind",
+        "_open_state",
+        "_waiter",
+        "_weight",
+        "closed",
+        "coalesce",
+    )
+
+    def __init__(self, *, coalesce: bool = True) -> None:
+        self._items: list[Any] = []
+        self._waiter: asyncio.Future[None] | None = None
+        self._weight = 0
+        # What the last item may be merged with: (kind, key); kind 0 = nothing.
+        self._merge_kind = 0
+        self._merge_key: str | None = None
+        self._open_state: UpdateStateChunk | None = None
+        self._exception: BaseException | None = None
+        self.closed = False
+        self.coalesce = coalesce
+
+    # -- producer side -------------------------------------------------------------------
+
+    def _wake(self) -> None:
+        waiter = self._waiter
+        if waiter is not None:
+            self._waiter = None
+            if not waiter.done():
+                waiter.set_result(None)
+
+    def push(self, chunk: Any) -> None:
+        """Append any chunk (never merged)."""
+        self._items.append(chunk)
+        self._weight += _OTHER_WEIGHT
+        self._merge_kind = 0
+        self._open_state = None
+        if self._waiter is not None:
+            self._wake()
+
+    def push_delta(self, kind: int, key: str | None, text: str, parent_id: str | None) -> None:
+        """Append a text/reasoning/args delta, merging it into an unread one for the same target.
+
+        ``key`` identifies the target (parent id for text/reasoning, tool call id for args).
+        """
+        self._weight += len(text)
+        items = self._items
+        if self._merge_kind == kind and self._merge_key == key and items:
+            last = items[-1]
+            if last.__class__ is _MergedDelta:
+                if last.size < MAX_MERGED_CHARS:
+                    last.add(text)
+                    return
+            else:
+                first = (
+                    last.text_delta
+                    if kind == TEXT
+                    else last.reasoning_delta
+                    if kind == REASONING
+                    else last.args_text_delta
+                )
+                if len(first) < MAX_MERGED_CHARS:
+                    merged = _MergedDelta(kind, key, parent_id, first)
+                    merged.add(text)
+                    items[-1] = merged
+                    return
+        if kind == TEXT:
+            items.append(TextDeltaChunk(text, "text-delta", parent_id))
+        elif kind == REASONING:
+            items.append(ReasoningDeltaChunk(text, "reasoning-delta", parent_id))
+        else:
+            assert key is not None
+            items.append(ToolCallDeltaChunk(key, text))
+        if self.coalesce:
+            self._merge_kind = kind
+            self._merge_key = key
+        self._open_state = None
+        if self._waiter is not None:
+            self._wake()
+
+    def push_state_operation(self, operation: Any) -> None:
+        """Add a state operation to the open update-state chunk at the tail, or open one."""
+        open_state = self._open_state
+        if open_state is not None:
+            open_state.operations.append(operation)
+            return
+        chunk = UpdateStateChunk([operation])
+        self.push(chunk)
+        self._open_state = chunk
+
+    def close_state_batch(self) -> None:
+        """Make the next state operation start a new update-state chunk."""
+        self._open_state = None
+
+    def finish(self, exception: BaseException | None = None) -> None:
+        """No more chunks will come; the consumer drains, then stops (raising ``exception``)."""
+        if self.closed:
+            return
+        self.closed = True
+        self._exception = exception
+        self._wake()
+
+    # -- consumer side -------------------------------------------------------------------
+
+    def _take(self) -> list[Any]:
+        items = self._items
+        if self._weight <= BATCH_CHARS:
+            self._items = []
+            self._weight = 0
+            batch = items
+        else:
+            total = 0
+            cut = len(items)
+            for index, item in enumerate(items):
+                total += _weight(item)
+                if total >= BATCH_CHARS:
+                    cut = index + 1
+                    break
+            batch = items[:cut]
+            del items[:cut]
+            self._weight = max(self._weight - total, 0) if items else 0
+        self._merge_kind = 0
+        self._open_state = None
+        for index, item in enumerate(batch):
+            if item.__class__ is _MergedDelta:
+                batch[index] = item.to_chunk()
+        return batch
+
+    def take_nowait(self) -> list[Any] | None:
+        """A ready batch, or None when nothing is ready (does not raise at the end)."""
+        return self._take() if self._items else None
+
+    @property
+    def exhausted(self) -> bool:
+        """True when the producers are done and everything has been taken."""
+        return self.closed and not self._items
+
+    def raise_end(self) -> None:
+        """Raise the producer's exception, or StopAsyncIteration."""
+        exception = self._exception
+        if exception is not None:
+            self._exception = None
+            raise exception
+        raise StopAsyncIteration
+
+    async def next_batch(self, timeout: float | None = None) -> list[Any] | None:
+        """Wait for the next batch; None after ``timeout`` seconds with nothing ready.
+
+        Raises StopAsyncIteration (or the producer's exception) once drained and closed.
+        """
+        if self._items:
+            return self._take()
+        if self.closed:
+            self.raise_end()
+        loop = asyncio.get_running_loop()
+        waiter = loop.create_future()
+        self._waiter = waiter
+        handle = None
+        if timeout is not None:
+            handle = loop.call_later(timeout, _resolve, waiter)
+        try:
+            await waiter
+        finally:
+            if handle is not None:
+                handle.cancel()
+            if self._waiter is waiter:
+                self._waiter = None
+        if self._items:
+            return self._take()
+        if self.closed:
+            self.raise_end()
+        return None
+
+
+def _resolve(waiter: asyncio.Future[None]) -> None:
+    if not waiter.done():
+        waiter.set_result(None)

@@ -1,0 +1,215 @@
+"""The chunk model: small typed records that every producer emits and every encoder consumes.
+
+Field names and order match the `assistant-stream` package this library succeeds, so code that
+builds or inspects chunks keeps working after changing the import root. Every chunk has a
+``type`` discriminator; chunks that belong to a message part may carry a ``parent_id``.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any, Literal, TypedDict, Union
+
+__all__ = [
+    "AnnotationsChunk",
+    "AssistantStreamChunk",
+    "DataChunk",
+    "ErrorChunk",
+    "FileChunk",
+    "FinishReason",
+    "ObjectStreamAppendTextOperation",
+    "ObjectStreamOperation",
+    "ObjectStreamSetOperation",
+    "ReasoningDeltaChunk",
+    "ReasoningPartStartChunk",
+    "SourceChunk",
+    "StepFinishChunk",
+    "StepStartChunk",
+    "TextDeltaChunk",
+    "ToolCallArgsTextFinishChunk",
+    "ToolCallBeginChunk",
+    "ToolCallDeltaChunk",
+    "ToolResultChunk",
+    "UpdateStateChunk",
+]
+
+FinishReason = Literal[
+    "stop", "length", "content-filter", "tool-calls", "error", "other", "unknown"
+]
+
+
+@dataclass(slots=True)
+class TextDeltaChunk:
+    """A piece of assistant text."""
+
+    text_delta: str
+    type: str = "text-delta"
+    parent_id: str | None = None
+
+
+@dataclass(slots=True)
+class ReasoningDeltaChunk:
+    """A piece of reasoning ("thinking") text."""
+
+    reasoning_delta: str
+    type: str = "reasoning-delta"
+    parent_id: str | None = None
+
+
+@dataclass(slots=True)
+class ReasoningPartStartChunk:
+    """Opens a new reasoning part, optionally carrying a summary of it."""
+
+    unstable_summary: str | None = None
+    type: str = "reasoning-part-start"
+    parent_id: str | None = None
+
+
+@dataclass(slots=True)
+class ToolCallBeginChunk:
+    """A tool call starts; its arguments follow as JSON text deltas."""
+
+    tool_call_id: str
+    tool_name: str
+    type: str = "tool-call-begin"
+    parent_id: str | None = None
+
+
+@dataclass(slots=True)
+class ToolCallDeltaChunk:
+    """A piece of a tool call's JSON argument text."""
+
+    tool_call_id: str
+    args_text_delta: str
+    type: str = "tool-call-delta"
+
+
+@dataclass(slots=True)
+class ToolCallArgsTextFinishChunk:
+    """A tool call's argument text is complete."""
+
+    tool_call_id: str
+    args_text_delta: str = ""
+    type: str = "tool-call-args-text-finish"
+
+
+@dataclass(slots=True)
+class ToolResultChunk:
+    """The result of a tool call (any JSON value), with an optional artifact."""
+
+    tool_call_id: str
+    result: Any
+    artifact: Any | None = None
+    is_error: bool = False
+    type: str = "tool-result"
+
+
+@dataclass(slots=True)
+class DataChunk:
+    """An arbitrary JSON value attached to the message."""
+
+    data: Any
+    type: str = "data"
+
+
+@dataclass(slots=True)
+class ErrorChunk:
+    """An error message for the user (never a stack trace or a secret)."""
+
+    error: str
+    type: str = "error"
+
+
+class ObjectStreamSetOperation(TypedDict):
+    """Replace the value at ``path`` (an empty path replaces the whole state)."""
+
+    path: list[str]
+    value: Any
+    type: Literal["set"]
+
+
+class ObjectStreamAppendTextOperation(TypedDict):
+    """Append ``value`` to the string at ``path``."""
+
+    path: list[str]
+    value: str
+    type: Literal["append-text"]
+
+
+ObjectStreamOperation = Union[ObjectStreamSetOperation, ObjectStreamAppendTextOperation]
+
+
+@dataclass(slots=True)
+class UpdateStateChunk:
+    """A batch of state operations, applied in order by the client."""
+
+    operations: list[ObjectStreamOperation]
+    type: str = "update-state"
+
+
+@dataclass(slots=True)
+class SourceChunk:
+    """A cited source (a URL)."""
+
+    id: str
+    url: str
+    source_type: str = "url"
+    title: str | None = None
+    type: str = "source"
+    parent_id: str | None = None
+
+
+@dataclass(slots=True)
+class FileChunk:
+    """A file: base64 data or a URL, with its media type."""
+
+    data: str
+    mime_type: str
+    type: str = "file"
+    parent_id: str | None = None
+
+
+@dataclass(slots=True)
+class AnnotationsChunk:
+    """Message annotations (a list of JSON values)."""
+
+    annotations: list[Any]
+    type: str = "annotations"
+
+
+@dataclass(slots=True)
+class StepStartChunk:
+    """A model step (one model call) starts."""
+
+    message_id: str
+    type: str = "step-start"
+
+
+@dataclass(slots=True)
+class StepFinishChunk:
+    """A model step ends, with its finish reason and token usage."""
+
+    finish_reason: str
+    input_tokens: int = 0
+    output_tokens: int = 0
+    is_continued: bool = False
+    type: str = "step-finish"
+
+
+AssistantStreamChunk = Union[
+    TextDeltaChunk,
+    ReasoningDeltaChunk,
+    ReasoningPartStartChunk,
+    ToolCallBeginChunk,
+    ToolCallDeltaChunk,
+    ToolCallArgsTextFinishChunk,
+    ToolResultChunk,
+    DataChunk,
+    ErrorChunk,
+    UpdateStateChunk,
+    SourceChunk,
+    FileChunk,
+    AnnotationsChunk,
+    StepStartChunk,
+    StepFinishChunk,
+]

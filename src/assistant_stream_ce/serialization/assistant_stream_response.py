@@ -1,0 +1,205 @@
+"""`AssistantStreamResponse`: a Starlette response that streams a run through an encoder.
+
+One writer task sends the body; one listener task watches for the client's disconnect. The
+writer waits for ready chunks with the heartbeat interval as its timeout (so an idle stream
+gets a keepalive), encodes each batch into one write, and after the run ends — normally or by
+raising — writes the protocol's end of stream. A client that disconnects, or that stops
+reading for longer than ``send_timeout``, ends the response and cancels the run.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import math
+from collections.abc import AsyncIterable, Mapping
+from typing import Union
+
+from starlette.background import BackgroundTask
+from starlette.responses import Response
+from starlette.types import Receive, Scope, Send
+
+from ..assistant_stream_chunk import AssistantStreamChunk, ErrorChunk
+from .stream_encoder import StreamEncoder, as_run_stream
+
+__all__ = [
+    "DEFAULT_HEARTBEAT_INTERVAL",
+    "DEFAULT_SEND_TIMEOUT",
+    "AssistantStreamResponse",
+    "HeartbeatOption",
+    "resolve_heartbeat_interval",
+]
+
+logger = logging.getLogger("assistant_stream_ce.serialization")
+
+DEFAULT_HEARTBEAT_INTERVAL = 15.0
+DEFAULT_SEND_TIMEOUT = 30.0
+
+HeartbeatOption = Union[float, int, bool, None]
+
+STREAM_HEADERS = {
+    "Cache-Control": "no-cache, no-transform",
+    "X-Accel-Buffering": "no",
+    "X-Content-Type-Options": "nosniff",
+}
+
+
+def resolve_heartbeat_interval(heartbeat: HeartbeatOption) -> float | None:
+    """Seconds between idle keepalives: True → default, False/None/0 → off.
+
+    Raises ValueError for a negative or non-finite interval.
+    """
+    if heartbeat is True:
+        return DEFAULT_HEARTBEAT_INTERVAL
+    if heartbeat is None or heartbeat is False:
+        return None
+    interval = float(heartbeat)
+    if not math.isfinite(interval) or interval < 0:
+        raise ValueError(
+            f"heartbeat must be True, False, 0 or a positive finite number of seconds, "
+            f"got {heartbeat!r}"
+        )
+    return interval or None
+
+
+def _resolve_send_timeout(send_timeout: float | None) -> float | None:
+    if send_timeout is None:
+        return None
+    value = float(send_timeout)
+    if not math.isfinite(value) or value <= 0:
+        raise ValueError(
+            f"send_timeout must be None or a positive finite number of seconds, "
+            f"got {send_timeout!r}"
+        )
+    return value
+
+
+class AssistantStreamResponse(Response):
+    """Stream ``stream`` (from `create_run` or any async iterable of chunks) with an encoder.
+
+    ``heartbeat``: idle keepalive interval (True = 15 s, False/0 = off). ``send_timeout``: seconds
+    a single write may stay blocked on a client that stopped reading before the stream is
+    abandoned and the run cancelled (None = wait forever).
+    """
+
+    def __init__(
+        self,
+        stream: AsyncIterable[AssistantStreamChunk],
+        stream_encoder: StreamEncoder,
+        heartbeat: HeartbeatOption = True,
+        *,
+        send_timeout: float | None = DEFAULT_SEND_TIMEOUT,
+        status_code: int = 200,
+        headers: Mapping[str, str] | None = None,
+        background: BackgroundTask | None = None,
+    ) -> None:
+        self.stream = as_run_stream(stream)
+        self.encoder = stream_encoder
+        self.heartbeat_interval = resolve_heartbeat_interval(heartbeat)
+        self.send_timeout = _resolve_send_timeout(send_timeout)
+        self.status_code = status_code
+        self.media_type = stream_encoder.media_type
+        self.background = background
+        merged = {**STREAM_HEADERS, **stream_encoder.headers}
+        if headers:
+            merged.update(headers)
+        self.init_headers(merged)
+        #: Why the stream ended early, if it did: "disconnect" or "send-timeout".
+        self.ended_early: str | None = None
+        self._send_started: float | None = None
+        self._watchdog: asyncio.TimerHandle | None = None
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        loop = asyncio.get_running_loop()
+        writer = loop.create_task(self._write(send))
+        listener = loop.create_task(self._listen_for_disconnect(receive, writer))
+        if self.send_timeout is not None:
+            self._watchdog = loop.call_later(self.send_timeout, self._check_send, writer)
+        try:
+            await asyncio.wait([writer])
+        finally:
+            if self._watchdog is not None:
+                self._watchdog.cancel()
+                self._watchdog = None
+            listener.cancel()
+            if not writer.done():
+                writer.cancel()
+            await asyncio.wait([writer, listener])
+            await self.stream.aclose()
+        if not writer.cancelled() and writer.exception() is not None:
+            raise writer.exception()  # type: ignore[misc]
+        if self.background is not None and self.ended_early is None:
+            await self.background()
+
+    async def _listen_for_disconnect(self, receive: Receive, writer: asyncio.Task[None]) -> None:
+        while True:
+            message = await receive()
+            if message["type"] == "http.disconnect":
+                if not writer.done():
+                    self.ended_early = "disconnect"
+                    writer.cancel()
+                return
+
+    def _check_send(self, writer: asyncio.Task[None]) -> None:
+        if writer.done():
+            return
+        loop = asyncio.get_running_loop()
+        timeout = self.send_timeout
+        assert timeout is not None
+        started = self._send_started
+        now = loop.time()
+        if started is not None and now - started >= timeout:
+            logger.warning(
+                "client stopped reading for %.1f s; abandoning the stream and cancelling the run",
+                timeout,
+            )
+            self.ended_early = "send-timeout"
+            writer.cancel()
+            return
+        delay = timeout if started is None else started + timeout - now
+        self._watchdog = loop.call_later(delay, self._check_send, writer)
+
+    async def _send_body(self, send: Send, body: bytes, more_body: bool = True) -> None:
+        self._send_started = asyncio.get_running_loop().time()
+        await send({"type": "http.response.body", "body": body, "more_body": more_body})
+        self._send_started = None
+
+    async def _write(self, send: Send) -> None:
+        await send(
+            {"type": "http.response.start", "status": self.status_code, "headers": self.raw_headers}
+        )
+        encoder = self.encoder
+        run = self.stream
+        interval = self.heartbeat_interval
+        keepalive = encoder.keepalive
+        try:
+            while True:
+                try:
+                    batch = await run.next_batch(interval)
+                except StopAsyncIteration:
+                    break
+                except Exception:
+                    logger.exception("the run failed; its error was sent to the client")
+                    break
+                if batch is None:
+                    await self._send_body(send, keepalive)
+                    continue
+                body = encoder.encode_batch(batch)
+                if body:
+                    await self._send_body(send, body)
+            tail = encoder.finish()
+        except OSError:
+            # ASGI servers may raise on a write to a closed connection.
+            self.ended_early = "disconnect"
+            return
+        except Exception:
+            logger.exception("encoding the stream failed")
+            tail = encoder.encode_batch([ErrorChunk("Internal error while streaming the response")])
+            tail += encoder.finish()
+        try:
+            await self._send_body(send, tail, more_body=False)
+        except OSError:
+            self.ended_early = "disconnect"
+
+    def __repr__(self) -> str:
+        return f"<{type(self).__name__} {self.encoder.media_type}>"

@@ -1,0 +1,94 @@
+"""The encoder interface: chunks in, protocol bytes out, one batch at a time."""
+
+from __future__ import annotations
+
+import logging
+from abc import ABC, abstractmethod
+from collections.abc import AsyncIterable, AsyncIterator, Callable
+from typing import Any, ClassVar
+
+from ..assistant_stream_chunk import AssistantStreamChunk
+from ..create_run import RunController, RunStream, create_run
+
+__all__ = ["StreamEncoder", "as_run_stream"]
+
+logger = logging.getLogger("assistant_stream_ce.serialization")
+
+Emit = Callable[[bytes], None]
+
+
+def as_run_stream(stream: AsyncIterable[AssistantStreamChunk]) -> RunStream:
+    """Wrap any async iterable of chunks as a `RunStream` (a run that merges it in)."""
+    if isinstance(stream, RunStream):
+        return stream
+
+    async def forward(controller: RunController) -> None:
+        controller.add_stream(stream)
+
+    return create_run(forward)
+
+
+class StreamEncoder(ABC):
+    """Turns chunks into the bytes of one wire protocol.
+
+    An encoder instance holds the state of one response (open parts, indices); make a new one
+    per stream. `encode_batch` may be called many times, then `finish` exactly once.
+    """
+
+    #: Media type of the response body.
+    media_type: ClassVar[str]
+    #: Bytes sent when the stream has been idle for the heartbeat interval.
+    keepalive: ClassVar[bytes]
+    #: Protocol-specific response headers (markers such as ``x-vercel-ai-data-stream``).
+    headers: ClassVar[dict[str, str]] = {}
+
+    @abstractmethod
+    def encode_batch(self, chunks: list[Any]) -> bytes:
+        """Encode ready chunks (in order) into one piece of the body."""
+
+    @abstractmethod
+    def finish(self) -> bytes:
+        """Close every open part and write the protocol's end of stream."""
+
+    def get_media_type(self) -> str:
+        """The response media type (kept for compatibility)."""
+        return self.media_type
+
+    def get_keepalive_token(self) -> str:
+        """The idle keepalive text (kept for compatibility)."""
+        return self.keepalive.decode()
+
+    def encode_chunk(self, chunk: AssistantStreamChunk) -> str:
+        """Encode a single chunk (convenience; prefer `encode_batch`)."""
+        return self.encode_batch([chunk]).decode()
+
+    async def iter_bytes(self, stream: AsyncIterable[AssistantStreamChunk]) -> AsyncIterator[bytes]:
+        """Encode a whole stream: one ``bytes`` per ready batch, then the end of stream.
+
+        If the run fails, its error frame has already been encoded; the failure is logged and
+        the stream still ends properly. Closing this iterator early closes the run.
+        """
+        run = as_run_stream(stream)
+        try:
+            while True:
+                try:
+                    batch = await run.next_batch()
+                except StopAsyncIteration:
+                    break
+                except Exception:
+                    logger.exception("the run failed; its error was sent to the client")
+                    break
+                if batch:
+                    data = self.encode_batch(batch)
+                    if data:
+                        yield data
+            yield self.finish()
+        finally:
+            await run.aclose()
+
+    async def encode_stream(
+        self, stream: AsyncIterable[AssistantStreamChunk]
+    ) -> AsyncIterator[str]:
+        """Like `iter_bytes`, as text (the interface of the library we succeed)."""
+        async for data in self.iter_bytes(stream):
+            yield data.decode()
