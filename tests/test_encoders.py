@@ -88,6 +88,7 @@ async def test_data_stream_matches_the_protocol_example() -> None:
         '"title":"Paris forecast"}\n'
         'e:{"finishReason":"stop","usage":{"inputTokens":40,"outputTokens":12},'
         '"isContinued":false}\n'
+        'd:{"finishReason":"stop","usage":{"inputTokens":52,"outputTokens":42}}\n'
     )
 
 
@@ -118,6 +119,7 @@ async def test_data_stream_every_chunk_type() -> None:
         ("8", [{"y": 2}]),
         ("k", {"data": "aGk=", "mimeType": "text/plain"}),
         ("3", "bad"),
+        ("d", {"finishReason": "stop", "usage": {"inputTokens": 0, "outputTokens": 0}}),
     ]
 
 
@@ -171,6 +173,7 @@ async def test_assistant_transport_canonical_framing() -> None:
         ("part-start", []),
         ("part-finish", [4]),
         ("step-finish", None),
+        ("message-finish", None),
         "[DONE]",
     ]
     assert events[1]["part"] == {"type": "reasoning"}
@@ -187,6 +190,11 @@ async def test_assistant_transport_canonical_framing() -> None:
         "path": [2],
     }
     assert events[19]["part"]["type"] == "source"
+    assert events[-2] == {
+        "type": "message-finish",
+        "finishReason": "stop",
+        "usage": {"inputTokens": 52, "outputTokens": 42},
+    }
 
 
 async def test_assistant_transport_error_closes_parts_then_done() -> None:
@@ -453,4 +461,5 @@ async def test_encode_stream_yields_text_for_compatibility() -> None:
         controller.append_text("hi")
 
     parts = [part async for part in DataStreamEncoder().encode_stream(create_run(run))]
-    assert "".join(parts) == '0:"hi"\n'
+    assert parts[0] == '0:"hi"\n'
+    assert parts[-1].startswith('d:{"finishReason":"stop"')

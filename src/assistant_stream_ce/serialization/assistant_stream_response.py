@@ -172,6 +172,7 @@ class AssistantStreamResponse(Response):
         run = self.stream
         interval = self.heartbeat_interval
         keepalive = encoder.keepalive
+        failed = False
         try:
             while True:
                 try:
@@ -180,6 +181,7 @@ class AssistantStreamResponse(Response):
                     break
                 except Exception:
                     logger.exception("the run failed; its error was sent to the client")
+                    failed = True
                     break
                 if batch is None:
                     await self._send_body(send, keepalive)
@@ -187,7 +189,7 @@ class AssistantStreamResponse(Response):
                 body = encoder.encode_batch(batch)
                 if body:
                     await self._send_body(send, body)
-            tail = encoder.finish()
+            tail = encoder.finish(failed)
         except OSError:
             # ASGI servers may raise on a write to a closed connection.
             self.ended_early = "disconnect"
@@ -195,7 +197,7 @@ class AssistantStreamResponse(Response):
         except Exception:
             logger.exception("encoding the stream failed")
             tail = encoder.encode_batch([ErrorChunk("Internal error while streaming the response")])
-            tail += encoder.finish()
+            tail += encoder.finish(failed=True)
         try:
             await self._send_body(send, tail, more_body=False)
         except OSError:

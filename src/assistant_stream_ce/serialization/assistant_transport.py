@@ -11,8 +11,10 @@ Read by ``useAssistantTransportRuntime({protocol: "assistant-transport"})`` and 
   ``part-finish``. Results may arrive after the part finished.
 - Sources and files are ``part-start`` + ``part-finish``; data, annotations, state, steps and
   errors are message-level events.
-- Before an error event and at the end every open part is closed; the stream always ends with
-  ``data: [DONE]``, also after an error. Keepalive: ``: heartbeat`` comment.
+- Before an error event and at the end every open part is closed. A successful run ends with
+  ``message-finish`` (``tool-calls`` while a call waits for a result, else the last step's
+  reason; usage summed over steps). The stream always ends with ``data: [DONE]``, also after an
+  error. Keepalive: ``: heartbeat`` comment.
 """
 
 from __future__ import annotations
@@ -29,7 +31,7 @@ from .assistant_stream_response import (
     AssistantStreamResponse,
     HeartbeatOption,
 )
-from .stream_encoder import StreamEncoder
+from .stream_encoder import MessageTotals, StreamEncoder
 
 __all__ = ["AssistantTransportEncoder", "AssistantTransportResponse"]
 
@@ -65,6 +67,7 @@ class AssistantTransportEncoder(StreamEncoder):
         self._append_index = -1
         self._append_suffix = b""
         self._tools: dict[str, _ToolPart] = {}
+        self._totals = MessageTotals()
         self._handlers: dict[str, Callable[[Any, Emit], None]] = {
             "reasoning-delta": self._reasoning_delta,
             "reasoning-part-start": self._reasoning_part_start,
@@ -106,9 +109,17 @@ class AssistantTransportEncoder(StreamEncoder):
                 self._error_event(str(exc), emit)
         return escape_line_separators(b"".join(out))
 
-    def finish(self) -> bytes:
+    def finish(self, failed: bool = False) -> bytes:
         out: list[bytes] = []
         self._close_everything(out.append)
+        if not failed:
+            totals = self._totals
+            value = {
+                "type": "message-finish",
+                "finishReason": totals.finish_reason(),
+                "usage": totals.usage(),
+            }
+            self._event(value, "message-finish", out.append)
         out.append(_DONE)
         return b"".join(out)
 
@@ -198,6 +209,7 @@ class AssistantTransportEncoder(StreamEncoder):
         emit(payload)
         emit(b"\n\n")
         self._tools[chunk.tool_call_id] = _ToolPart(self._next_index)
+        self._totals.unanswered.add(chunk.tool_call_id)
         self._next_index += 1
 
     def _tool_call_delta(self, chunk: Any, emit: Emit) -> None:
@@ -242,6 +254,7 @@ class AssistantTransportEncoder(StreamEncoder):
             value["artifact"] = chunk.artifact
         payload = dumps(value, chunk.type)
         self._close_args(tool, emit)
+        self._totals.unanswered.discard(chunk.tool_call_id)
         emit(b"data: ")
         emit(payload)
         emit(b"\n\n")
@@ -302,6 +315,7 @@ class AssistantTransportEncoder(StreamEncoder):
         self._event({"type": "step-start", "messageId": chunk.message_id}, chunk.type, emit)
 
     def _step_finish(self, chunk: Any, emit: Emit) -> None:
+        self._totals.step_finished(chunk)
         self._event(
             {
                 "type": "step-finish",

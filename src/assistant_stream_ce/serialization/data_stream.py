@@ -18,7 +18,11 @@ data / annotations           ``2:[data]`` / ``8:[…]``
 update-state                 ``aui-state:[operations]``
 error                        ``3:"message"``
 step-start / step-finish     ``f:{messageId}`` / ``e:{finishReason,usage,isContinued}``
+(successful end)             ``d:{finishReason,usage}`` (usage summed over steps)
 ===========================  ====================================================
+
+The final ``d`` says ``tool-calls`` while a call is left without a result (the client's turn),
+otherwise the last step's reason (``stop`` by default). It is not sent after a run raised.
 
 Argument text still open is closed (``isFinal``) before a result, an error, a step finish and
 the end of the stream, with ``"{}"`` when no argument text was sent at all.
@@ -38,7 +42,7 @@ from .assistant_stream_response import (
     AssistantStreamResponse,
     HeartbeatOption,
 )
-from .stream_encoder import StreamEncoder
+from .stream_encoder import MessageTotals, StreamEncoder
 
 __all__ = ["DataStreamEncoder", "DataStreamResponse"]
 
@@ -61,6 +65,7 @@ class DataStreamEncoder(StreamEncoder):
         # tool call id -> whether any argument text was sent, for calls whose args are open
         self._open_args: dict[str, bool] = {}
         self._known_tools: set[str] = set()
+        self._totals = MessageTotals()
         self._handlers: dict[str, Callable[[Any, Emit], None]] = {
             "reasoning-delta": self._reasoning_delta,
             "reasoning-part-start": self._reasoning_part_start,
@@ -100,9 +105,13 @@ class DataStreamEncoder(StreamEncoder):
                 self._error_frame(str(exc), emit)
         return escape_line_separators(b"".join(out))
 
-    def finish(self) -> bytes:
+    def finish(self, failed: bool = False) -> bytes:
         out: list[bytes] = []
         self._close_all_args(out.append)
+        if not failed:
+            totals = self._totals
+            value = {"finishReason": totals.finish_reason(), "usage": totals.usage()}
+            out.append(b"d:" + dumps(value, "message-finish") + b"\n")
         return b"".join(out)
 
     # -- frames --------------------------------------------------------------------------
@@ -158,6 +167,7 @@ class DataStreamEncoder(StreamEncoder):
             value["parentId"] = chunk.parent_id
         self._frame(b"b:", value, chunk.type, emit)
         self._known_tools.add(chunk.tool_call_id)
+        self._totals.unanswered.add(chunk.tool_call_id)
         self._open_args[chunk.tool_call_id] = False
 
     def _tool_call_delta(self, chunk: Any, emit: Emit) -> None:
@@ -211,6 +221,7 @@ class DataStreamEncoder(StreamEncoder):
         payload = dumps(value, chunk.type)
         if tool_call_id in self._open_args:
             self._close_args(tool_call_id, emit)
+        self._totals.unanswered.discard(tool_call_id)
         emit(b"a:")
         emit(payload)
         emit(b"\n")
@@ -246,6 +257,7 @@ class DataStreamEncoder(StreamEncoder):
 
     def _step_finish(self, chunk: Any, emit: Emit) -> None:
         self._close_all_args(emit)
+        self._totals.step_finished(chunk)
         self._frame(
             b"e:",
             {

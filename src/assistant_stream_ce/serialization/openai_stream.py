@@ -159,7 +159,7 @@ class OpenAIStreamEncoder(StreamEncoder):
                 self._error_event(str(exc), emit)
         return escape_line_separators(b"".join(out))
 
-    def finish(self) -> bytes:
+    def finish(self, failed: bool = False) -> bytes:
         out: list[bytes] = []
         emit = out.append
         if not self._started:

@@ -10,7 +10,7 @@ from typing import Any, ClassVar
 from ..assistant_stream_chunk import AssistantStreamChunk
 from ..create_run import RunController, RunStream, create_run
 
-__all__ = ["StreamEncoder", "as_run_stream"]
+__all__ = ["MessageTotals", "StreamEncoder", "as_run_stream"]
 
 logger = logging.getLogger("assistant_stream_ce.serialization")
 
@@ -26,6 +26,34 @@ def as_run_stream(stream: AsyncIterable[AssistantStreamChunk]) -> RunStream:
         controller.add_stream(stream)
 
     return create_run(forward)
+
+
+class MessageTotals:
+    """What a message-finish frame reports: the final reason and the usage summed over steps."""
+
+    __slots__ = ("input_tokens", "last_reason", "output_tokens", "unanswered")
+
+    def __init__(self) -> None:
+        self.last_reason: str | None = None
+        self.input_tokens = 0
+        self.output_tokens = 0
+        self.unanswered: set[str] = set()
+
+    def step_finished(self, chunk: Any) -> None:
+        self.last_reason = chunk.finish_reason
+        self.input_tokens += int(chunk.input_tokens or 0)
+        self.output_tokens += int(chunk.output_tokens or 0)
+
+    def finish_reason(self) -> str:
+        """``tool-calls`` while a call waits for a result (client's turn), else the last step's."""
+        if self.unanswered:
+            return "tool-calls"
+        if self.last_reason is None or self.last_reason == "tool-calls":
+            return "stop"
+        return self.last_reason
+
+    def usage(self) -> dict[str, int]:
+        return {"inputTokens": self.input_tokens, "outputTokens": self.output_tokens}
 
 
 class StreamEncoder(ABC):
@@ -47,8 +75,12 @@ class StreamEncoder(ABC):
         """Encode ready chunks (in order) into one piece of the body."""
 
     @abstractmethod
-    def finish(self) -> bytes:
-        """Close every open part and write the protocol's end of stream."""
+    def finish(self, failed: bool = False) -> bytes:
+        """Close every open part and write the protocol's end of stream.
+
+        ``failed`` says the run ended by raising (its error frame was already written), so no
+        successful message finish may follow.
+        """
 
     def get_media_type(self) -> str:
         """The response media type (kept for compatibility)."""
@@ -69,6 +101,7 @@ class StreamEncoder(ABC):
         the stream still ends properly. Closing this iterator early closes the run.
         """
         run = as_run_stream(stream)
+        failed = False
         try:
             while True:
                 try:
@@ -77,12 +110,13 @@ class StreamEncoder(ABC):
                     break
                 except Exception:
                     logger.exception("the run failed; its error was sent to the client")
+                    failed = True
                     break
                 if batch:
                     data = self.encode_batch(batch)
                     if data:
                         yield data
-            yield self.finish()
+            yield self.finish(failed)
         finally:
             await run.aclose()
 
