@@ -69,10 +69,12 @@ def data_stream_frames(body: bytes) -> list[tuple[str, Any]]:
 
 
 async def test_data_stream_matches_the_protocol_example() -> None:
-    body = await encode(DataStreamEncoder(), create_run(weather_run, state={}))
+    """Byte for byte the example of assistant-ui-data-stream.md (every delta kept)."""
+    body = await encode(DataStreamEncoder(), create_run(weather_run, state={}, coalesce=False))
     assert body.decode() == (
         'f:{"messageId":"msg_1"}\n'
-        'g:"The user wants the weather. I will call the tool."\n'
+        'g:"The user wants the weather. "\n'
+        'g:"I will call the tool."\n'
         '0:"Let me check."\n'
         'b:{"toolCallId":"call_1","toolName":"get_weather"}\n'
         'c:{"toolCallId":"call_1","argsTextDelta":"{\\"city\\":"}\n'
@@ -146,13 +148,14 @@ async def test_data_stream_closes_open_arguments_before_error_and_at_end() -> No
 
 
 async def test_assistant_transport_canonical_framing() -> None:
-    events = sse_events(
-        await encode(AssistantTransportEncoder(), create_run(weather_run, state={}))
-    )
+    """The example of assistant-transport.md (every delta kept)."""
+    run = create_run(weather_run, state={}, coalesce=False)
+    events = sse_events(await encode(AssistantTransportEncoder(), run))
     types = [e if e == "[DONE]" else (e["type"], e.get("path")) for e in events]
     assert types == [
         ("step-start", None),
         ("part-start", []),
+        ("text-delta", [0]),
         ("text-delta", [0]),
         ("part-finish", [0]),
         ("part-start", []),
@@ -177,19 +180,21 @@ async def test_assistant_transport_canonical_framing() -> None:
         "[DONE]",
     ]
     assert events[1]["part"] == {"type": "reasoning"}
-    assert events[2]["textDelta"] == "The user wants the weather. I will call the tool."
-    assert events[7]["part"] == {
+    assert events[2]["textDelta"] + events[3]["textDelta"] == (
+        "The user wants the weather. I will call the tool."
+    )
+    assert events[8]["part"] == {
         "type": "tool-call",
         "toolCallId": "call_1",
         "toolName": "get_weather",
     }
-    assert events[11] == {
+    assert events[12] == {
         "type": "result",
         "result": {"tempC": 18, "sky": "cloudy"},
         "isError": False,
         "path": [2],
     }
-    assert events[19]["part"]["type"] == "source"
+    assert events[20]["part"]["type"] == "source"
     assert events[-2] == {
         "type": "message-finish",
         "finishReason": "stop",
@@ -240,6 +245,7 @@ async def test_assistant_transport_tool_without_args_gets_empty_object() -> None
 async def test_openai_hides_answered_calls_and_sums_usage() -> None:
     encoder = OpenAIStreamEncoder("m", completion_id="chatcmpl-1", created=1)
     events = sse_events(await encode(encoder, create_run(weather_run, state={})))
+    # (unread adjacent deltas are merged: the two reasoning deltas arrive as one)
     deltas = [e["choices"][0]["delta"] for e in events[:-1] if e["choices"]]
     assert deltas == [
         {"role": "assistant", "content": ""},

@@ -207,7 +207,10 @@ async def test_concurrent_runs_have_isolated_state() -> None:
 
     shared = {"who": None}
     a, b = await asyncio.gather(operations(first, state=shared), operations(second, state=shared))
-    assert a[-1] == [{"type": "set", "path": ["seen"], "value": "first"}]
+    assert [op for batch in a for op in batch] == [
+        {"type": "set", "path": ["who"], "value": "first"},
+        {"type": "set", "path": ["seen"], "value": "first"},
+    ]
     assert b == [[{"type": "set", "path": ["who"], "value": "second"}]]
     assert shared == {"who": None}
 

@@ -29,6 +29,8 @@ MAX_MERGED_CHARS = 16 * 1024
 BATCH_CHARS = 64 * 1024
 # Pieces kept unjoined in a merged delta before they are joined into one block.
 _PIECES_PER_BLOCK = 64
+# Below this many characters, merging is a plain string concatenation.
+_CONCAT_CHARS = 1024
 # Weight of a non-delta chunk when sizing a batch.
 _OTHER_WEIGHT = 64
 
@@ -38,13 +40,15 @@ class _MergedDelta:
 
     __slots__ = ("blocks", "key", "kind", "parent_id", "pieces", "size")
 
-    def __init__(self, kind: int, key: str | None, parent_id: str | None, first: str) -> None:
+    def __init__(
+        self, kind: int, key: str | None, parent_id: str | None, first: str, second: str
+    ) -> None:
         self.kind = kind
         self.key = key
         self.parent_id = parent_id
-        self.pieces = [first]
+        self.pieces = [first, second]
         self.blocks: list[str] = []
-        self.size = len(first)
+        self.size = len(first) + len(second)
 
     def add(self, text: str) -> None:
         pieces = self.pieces
@@ -114,11 +118,16 @@ class ChunkBuffer:
     # -- producer side -------------------------------------------------------------------
 
     def _wake(self) -> None:
+        """Wake the waiting consumer at the end of this loop tick.
+
+        Deferring by one tick lets a producer that yields after every token add a few more
+        before the consumer runs, so the consumer wakes once per few tokens, not per token.
+        """
         waiter = self._waiter
         if waiter is not None:
             self._waiter = None
             if not waiter.done():
-                waiter.set_result(None)
+                waiter.get_loop().call_soon(_resolve_next_tick, waiter)
 
     def push(self, chunk: Any) -> None:
         """Append any chunk (never merged)."""
@@ -142,18 +151,31 @@ class ChunkBuffer:
                 if last.size < MAX_MERGED_CHARS:
                     last.add(text)
                     return
-            else:
-                first = (
-                    last.text_delta
-                    if kind == TEXT
-                    else last.reasoning_delta
-                    if kind == REASONING
-                    else last.args_text_delta
-                )
+            # `last` is a chunk this buffer created (never shared before it is taken): short
+            # texts are joined in place, longer ones move to a block merger (linear cost).
+            elif kind == TEXT:
+                first = last.text_delta
+                if len(first) < _CONCAT_CHARS:
+                    last.text_delta = first + text
+                    return
                 if len(first) < MAX_MERGED_CHARS:
-                    merged = _MergedDelta(kind, key, parent_id, first)
-                    merged.add(text)
-                    items[-1] = merged
+                    items[-1] = _MergedDelta(kind, key, parent_id, first, text)
+                    return
+            elif kind == REASONING:
+                first = last.reasoning_delta
+                if len(first) < _CONCAT_CHARS:
+                    last.reasoning_delta = first + text
+                    return
+                if len(first) < MAX_MERGED_CHARS:
+                    items[-1] = _MergedDelta(kind, key, parent_id, first, text)
+                    return
+            else:
+                first = last.args_text_delta
+                if len(first) < _CONCAT_CHARS:
+                    last.args_text_delta = first + text
+                    return
+                if len(first) < MAX_MERGED_CHARS:
+                    items[-1] = _MergedDelta(kind, key, parent_id, first, text)
                     return
         if kind == TEXT:
             items.append(TextDeltaChunk(text, "text-delta", parent_id))
@@ -189,7 +211,10 @@ class ChunkBuffer:
             return
         self.closed = True
         self._exception = exception
-        self._wake()
+        waiter = self._waiter
+        if waiter is not None:
+            self._waiter = None
+            _resolve(waiter)
 
     # -- consumer side -------------------------------------------------------------------
 
@@ -261,6 +286,10 @@ class ChunkBuffer:
         if self.closed:
             self.raise_end()
         return None
+
+
+def _resolve_next_tick(waiter: asyncio.Future[None]) -> None:
+    waiter.get_loop().call_soon(_resolve, waiter)
 
 
 def _resolve(waiter: asyncio.Future[None]) -> None:

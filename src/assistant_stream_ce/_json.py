@@ -36,6 +36,8 @@ _LINE_SEPARATORS = (
 
 def escape_line_separators(data: bytes) -> bytes:
     """Replace raw U+0085/U+2028/U+2029 in encoded JSON by their ``\\u`` escapes."""
+    if data.isascii():
+        return data
     for raw, escaped in _LINE_SEPARATORS:
         if raw in data:
             data = data.replace(raw, escaped)

@@ -205,11 +205,14 @@ class RunController:
     thread (the call is handed to the loop in order).
     """
 
-    __slots__ = ("_core", "_parent_id")
+    __slots__ = ("_buffer", "_core", "_parent_id", "_thread_id")
 
     def __init__(self, core: _RunCore, parent_id: str | None = None) -> None:
         self._core = core
         self._parent_id = parent_id
+        # Controllers exist only once the run has started: its loop thread is known.
+        self._buffer = core.buffer
+        self._thread_id = core.thread_id
 
     def with_parent_id(self, parent_id: str) -> RunController:
         """A controller whose text, reasoning, tool calls, sources and files carry ``parent_id``."""
@@ -220,12 +223,20 @@ class RunController:
     def append_text(self, text_delta: str) -> None:
         """Stream a piece of assistant text (empty strings are ignored)."""
         if text_delta:
-            self._core.push_text(text_delta, self._parent_id)
+            if _get_ident() == self._thread_id:
+                parent_id = self._parent_id
+                self._buffer.push_delta(TEXT, parent_id, text_delta, parent_id)
+            else:
+                self._core.push_text(text_delta, self._parent_id)
 
     def append_reasoning(self, reasoning_delta: str) -> None:
         """Stream a piece of reasoning text (empty strings are ignored)."""
         if reasoning_delta:
-            self._core.push_reasoning(reasoning_delta, self._parent_id)
+            if _get_ident() == self._thread_id:
+                parent_id = self._parent_id
+                self._buffer.push_delta(REASONING, parent_id, reasoning_delta, parent_id)
+            else:
+                self._core.push_reasoning(reasoning_delta, self._parent_id)
 
     def add_reasoning_part(self, summary: str | None = None) -> None:
         """Start a new reasoning part, optionally with a summary of it."""
@@ -361,6 +372,22 @@ class RunStream(AsyncIterator[AssistantStreamChunk]):
             core.fail(exc)
         else:
             core.producer_done()
+
+    def take_nowait(self) -> list[Any] | None:
+        """The chunks ready right now, or None (starts the run on first use).
+
+        Together with `next_batch` this lets a consumer skip awaiting when data is ready.
+        """
+        if self._index < len(self._batch):
+            rest = self._batch[self._index :]
+            self._batch = []
+            self._index = 0
+            return rest
+        if not self._started:
+            if self._closed:
+                return None
+            self._start()
+        return self._core.buffer.take_nowait()
 
     async def next_batch(self, timeout: float | None = None) -> list[Any] | None:
         """The next list of ready chunks; None if none arrived within ``timeout`` seconds.

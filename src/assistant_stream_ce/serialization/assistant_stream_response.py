@@ -173,16 +173,20 @@ class AssistantStreamResponse(Response):
         interval = self.heartbeat_interval
         keepalive = encoder.keepalive
         failed = False
+        take_nowait = run.take_nowait
+        next_batch = run.next_batch
         try:
             while True:
-                try:
-                    batch = await run.next_batch(interval)
-                except StopAsyncIteration:
-                    break
-                except Exception:
-                    logger.exception("the run failed; its error was sent to the client")
-                    failed = True
-                    break
+                batch = take_nowait()
+                if batch is None:
+                    try:
+                        batch = await next_batch(interval)
+                    except StopAsyncIteration:
+                        break
+                    except Exception:
+                        logger.exception("the run failed; its error was sent to the client")
+                        failed = True
+                        break
                 if batch is None:
                     await self._send_body(send, keepalive)
                     continue

@@ -101,17 +101,21 @@ class StreamEncoder(ABC):
         the stream still ends properly. Closing this iterator early closes the run.
         """
         run = as_run_stream(stream)
+        take_nowait = run.take_nowait
+        next_batch = run.next_batch
         failed = False
         try:
             while True:
-                try:
-                    batch = await run.next_batch()
-                except StopAsyncIteration:
-                    break
-                except Exception:
-                    logger.exception("the run failed; its error was sent to the client")
-                    failed = True
-                    break
+                batch = take_nowait()
+                if batch is None:
+                    try:
+                        batch = await next_batch()
+                    except StopAsyncIteration:
+                        break
+                    except Exception:
+                        logger.exception("the run failed; its error was sent to the client")
+                        failed = True
+                        break
                 if batch:
                     data = self.encode_batch(batch)
                     if data:
