@@ -13,6 +13,7 @@ import inspect
 from typing import Any
 
 import pytest
+
 from _util import collect, merged
 
 old = pytest.importorskip("assistant_stream", reason="assistant-stream==0.0.36 baseline")
@@ -230,7 +231,10 @@ async def test_the_same_program_produces_the_same_chunks() -> None:
 
     assert split(new_norm) == split(old_norm)
     order = [c.type for c in new_chunks if c.type.startswith("tool")]
-    assert order == ["tool-call-begin", "tool-call-delta", "tool-call-args-text-finish"] + [
+    assert order == [
+        "tool-call-begin",
+        "tool-call-delta",
+        "tool-call-args-text-finish",
         "tool-result",
         "tool-result",
     ]
