@@ -10,6 +10,7 @@ tiny objects; a batch is capped in size so that a backlog drains in bounded piec
 from __future__ import annotations
 
 import asyncio
+import time
 from typing import Any
 
 from .assistant_stream_chunk import (
@@ -33,6 +34,10 @@ _PIECES_PER_BLOCK = 64
 _CONCAT_CHARS = 1024
 # Weight of a non-delta chunk when sizing a batch.
 _OTHER_WEIGHT = 64
+# Wakes closer together than this mean a hot producer: batch by deferring the next wake.
+HOT_PRODUCER_SECONDS = 0.0005
+
+_monotonic = time.monotonic
 
 
 class _MergedDelta:
@@ -94,6 +99,7 @@ class ChunkBuffer:
     __slots__ = (
         "_exception",
         "_items",
+        "_last_wake",
         "_merge_key",
         "_merge_kind",
         "_open_state",
@@ -106,6 +112,7 @@ class ChunkBuffer:
     def __init__(self, *, coalesce: bool = True) -> None:
         self._items: list[Any] = []
         self._waiter: asyncio.Future[None] | None = None
+        self._last_wake = 0.0
         self._weight = 0
         # What the last item may be merged with: (kind, key); kind 0 = nothing.
         self._merge_kind = 0
@@ -118,16 +125,22 @@ class ChunkBuffer:
     # -- producer side -------------------------------------------------------------------
 
     def _wake(self) -> None:
-        """Wake the waiting consumer at the end of this loop tick.
+        """Wake the waiting consumer.
 
-        Deferring by one tick lets a producer that yields after every token add a few more
-        before the consumer runs, so the consumer wakes once per few tokens, not per token.
+        When the previous wake was very recent the producer is hot (it yields after every
+        token without waiting for I/O): the wake is then deferred by two loop ticks so the
+        producer adds a few more chunks and the consumer wakes once per few tokens. A token
+        that arrives on its own wakes the consumer at once.
         """
         waiter = self._waiter
         if waiter is not None:
             self._waiter = None
-            if not waiter.done():
+            now = _monotonic()
+            if now - self._last_wake < HOT_PRODUCER_SECONDS:
                 waiter.get_loop().call_soon(_resolve_next_tick, waiter)
+            elif not waiter.done():
+                waiter.set_result(None)
+            self._last_wake = now
 
     def push(self, chunk: Any) -> None:
         """Append any chunk (never merged)."""
@@ -204,6 +217,13 @@ class ChunkBuffer:
     def close_state_batch(self) -> None:
         """Make the next state operation start a new update-state chunk."""
         self._open_state = None
+
+    def interrupt(self) -> None:
+        """Make a waiting `next_batch` return None now (used for keepalives)."""
+        waiter = self._waiter
+        if waiter is not None:
+            self._waiter = None
+            _resolve(waiter)
 
     def finish(self, exception: BaseException | None = None) -> None:
         """No more chunks will come; the consumer drains, then stops (raising ``exception``)."""

@@ -406,6 +406,15 @@ class RunStream(AsyncIterator[AssistantStreamChunk]):
             self._start()
         return await self._core.buffer.next_batch(timeout)
 
+    def interrupt(self) -> None:
+        """Make a pending `next_batch` return None at once (no chunk is lost)."""
+        self._core.buffer.interrupt()
+
+    @property
+    def buffer(self) -> ChunkBuffer:
+        """The run's chunk buffer (for consumers that drive it directly after `take_nowait`)."""
+        return self._core.buffer
+
     def __aiter__(self) -> RunStream:
         return self
 
@@ -433,6 +442,9 @@ class RunStream(AsyncIterator[AssistantStreamChunk]):
             return
         self._closed = True
         core = self._core
+        if not self._started:
+            core.buffer.finish()
+            return
         pending = [task for task in core.tasks if not task.done()]
         if not pending:
             return

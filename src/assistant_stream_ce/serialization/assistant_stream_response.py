@@ -1,9 +1,10 @@
 """`AssistantStreamResponse`: a Starlette response that streams a run through an encoder.
 
 One writer task sends the body; one listener task watches for the client's disconnect. The
-writer waits for ready chunks with the heartbeat interval as its timeout (so an idle stream
-gets a keepalive), encodes each batch into one write, and after the run ends — normally or by
-raising — writes the protocol's end of stream. A client that disconnects, or that stops
+writer waits for ready chunks, encodes each batch into one write, and after the run ends —
+normally or by raising — writes the protocol's end of stream. One timer per response checks
+for idleness: when nothing was written for the heartbeat interval it interrupts the wait and a
+keepalive is written (no timer is created per chunk). A client that disconnects, or that stops
 reading for longer than ``send_timeout``, ends the response and cancels the run.
 """
 
@@ -12,6 +13,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import math
+import time
 from collections.abc import AsyncIterable, Mapping
 from typing import Union
 
@@ -107,7 +109,11 @@ class AssistantStreamResponse(Response):
         #: Why the stream ended early, if it did: "disconnect" or "send-timeout".
         self.ended_early: str | None = None
         self._send_started: float | None = None
+        self._time = time.monotonic  # replaced by the running loop's clock in _write
+        self._last_write = 0.0
+        self._keepalive_due = False
         self._watchdog: asyncio.TimerHandle | None = None
+        self._heartbeat: asyncio.TimerHandle | None = None
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         loop = asyncio.get_running_loop()
@@ -115,12 +121,16 @@ class AssistantStreamResponse(Response):
         listener = loop.create_task(self._listen_for_disconnect(receive, writer))
         if self.send_timeout is not None:
             self._watchdog = loop.call_later(self.send_timeout, self._check_send, writer)
+        if self.heartbeat_interval is not None:
+            self._last_write = loop.time()
+            self._heartbeat = loop.call_later(self.heartbeat_interval, self._check_idle, writer)
         try:
             await asyncio.wait([writer])
         finally:
-            if self._watchdog is not None:
-                self._watchdog.cancel()
-                self._watchdog = None
+            for timer in (self._watchdog, self._heartbeat):
+                if timer is not None:
+                    timer.cancel()
+            self._watchdog = self._heartbeat = None
             listener.cancel()
             if not writer.done():
                 writer.cancel()
@@ -139,6 +149,20 @@ class AssistantStreamResponse(Response):
                     self.ended_early = "disconnect"
                     writer.cancel()
                 return
+
+    def _check_idle(self, writer: asyncio.Task[None]) -> None:
+        if writer.done():
+            return
+        loop = asyncio.get_running_loop()
+        interval = self.heartbeat_interval
+        assert interval is not None
+        now = loop.time()
+        idle_until = self._last_write + interval
+        if now >= idle_until:
+            self._keepalive_due = True
+            self.stream.interrupt()
+            idle_until = now + interval
+        self._heartbeat = loop.call_later(idle_until - now, self._check_idle, writer)
 
     def _check_send(self, writer: asyncio.Task[None]) -> None:
         if writer.done():
@@ -160,27 +184,30 @@ class AssistantStreamResponse(Response):
         self._watchdog = loop.call_later(delay, self._check_send, writer)
 
     async def _send_body(self, send: Send, body: bytes, more_body: bool = True) -> None:
-        self._send_started = asyncio.get_running_loop().time()
+        self._send_started = started = self._time()
         await send({"type": "http.response.body", "body": body, "more_body": more_body})
         self._send_started = None
+        self._last_write = started
 
     async def _write(self, send: Send) -> None:
         await send(
             {"type": "http.response.start", "status": self.status_code, "headers": self.raw_headers}
         )
+        self._time = asyncio.get_running_loop().time
         encoder = self.encoder
         run = self.stream
-        interval = self.heartbeat_interval
         keepalive = encoder.keepalive
         failed = False
-        take_nowait = run.take_nowait
-        next_batch = run.next_batch
+        # The first take starts the run; afterwards the buffer is driven directly.
+        batch = run.take_nowait()
+        buffer = run.buffer
+        take_nowait = buffer.take_nowait
+        next_batch = buffer.next_batch
         try:
             while True:
-                batch = take_nowait()
                 if batch is None:
                     try:
-                        batch = await next_batch(interval)
+                        batch = await next_batch()
                     except StopAsyncIteration:
                         break
                     except Exception:
@@ -188,11 +215,14 @@ class AssistantStreamResponse(Response):
                         failed = True
                         break
                 if batch is None:
-                    await self._send_body(send, keepalive)
-                    continue
-                body = encoder.encode_batch(batch)
-                if body:
-                    await self._send_body(send, body)
+                    if self._keepalive_due:
+                        self._keepalive_due = False
+                        await self._send_body(send, keepalive)
+                else:
+                    body = encoder.encode_batch(batch)
+                    if body:
+                        await self._send_body(send, body)
+                batch = take_nowait()
             tail = encoder.finish(failed)
         except OSError:
             # ASGI servers may raise on a write to a closed connection.
