@@ -36,6 +36,10 @@ _CONCAT_CHARS = 1024
 _OTHER_WEIGHT = 64
 # Wakes closer together than this mean a hot producer: batch by deferring the next wake.
 HOT_PRODUCER_SECONDS = 0.0005
+# With a wake interval: the window is interval + LAG_WINDOW_FACTOR * loop lag, at most
+# MAX_WINDOW_FACTOR * interval.
+LAG_WINDOW_FACTOR = 4.0
+MAX_WINDOW_FACTOR = 10.0
 
 _monotonic = time.monotonic
 
@@ -100,19 +104,32 @@ class ChunkBuffer:
         "_exception",
         "_items",
         "_last_wake",
+        "_loop",
+        "_loop_lag",
         "_merge_key",
         "_merge_kind",
         "_open_state",
+        "_pending",
         "_waiter",
         "_weight",
+        "_woken_at",
         "closed",
         "coalesce",
+        "wake_interval",
     )
 
     def __init__(self, *, coalesce: bool = True) -> None:
         self._items: list[Any] = []
         self._waiter: asyncio.Future[None] | None = None
+        # A consumer wake scheduled for later by `_wake` (resolved early by finish/interrupt).
+        self._pending: asyncio.Future[None] | None = None
         self._last_wake = 0.0
+        # When the consumer was (or will be) woken, and a moving average of how late it ran.
+        self._woken_at = 0.0
+        self._loop_lag = 0.0
+        self._loop: asyncio.AbstractEventLoop | None = None
+        #: Minimum seconds between two wakes of a busy consumer (0: no minimum).
+        self.wake_interval = 0.0
         self._weight = 0
         # What the last item may be merged with: (kind, key); kind 0 = nothing.
         self._merge_kind = 0
@@ -127,20 +144,39 @@ class ChunkBuffer:
     def _wake(self) -> None:
         """Wake the waiting consumer.
 
-        When the previous wake was very recent the producer is hot (it yields after every
-        token without waiting for I/O): the wake is then deferred by two loop ticks so the
-        producer adds a few more chunks and the consumer wakes once per few tokens. A token
-        that arrives on its own wakes the consumer at once.
+        With a ``wake_interval`` (set by the HTTP responses), a consumer woken less than that
+        long ago is woken again only when the interval has passed: chunks arriving in the
+        meantime are merged into one batch and one write. A chunk after a quiet period goes
+        out at once. The interval grows with the measured delay between a wake and the
+        consumer running (the event loop's lag), up to `MAX_WINDOW_FACTOR` times.
+
+        Without an interval, a very recent previous wake means a hot producer
+        (one that yields after every token without waiting for I/O): the wake is then deferred
+        by two loop ticks so the consumer wakes once per few tokens.
         """
         waiter = self._waiter
         if waiter is not None:
             self._waiter = None
             now = _monotonic()
-            if now - self._last_wake < HOT_PRODUCER_SECONDS:
+            since = now - self._last_wake
+            interval = self.wake_interval
+            if interval:
+                # A busy event loop (the consumer woke late before) widens the window, so a
+                # saturated server spends less per token (at most MAX_WINDOW_FACTOR times).
+                interval = min(
+                    interval + LAG_WINDOW_FACTOR * self._loop_lag, interval * MAX_WINDOW_FACTOR
+                )
+                if since < interval:
+                    self._pending = waiter
+                    delay = interval - since
+                    waiter.get_loop().call_later(delay, _resolve, waiter)
+                    self._last_wake = self._woken_at = now + delay
+                    return
+            if since < HOT_PRODUCER_SECONDS:
                 waiter.get_loop().call_soon(_resolve_next_tick, waiter)
             elif not waiter.done():
                 waiter.set_result(None)
-            self._last_wake = now
+            self._last_wake = self._woken_at = now
 
     def push(self, chunk: Any) -> None:
         """Append any chunk (never merged)."""
@@ -224,6 +260,13 @@ class ChunkBuffer:
         if waiter is not None:
             self._waiter = None
             _resolve(waiter)
+        self._resolve_pending()
+
+    def _resolve_pending(self) -> None:
+        pending = self._pending
+        if pending is not None:
+            self._pending = None
+            _resolve(pending)
 
     def finish(self, exception: BaseException | None = None) -> None:
         """No more chunks will come; the consumer drains, then stops (raising ``exception``)."""
@@ -235,6 +278,7 @@ class ChunkBuffer:
         if waiter is not None:
             self._waiter = None
             _resolve(waiter)
+        self._resolve_pending()
 
     # -- consumer side -------------------------------------------------------------------
 
@@ -288,7 +332,9 @@ class ChunkBuffer:
             return self._take()
         if self.closed:
             self.raise_end()
-        loop = asyncio.get_running_loop()
+        loop = self._loop
+        if loop is None:
+            loop = self._loop = asyncio.get_running_loop()
         waiter = loop.create_future()
         self._waiter = waiter
         handle = None
@@ -301,6 +347,13 @@ class ChunkBuffer:
                 handle.cancel()
             if self._waiter is waiter:
                 self._waiter = None
+            self._pending = None
+        woken_at = self._woken_at
+        if woken_at:
+            self._woken_at = 0.0
+            lag = _monotonic() - woken_at
+            if lag > 0:
+                self._loop_lag += (lag - self._loop_lag) * 0.25
         if self._items:
             return self._take()
         if self.closed:

@@ -27,6 +27,7 @@ from .stream_encoder import StreamEncoder, as_run_stream
 __all__ = [
     "DEFAULT_HEARTBEAT_INTERVAL",
     "DEFAULT_SEND_TIMEOUT",
+    "DEFAULT_WRITE_INTERVAL",
     "AssistantStreamResponse",
     "HeartbeatOption",
     "resolve_heartbeat_interval",
@@ -36,6 +37,7 @@ logger = logging.getLogger("assistant_stream_ce.serialization")
 
 DEFAULT_HEARTBEAT_INTERVAL = 15.0
 DEFAULT_SEND_TIMEOUT = 30.0
+DEFAULT_WRITE_INTERVAL = 0.005
 
 HeartbeatOption = Union[float, int, bool, None]
 
@@ -76,12 +78,22 @@ def _resolve_send_timeout(send_timeout: float | None) -> float | None:
     return value
 
 
+def _resolve_write_interval(write_interval: float) -> float:
+    value = float(write_interval)
+    if not math.isfinite(value) or value < 0 or value > 1:
+        raise ValueError(f"write_interval must be between 0 and 1 second, got {write_interval!r}")
+    return value
+
+
 class AssistantStreamResponse(Response):
     """Stream ``stream`` (from `create_run` or any async iterable of chunks) with an encoder.
 
     ``heartbeat``: idle keepalive interval (True = 15 s, False/0 = off). ``send_timeout``: seconds
     a single write may stay blocked on a client that stopped reading before the stream is
-    abandoned and the run cancelled (None = wait forever).
+    abandoned and the run cancelled (None = wait forever). ``write_interval``: while chunks keep
+    arriving, at most one write per this many seconds (5 ms by default), so a fast producer
+    costs one write per few tokens; the first chunk after a pause is written at once
+    (0 = write whatever is ready as soon as the writer can).
     """
 
     def __init__(
@@ -91,11 +103,13 @@ class AssistantStreamResponse(Response):
         heartbeat: HeartbeatOption = True,
         *,
         send_timeout: float | None = DEFAULT_SEND_TIMEOUT,
+        write_interval: float = DEFAULT_WRITE_INTERVAL,
         status_code: int = 200,
         headers: Mapping[str, str] | None = None,
         background: BackgroundTask | None = None,
     ) -> None:
         self.stream = as_run_stream(stream)
+        self.write_interval = _resolve_write_interval(write_interval)
         self.encoder = stream_encoder
         self.heartbeat_interval = resolve_heartbeat_interval(heartbeat)
         self.send_timeout = _resolve_send_timeout(send_timeout)
@@ -201,6 +215,7 @@ class AssistantStreamResponse(Response):
         # The first take starts the run; afterwards the buffer is driven directly.
         batch = run.take_nowait()
         buffer = run.buffer
+        buffer.wake_interval = self.write_interval
         take_nowait = buffer.take_nowait
         next_batch = buffer.next_batch
         try:

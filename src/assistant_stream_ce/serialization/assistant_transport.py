@@ -28,6 +28,7 @@ from ..assistant_stream_chunk import AssistantStreamChunk
 from ..errors import SerializationError
 from .assistant_stream_response import (
     DEFAULT_SEND_TIMEOUT,
+    DEFAULT_WRITE_INTERVAL,
     AssistantStreamResponse,
     HeartbeatOption,
 )
@@ -340,6 +341,7 @@ class AssistantTransportResponse(AssistantStreamResponse):
         heartbeat: HeartbeatOption = True,
         *,
         send_timeout: float | None = DEFAULT_SEND_TIMEOUT,
+        write_interval: float = DEFAULT_WRITE_INTERVAL,
         status_code: int = 200,
         headers: Mapping[str, str] | None = None,
     ) -> None:
@@ -348,6 +350,7 @@ class AssistantTransportResponse(AssistantStreamResponse):
             AssistantTransportEncoder(),
             heartbeat,
             send_timeout=send_timeout,
+            write_interval=write_interval,
             status_code=status_code,
             headers=headers,
         )

@@ -39,6 +39,7 @@ from ..assistant_stream_chunk import AssistantStreamChunk
 from ..errors import SerializationError
 from .assistant_stream_response import (
     DEFAULT_SEND_TIMEOUT,
+    DEFAULT_WRITE_INTERVAL,
     AssistantStreamResponse,
     HeartbeatOption,
 )
@@ -282,6 +283,7 @@ class DataStreamResponse(AssistantStreamResponse):
         heartbeat: HeartbeatOption = True,
         *,
         send_timeout: float | None = DEFAULT_SEND_TIMEOUT,
+        write_interval: float = DEFAULT_WRITE_INTERVAL,
         status_code: int = 200,
         headers: Mapping[str, str] | None = None,
     ) -> None:
@@ -290,6 +292,7 @@ class DataStreamResponse(AssistantStreamResponse):
             DataStreamEncoder(),
             heartbeat,
             send_timeout=send_timeout,
+            write_interval=write_interval,
             status_code=status_code,
             headers=headers,
         )

@@ -29,6 +29,7 @@ from ..assistant_stream_chunk import AssistantStreamChunk
 from ..errors import SerializationError
 from .assistant_stream_response import (
     DEFAULT_SEND_TIMEOUT,
+    DEFAULT_WRITE_INTERVAL,
     AssistantStreamResponse,
     HeartbeatOption,
 )
@@ -279,6 +280,7 @@ class OpenAIStreamResponse(AssistantStreamResponse):
         include_answered_tool_calls: bool = False,
         include_usage: bool | None = None,
         send_timeout: float | None = DEFAULT_SEND_TIMEOUT,
+        write_interval: float = DEFAULT_WRITE_INTERVAL,
         status_code: int = 200,
         headers: Mapping[str, str] | None = None,
     ) -> None:
@@ -295,6 +297,7 @@ class OpenAIStreamResponse(AssistantStreamResponse):
             encoder,
             heartbeat,
             send_timeout=send_timeout,
+            write_interval=write_interval,
             status_code=status_code,
             headers=headers,
         )
