@@ -6,6 +6,7 @@ Run as a script by ``bench.py``. Environment:
 - ``BENCH_HTTP``: uvicorn HTTP implementation (``h11`` | ``httptools``), default ``h11``
 - ``BENCH_LOOP``: uvicorn event loop (``asyncio`` | ``uvloop``), default ``asyncio``
 - ``BENCH_TTL``: seconds after which the server exits on its own (default 1800)
+- ``BENCH_WRITE_INTERVAL``: if set, ``write_interval=`` for our response classes
 
 Binds 127.0.0.1 on an ephemeral port and prints ``PORT <n>`` on stdout. Exits when its
 parent dies. Routes: ``GET /ping`` and ``GET /stream?protocol=P&n=N&pause=none|SECONDS&seed=S``
@@ -35,6 +36,9 @@ from starlette.routing import Route
 
 IMPL_NAME = os.environ.get("BENCH_IMPL", "minimal")
 IMPL = None if IMPL_NAME == "minimal" else load_impl(IMPL_NAME)
+RESPONSE_OPTIONS: dict[str, Any] = {}
+if IMPL_NAME == "ours" and os.environ.get("BENCH_WRITE_INTERVAL"):
+    RESPONSE_OPTIONS["write_interval"] = float(os.environ["BENCH_WRITE_INTERVAL"])
 
 
 def _pause(value: str) -> float | None:
@@ -55,7 +59,8 @@ async def stream(request: Request) -> Response:
             minimal_stream(protocol, tokens, pause), media_type=MEDIA_TYPE[protocol]
         )
     response_cls: Any = IMPL.responses[protocol]
-    return response_cls(IMPL.create_run(text_callback(tokens, pause)))  # type: ignore[no-any-return]
+    run = IMPL.create_run(text_callback(tokens, pause))
+    return response_cls(run, **RESPONSE_OPTIONS)  # type: ignore[no-any-return]
 
 
 app = Starlette(routes=[Route("/ping", ping), Route("/stream", stream)])

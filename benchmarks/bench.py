@@ -1102,6 +1102,13 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
         default=0.05,
         help="seconds to wait after a response before reading server CPU",
     )
+    p.add_argument(
+        "--write-interval",
+        type=float,
+        default=None,
+        help="pass write_interval= (seconds) to our response classes in the HTTP scenarios "
+        "(default: the library's default; 0 = one write per ready batch, no coalescing window)",
+    )
     p.add_argument("--json", dest="json_out", default=None, help="write raw results here")
     p.add_argument("--verbose", action="store_true", help="print every repetition's values")
     p.add_argument("--worker", default=None, help=argparse.SUPPRESS)
@@ -1128,6 +1135,10 @@ def main(argv: list[str]) -> int:
     reps = args.reps if args.reps is not None else (1 if args.quick else 3)
     only = {s.strip() for s in args.only.split(",") if s.strip()}
     impls = [i for i in IMPLS if i in {s.strip() for s in args.impls.split(",")}]
+    if args.write_interval is not None:
+        # Read by _server_app.py in the server subprocesses (ours only).
+        os.environ["BENCH_WRITE_INTERVAL"] = repr(args.write_interval)
+        print(f"ours: write_interval={args.write_interval:g} s in the HTTP scenarios")
 
     print(
         f"assistant-stream-ce benchmarks — python {platform.python_version()}, "
