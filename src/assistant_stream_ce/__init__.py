@@ -23,12 +23,23 @@ from .assistant_stream_chunk import (
     UpdateStateChunk,
 )
 from .create_run import RunController, RunStream, create_run
-from .errors import DecodeError, ProviderError, SerializationError, StreamError
+from .errors import (
+    DecodeError,
+    InvalidMessagesError,
+    MissingAPIKeyError,
+    ProviderConfigError,
+    ProviderError,
+    ProviderNotInstalledError,
+    SerializationError,
+    StreamError,
+    UnknownProviderError,
+)
 from .modules.tool_call import ToolCallController
 from .serialization.assistant_stream_response import AssistantStreamResponse
 from .serialization.assistant_transport import AssistantTransportResponse
 from .serialization.data_stream import DataStreamResponse
 from .serialization.openai_stream import OpenAIStreamResponse
+from .serialization.rais import RAISResponse
 
 __version__ = "0.1.0"
 
@@ -42,8 +53,13 @@ __all__ = [
     "DecodeError",
     "ErrorChunk",
     "FileChunk",
+    "InvalidMessagesError",
+    "MissingAPIKeyError",
     "OpenAIStreamResponse",
+    "ProviderConfigError",
     "ProviderError",
+    "ProviderNotInstalledError",
+    "RAISResponse",
     "ReasoningDeltaChunk",
     "ReasoningPartStartChunk",
     "RunController",
@@ -59,6 +75,7 @@ __all__ = [
     "ToolCallController",
     "ToolCallDeltaChunk",
     "ToolResultChunk",
+    "UnknownProviderError",
     "UpdateStateChunk",
     "__version__",
     "create_run",

@@ -315,6 +315,11 @@ class ChunkBuffer:
         """True when the producers are done and everything has been taken."""
         return self.closed and not self._items
 
+    @property
+    def exception(self) -> BaseException | None:
+        """The producer's exception, once it finished by raising (until raised to the consumer)."""
+        return self._exception
+
     def raise_end(self) -> None:
         """Raise the producer's exception, or StopAsyncIteration."""
         exception = self._exception

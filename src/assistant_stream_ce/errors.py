@@ -2,7 +2,17 @@
 
 from __future__ import annotations
 
-__all__ = ["DecodeError", "ProviderError", "SerializationError", "StreamError"]
+__all__ = [
+    "DecodeError",
+    "InvalidMessagesError",
+    "MissingAPIKeyError",
+    "ProviderConfigError",
+    "ProviderError",
+    "ProviderNotInstalledError",
+    "SerializationError",
+    "StreamError",
+    "UnknownProviderError",
+]
 
 
 class StreamError(Exception):
@@ -30,4 +40,46 @@ class DecodeError(StreamError, ValueError):
 
 
 class ProviderError(StreamError):
-    """A model provider failed; the message is safe to show (no keys, no headers)."""
+    """A model provider failed; the message is safe to show (no keys, no headers).
+
+    ``provider`` names the provider (``"openai"``), ``status_code`` is the HTTP status when there
+    was one, and ``kind`` classifies the failure: ``"authentication"``, ``"permission"``,
+    ``"rate_limit"``, ``"overloaded"``, ``"server"``, ``"bad_request"``, ``"not_found"``,
+    ``"timeout"``, ``"connection"``, ``"stream"`` or ``"config"``.
+    """
+
+    def __init__(
+        self,
+        message: str = "",
+        *,
+        provider: str | None = None,
+        status_code: int | None = None,
+        kind: str | None = None,
+    ) -> None:
+        super().__init__(message)
+        self.provider = provider
+        self.status_code = status_code
+        self.kind = kind
+
+
+class ProviderConfigError(ProviderError):
+    """A provider cannot be used as configured; raised before any network call."""
+
+    def __init__(self, message: str = "", *, provider: str | None = None) -> None:
+        super().__init__(message, provider=provider, kind="config")
+
+
+class UnknownProviderError(ProviderConfigError):
+    """The provider name is not one this library knows."""
+
+
+class ProviderNotInstalledError(ProviderConfigError):
+    """The provider's SDK is not installed; the message names the extra to install."""
+
+
+class MissingAPIKeyError(ProviderConfigError):
+    """No API key was given and the provider's environment variable is not set."""
+
+
+class InvalidMessagesError(ProviderConfigError, ValueError):
+    """The conversation passed to a provider is not a valid list of messages."""

@@ -4,6 +4,7 @@ from .assistant_stream_response import AssistantStreamResponse
 from .assistant_transport import AssistantTransportEncoder, AssistantTransportResponse
 from .data_stream import DataStreamEncoder, DataStreamResponse
 from .openai_stream import OpenAIStreamEncoder, OpenAIStreamResponse
+from .rais import RAISDecoder, RAISEncoder, RAISResponse
 from .stream_encoder import StreamEncoder
 
 __all__ = [
@@ -14,5 +15,8 @@ __all__ = [
     "DataStreamResponse",
     "OpenAIStreamEncoder",
     "OpenAIStreamResponse",
+    "RAISDecoder",
+    "RAISEncoder",
+    "RAISResponse",
     "StreamEncoder",
 ]

@@ -237,6 +237,16 @@ class AssistantStreamResponse(Response):
                     body = encoder.encode_batch(batch)
                     if body:
                         await self._send_body(send, body)
+                    if encoder.closed:
+                        # The protocol's stream ended (a terminal error): nothing more may
+                        # follow, so end the body now; the run is cancelled on the way out.
+                        failed = buffer.exception is not None
+                        if failed:
+                            logger.error(
+                                "the run failed; its error was sent to the client",
+                                exc_info=buffer.exception,
+                            )
+                        break
                 batch = take_nowait()
             tail = encoder.finish(failed)
         except OSError:

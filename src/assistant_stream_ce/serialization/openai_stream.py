@@ -119,6 +119,11 @@ class OpenAIStreamEncoder(StreamEncoder):
         else:
             self._reasoning_keys = [b'"' + reasoning_field.encode() + b'":']
 
+    @property
+    def closed(self) -> bool:
+        """True once an error event ended the stream (OpenAI errors are terminal)."""
+        return self._errored
+
     def encode_batch(self, chunks: list[Any]) -> bytes:
         out: list[bytes] = []
         emit = out.append

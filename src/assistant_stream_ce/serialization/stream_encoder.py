@@ -82,6 +82,14 @@ class StreamEncoder(ABC):
         successful message finish may follow.
         """
 
+    @property
+    def closed(self) -> bool:
+        """True once a terminal frame was written (an error that ends the protocol's stream).
+
+        The response classes then finish the body at once and cancel the run.
+        """
+        return False
+
     def get_media_type(self) -> str:
         """The response media type (kept for compatibility)."""
         return self.media_type
@@ -120,6 +128,14 @@ class StreamEncoder(ABC):
                     data = self.encode_batch(batch)
                     if data:
                         yield data
+                    if self.closed:
+                        failed = run.buffer.exception is not None
+                        if failed:
+                            logger.error(
+                                "the run failed; its error was sent to the client",
+                                exc_info=run.buffer.exception,
+                            )
+                        break
             yield self.finish(failed)
         finally:
             await run.aclose()

@@ -1,0 +1,98 @@
+"""Helpers shared by the provider adapters: SDK imports, keys, error classification."""
+
+from __future__ import annotations
+
+import importlib
+import os
+from types import ModuleType
+from typing import Any
+
+from ..errors import MissingAPIKeyError, ProviderNotInstalledError
+
+__all__ = [
+    "API_KEY_ENV",
+    "BASE_URL_ENV",
+    "LABELS",
+    "extra_field",
+    "import_sdk",
+    "is_provider_failure",
+    "map_finish_reason",
+    "resolve_api_key",
+]
+
+LABELS = {"openai": "OpenAI", "anthropic": "Anthropic"}
+API_KEY_ENV = {"openai": "OPENAI_API_KEY", "anthropic": "ANTHROPIC_API_KEY"}
+BASE_URL_ENV = {"openai": "OPENAI_BASE_URL", "anthropic": "ANTHROPIC_BASE_URL"}
+
+_TRANSPORT_MODULES = {"httpx", "httpx2", "httpcore", "h11", "h2", "anyio", "ssl", "aiohttp", "json"}
+
+_FINISH_REASONS = {
+    # OpenAI Chat Completions
+    "stop": "stop",
+    "length": "length",
+    "tool_calls": "tool-calls",
+    "function_call": "tool-calls",
+    "content_filter": "content-filter",
+    # Anthropic Messages
+    "end_turn": "stop",
+    "stop_sequence": "stop",
+    "max_tokens": "length",
+    "model_context_window_exceeded": "length",
+    "tool_use": "tool-calls",
+    "refusal": "content-filter",
+}
+
+
+def map_finish_reason(reason: str | None) -> str:
+    """Our finish reason for a provider's (``tool_calls`` → ``tool-calls``; unknown → ``other``)."""
+    if reason is None:
+        return "unknown"
+    return _FINISH_REASONS.get(reason, "other")
+
+
+def import_sdk(provider: str) -> ModuleType:
+    """The provider's SDK module, or `ProviderNotInstalledError` with the pip command."""
+    try:
+        return importlib.import_module(provider)
+    except ImportError:
+        raise ProviderNotInstalledError(
+            f"the {provider!r} provider needs the {provider} SDK: "
+            f'pip install "assistant-stream-ce[{provider}]"',
+            provider=provider,
+        ) from None
+
+
+def resolve_api_key(provider: str, api_key: str | None) -> str:
+    """``api_key`` or the provider's environment variable, or `MissingAPIKeyError`."""
+    key = api_key or os.environ.get(API_KEY_ENV[provider])
+    if not key:
+        env = API_KEY_ENV[provider]
+        hint = (
+            " (local OpenAI-compatible servers accept any placeholder, e.g. api_key='local')"
+            if provider == "openai"
+            else ""
+        )
+        raise MissingAPIKeyError(
+            f"no API key for the {provider!r} provider: pass api_key=... or set {env}{hint}",
+            provider=provider,
+        )
+    return key
+
+
+def is_provider_failure(exc: BaseException, sdk: ModuleType) -> bool:
+    """True for SDK errors and transport failures (not for programming errors in our code)."""
+    base = getattr(sdk, "OpenAIError", None) or getattr(sdk, "AnthropicError", None)
+    if isinstance(base, type) and isinstance(exc, base):
+        return True
+    if isinstance(exc, (OSError, EOFError)):
+        return True
+    module = type(exc).__module__.split(".", 1)[0]
+    return module in _TRANSPORT_MODULES
+
+
+def extra_field(obj: Any, name: str) -> Any:
+    """A field the SDK's types do not declare (kept in pydantic's ``model_extra``)."""
+    extra = getattr(obj, "model_extra", None)
+    if isinstance(extra, dict) and name in extra:
+        return extra[name]
+    return getattr(obj, name, None)

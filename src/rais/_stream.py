@@ -1,0 +1,216 @@
+"""`stream_response` and `stream_run`: RAIS SSE strings from a provider or from any run."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import os
+from collections.abc import AsyncIterable, AsyncIterator, Iterable
+from typing import Any
+
+from assistant_stream_ce.assistant_stream_chunk import AssistantStreamChunk, ErrorChunk
+from assistant_stream_ce.create_run import RunController, RunStream, create_run
+from assistant_stream_ce.errors import InvalidMessagesError, ProviderError, StreamError
+from assistant_stream_ce.providers import (
+    DEFAULT_MODELS,
+    check_provider,
+    run_provider,
+    validate_messages,
+)
+from assistant_stream_ce.serialization.assistant_stream_response import (
+    HeartbeatOption,
+    resolve_heartbeat_interval,
+)
+from assistant_stream_ce.serialization.rais import (
+    GENERIC_ERROR,
+    ExtensionsOption,
+    RAISEncoder,
+    redact_secrets,
+    resolve_extensions,
+)
+from assistant_stream_ce.serialization.stream_encoder import as_run_stream
+
+__all__ = ["stream_response", "stream_run"]
+
+logger = logging.getLogger("rais")
+
+_KEEPALIVE = ": keep-alive\n\n"
+# Environment variables whose values never appear in an event.
+_KEY_VARIABLES = ("OPENAI_API_KEY", "ANTHROPIC_API_KEY")
+# Closes still running after their consumer was cancelled (kept referenced until done).
+_closing: set[asyncio.Future[None]] = set()
+
+
+class _InternalFailure(StreamError):
+    """Stands in for an unexpected exception: carries only the generic, safe message."""
+
+
+def _error_event(message: str, secrets: Iterable[str | None]) -> str:
+    encoder = RAISEncoder(event_ids=False, redact=secrets)
+    return encoder.encode_batch([ErrorChunk(message)]).decode()
+
+
+async def _close_run(run: RunStream) -> None:
+    """Close ``run`` even if the consumer is being cancelled (the close then finishes alone)."""
+    closing = asyncio.ensure_future(run.aclose())
+    try:
+        await asyncio.shield(closing)
+    except asyncio.CancelledError:
+        if not closing.done():
+            _closing.add(closing)
+            closing.add_done_callback(_closing.discard)
+        raise
+
+
+async def stream_run(
+    stream: AsyncIterable[AssistantStreamChunk],
+    *,
+    extensions: ExtensionsOption = False,
+    heartbeat: HeartbeatOption = None,
+    model: str | None = None,
+    text_separator: str = "",
+    event_ids: bool = False,
+    redact: Iterable[str | None] = (),
+) -> AsyncIterator[str]:
+    """Turn a run (from `create_run`, or any chunk stream) into RAIS SSE strings, one per event.
+
+    For ``StreamingResponse(stream_run(create_run(my_run)), media_type="text/event-stream")``.
+    Text becomes ``text`` events and the stream ends with exactly one ``done``, or with one
+    ``error`` (the run raised or reported an error) after which nothing follows and the run is
+    stopped. ``heartbeat`` (seconds, off by default) yields ``: keep-alive`` comments while
+    idle. Closing the generator (the client went away) cancels the run. See `RAISEncoder` for
+    the other options.
+    """
+    encoder = RAISEncoder(
+        extensions=extensions,
+        event_ids=event_ids,
+        model=model,
+        text_separator=text_separator,
+        redact=redact,
+    )
+    interval = resolve_heartbeat_interval(heartbeat)
+    run = as_run_stream(stream)
+    failed = False
+    try:
+        try:
+            while not encoder.closed:
+                batch = run.take_nowait()
+                if batch is None:
+                    try:
+                        batch = await run.next_batch(interval)
+                    except StopAsyncIteration:
+                        break
+                    except StreamError as exc:
+                        logger.warning("the run failed: %s", redact_secrets(str(exc), redact))
+                        failed = True
+                        break
+                    except Exception:
+                        logger.exception("the run failed; its error was sent as an error event")
+                        failed = True
+                        break
+                    if batch is None:
+                        if interval is not None:
+                            yield _KEEPALIVE
+                        continue
+                for event in encoder.encode_events(batch):
+                    yield event.decode()
+            tail = encoder.finish_events(failed)
+        except Exception:
+            logger.exception("encoding the RAIS stream failed")
+            tail = [] if encoder.closed else encoder.finish_events(failed=True)
+        for event in tail:
+            yield event.decode()
+    finally:
+        await _close_run(run)
+
+
+def _check_messages(messages: object) -> list[dict[str, Any]]:
+    """The provider layer's checks, plus RAIS's: a non-empty list, every message with content."""
+    checked = validate_messages(messages)
+    if not checked:
+        raise InvalidMessagesError("messages must not be empty")
+    for i, message in enumerate(checked):
+        if message.get("content") is None and not message.get("tool_calls"):
+            raise InvalidMessagesError(f"messages[{i}].content must be a string, got null")
+    return checked
+
+
+def _secrets(api_key: str | None) -> tuple[str, ...]:
+    values = [api_key, *(os.environ.get(name) for name in _KEY_VARIABLES)]
+    return tuple(value for value in values if value)
+
+
+async def stream_response(
+    messages: list[dict[str, Any]],
+    *,
+    provider: str,
+    api_key: str | None = None,
+    model: str | None = None,
+    max_tokens: int = 1024,
+    system: str | None = None,
+    base_url: str | None = None,
+    temperature: float | None = None,
+    extensions: ExtensionsOption = False,
+    heartbeat: HeartbeatOption = None,
+    **options: Any,
+) -> AsyncIterator[str]:
+    """Stream a model's answer to ``messages`` as RAIS SSE strings (``data: {...}\\n\\n``).
+
+    ``provider`` is ``"openai"``, ``"anthropic"`` or ``"offline"`` (the built-in offline model;
+    extra ``options`` such as ``pace`` are passed to the provider). ``api_key`` falls back to
+    ``OPENAI_API_KEY`` / ``ANTHROPIC_API_KEY`` and ``base_url`` to ``OPENAI_BASE_URL`` /
+    ``ANTHROPIC_BASE_URL``; ``model`` defaults to ``gpt-4o-mini`` / ``claude-sonnet-4-6``;
+    ``max_tokens`` and ``system`` apply to every provider.
+
+    Yields ``text`` events then exactly one ``done``, or exactly one ``error`` event and nothing
+    after it. Never raises: an unknown provider, a missing SDK or key, malformed ``messages``
+    and provider failures are ``error`` events with a clear message that never contains the
+    API key; unexpected exceptions give a generic message and are logged with their
+    traceback. Closing the generator (the client disconnected) cancels the upstream request.
+    ``extensions`` opts into the draft RFC events (see `RAISEncoder`); ``heartbeat`` (seconds)
+    yields ``: keep-alive`` comments while the model is silent.
+    """
+    secrets = _secrets(api_key)
+    try:
+        resolve_extensions(extensions)
+        resolve_heartbeat_interval(heartbeat)
+        check_provider(provider, api_key)
+        checked = _check_messages(messages)
+    except (ProviderError, ValueError, TypeError) as exc:
+        message = redact_secrets(str(exc), secrets)
+        logger.info("RAIS request rejected: %s", message)
+        yield _error_event(message, secrets)
+        return
+    except Exception:
+        logger.exception("checking the RAIS request failed")
+        yield _error_event(GENERIC_ERROR, secrets)
+        return
+
+    async def run(controller: RunController) -> None:
+        try:
+            await run_provider(
+                controller,
+                checked,
+                provider=provider,
+                api_key=api_key,
+                model=model,
+                base_url=base_url,
+                max_tokens=max_tokens,
+                system=system,
+                temperature=temperature,
+                **options,
+            )
+        except ProviderError:
+            raise
+        except Exception as exc:
+            logger.exception("the %s provider failed unexpectedly", provider)
+            raise _InternalFailure(GENERIC_ERROR) from exc
+
+    async for event in stream_run(
+        create_run(run),
+        extensions=extensions,
+        heartbeat=heartbeat,
+        model=model or DEFAULT_MODELS.get(provider),
+        redact=secrets,
+    ):
+        yield event
