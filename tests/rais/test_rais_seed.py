@@ -125,6 +125,29 @@ def test_plain_text_streams_from_the_real_sdk(
 
 
 @pytest.mark.parametrize("provider", PROVIDERS)
+@pytest.mark.parametrize(
+    ("scenario", "text"),
+    [
+        ("reasoning", "Hello from the fake model."),
+        ("usage", "Once upon a time"),
+        ("tools", "Let me check."),
+    ],
+)
+def test_reasoning_tool_calls_and_usage_stream_as_plain_v1_text(
+    serve_seed: Callable[[str, str], LiveServer], provider: str, scenario: str, text: str
+) -> None:
+    """RAIS v1 carries text only: reasoning, tool calls and usage from the provider are left out
+    (no reserved or unknown event types), and the stream still ends with exactly one done."""
+    response = post(serve_seed(provider, scenario))
+    assert response.status_code == 200
+    events = strict_events(response.content, ids=False)
+    assert_v1_lifecycle(events)
+    assert {e["type"] for e in events} == {"text", "done"}
+    assert "".join(e.get("text", "") for e in events) == text
+    assert events[-1] == {"type": "done"}
+
+
+@pytest.mark.parametrize("provider", PROVIDERS)
 def test_a_midstream_failure_is_one_error_event_after_the_text(
     serve_seed: Callable[[str, str], LiveServer], provider: str
 ) -> None:
