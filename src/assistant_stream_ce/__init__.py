@@ -4,6 +4,7 @@
 >>> from assistant_stream_ce.serialization.data_stream import DataStreamResponse
 """
 
+from .accumulator import Message, MessageAccumulator, accumulate, accumulate_stream
 from .assistant_stream_chunk import (
     AnnotationsChunk,
     AssistantStreamChunk,
@@ -54,6 +55,8 @@ __all__ = [
     "ErrorChunk",
     "FileChunk",
     "InvalidMessagesError",
+    "Message",
+    "MessageAccumulator",
     "MissingAPIKeyError",
     "OpenAIStreamResponse",
     "ProviderConfigError",
@@ -78,5 +81,7 @@ __all__ = [
     "UnknownProviderError",
     "UpdateStateChunk",
     "__version__",
+    "accumulate",
+    "accumulate_stream",
     "create_run",
 ]

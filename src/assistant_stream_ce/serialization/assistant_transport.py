@@ -34,7 +34,7 @@ from .assistant_stream_response import (
 )
 from .stream_encoder import MessageTotals, StreamEncoder
 
-__all__ = ["AssistantTransportEncoder", "AssistantTransportResponse"]
+__all__ = ["AssistantTransportDecoder", "AssistantTransportEncoder", "AssistantTransportResponse"]
 
 logger = logging.getLogger("assistant_stream_ce.serialization")
 
@@ -354,3 +354,6 @@ class AssistantTransportResponse(AssistantStreamResponse):
             status_code=status_code,
             headers=headers,
         )
+
+
+from ._assistant_transport_decoder import AssistantTransportDecoder  # noqa: E402

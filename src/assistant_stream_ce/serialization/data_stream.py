@@ -45,7 +45,7 @@ from .assistant_stream_response import (
 )
 from .stream_encoder import MessageTotals, StreamEncoder
 
-__all__ = ["DataStreamEncoder", "DataStreamResponse"]
+__all__ = ["DataStreamDecoder", "DataStreamEncoder", "DataStreamResponse"]
 
 logger = logging.getLogger("assistant_stream_ce.serialization")
 
@@ -296,3 +296,6 @@ class DataStreamResponse(AssistantStreamResponse):
             status_code=status_code,
             headers=headers,
         )
+
+
+from ._data_stream_decoder import DataStreamDecoder  # noqa: E402

@@ -35,7 +35,12 @@ from .assistant_stream_response import (
 )
 from .stream_encoder import StreamEncoder
 
-__all__ = ["OpenAIStreamEncoder", "OpenAIStreamResponse", "ReasoningField"]
+__all__ = [
+    "OpenAIStreamDecoder",
+    "OpenAIStreamEncoder",
+    "OpenAIStreamResponse",
+    "ReasoningField",
+]
 
 logger = logging.getLogger("assistant_stream_ce.serialization")
 
@@ -306,3 +311,6 @@ class OpenAIStreamResponse(AssistantStreamResponse):
             status_code=status_code,
             headers=headers,
         )
+
+
+from ._openai_stream_decoder import OpenAIStreamDecoder  # noqa: E402

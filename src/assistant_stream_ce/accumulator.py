@@ -1,0 +1,638 @@
+"""Fold a stream of chunks into the message it describes — what a backend stores after a reply.
+
+>>> from assistant_stream_ce import TextDeltaChunk, ToolCallBeginChunk, ToolCallDeltaChunk
+>>> message = accumulate([
+...     TextDeltaChunk("Hello "), TextDeltaChunk("world"),
+...     ToolCallBeginChunk("call_1", "search"), ToolCallDeltaChunk("call_1", '{"q": "pa'),
+... ])
+>>> [part.type for part in message.parts], message.parts[0].text
+(['text', 'tool-call'], 'Hello world')
+>>> message.parts[1].args, message.parts[1].args_text
+({'q': 'pa'}, '{"q": "pa')
+
+The folding rules mirror the official assistant-ui accumulator, so a message accumulated from
+chunks equals the one accumulated after a round trip through any protocol that carries them:
+
+- Adjacent text (or reasoning) deltas with the same ``parent_id`` extend one part; any other
+  part in between, a ``parent_id`` change, or ``reasoning-part-start`` begins a new part.
+- A tool call's argument text closes at ``tool-call-args-text-finish``, at its result, at an
+  error and at the end of the stream (`MessageAccumulator.finish`); argument text after that
+  is ignored, and a call closed without any text gets ``"{}"``. (A step finish does not close
+  it: the data stream decoder sends the finish chunks its ``e`` frame implies.)
+- ``update-state`` operations apply to a copy of the initial state (inapplicable ones are
+  skipped with a warning).
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import re
+from collections.abc import AsyncIterable, Iterable
+from dataclasses import dataclass, field
+from typing import Any, Union
+
+import orjson
+
+from .state import copy_json_value
+
+__all__ = [
+    "FilePart",
+    "Message",
+    "MessageAccumulator",
+    "MessagePart",
+    "ReasoningPart",
+    "SourcePart",
+    "Step",
+    "TextPart",
+    "ToolCallPart",
+    "accumulate",
+    "accumulate_stream",
+    "parse_partial_json",
+]
+
+logger = logging.getLogger("assistant_stream_ce.accumulator")
+
+
+# -- partial JSON ------------------------------------------------------------------------------
+
+_STRING_STOP = re.compile(r'["\\]')
+_MISSING = object()
+
+
+def _strict_loads(text: str) -> Any:
+    try:
+        return orjson.loads(text)
+    except orjson.JSONDecodeError:
+        return json.loads(text)  # lone-surrogate escapes; may raise ValueError
+
+
+def parse_partial_json(text: str) -> Any:
+    """Best-effort value of a JSON text that may be cut anywhere; ``None`` if nothing parses.
+
+    Open strings, arrays and objects are closed; a dangling key, a trailing comma or an
+    unfinished literal is dropped: ``'{"a": [1, {"b": "x'`` → ``{"a": [1, {"b": "x"}]}``.
+    """
+    try:
+        return _strict_loads(text)
+    except ValueError:
+        pass
+    closers: list[str] = []  # what closes each open container, innermost last
+    expect_key: list[bool] = []  # per open container: an object waiting for a key
+    safe: list[tuple[int, str]] = []  # (cut index, closers) where the prefix is complete
+    in_string = is_key = False
+    escape_at = -1
+    i, n = 0, len(text)
+    while i < n:
+        char = text[i]
+        if in_string:
+            match = _STRING_STOP.search(text, i)
+            if match is None:
+                i = n
+                break
+            i = match.start()
+            if text[i] == "\\":
+                escape_at = i
+                i += 2
+                continue
+            in_string = False
+            if not is_key:
+                safe.append((i + 1, "".join(reversed(closers))))
+            i += 1
+            continue
+        if char == '"':
+            in_string = True
+            is_key = bool(expect_key) and expect_key[-1]
+            escape_at = -1
+        elif char == "{" or char == "[":
+            closers.append("}" if char == "{" else "]")
+            expect_key.append(char == "{")
+            safe.append((i + 1, "".join(reversed(closers))))
+        elif char == "}" or char == "]":
+            if closers:
+                closers.pop()
+                expect_key.pop()
+            safe.append((i + 1, "".join(reversed(closers))))
+        elif char == ",":
+            safe.append((i, "".join(reversed(closers))))
+            if expect_key and closers[-1] == "}":
+                expect_key[-1] = True
+        elif char == ":" and expect_key:
+            expect_key[-1] = False
+        i += 1
+    candidates: list[str] = []
+    tail = "".join(reversed(closers))
+    if in_string:
+        if not is_key:
+            cut = n
+            if escape_at >= 0 and (
+                escape_at + 2 > n or (text[escape_at + 1] == "u" and n - escape_at < 6)
+            ):
+                cut = escape_at  # an escape sequence cut in the middle
+            candidates.append(text[:cut] + '"' + tail)
+    else:
+        candidates.append(text + tail)
+    candidates.extend(text[:cut] + closing for cut, closing in reversed(safe[-4:]))
+    for candidate in candidates:
+        try:
+            return json.loads(candidate)
+        except (ValueError, RecursionError):
+            continue
+    return None
+
+
+# -- the message -------------------------------------------------------------------------------
+
+
+@dataclass
+class TextPart:
+    """Assistant text."""
+
+    text: str = ""
+    parent_id: str | None = None
+    type: str = "text"
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"type": "text", "text": self.text, "parent_id": self.parent_id}
+
+
+@dataclass
+class ReasoningPart:
+    """Reasoning text, with the summary of a ``reasoning-part-start`` if any."""
+
+    text: str = ""
+    summary: str | None = None
+    parent_id: str | None = None
+    type: str = "reasoning"
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "type": "reasoning",
+            "text": self.text,
+            "summary": self.summary,
+            "parent_id": self.parent_id,
+        }
+
+
+@dataclass
+class ToolCallPart:
+    """A tool call: its raw argument text, parsed arguments and result."""
+
+    tool_call_id: str
+    tool_name: str
+    args_text: str = ""
+    #: Whether the argument text is complete.
+    args_complete: bool = False
+    result: Any = None
+    #: Whether a result arrived (a result may be ``None``).
+    has_result: bool = False
+    artifact: Any = None
+    is_error: bool = False
+    parent_id: str | None = None
+    type: str = "tool-call"
+    _parsed: tuple[str, Any] = field(default=("", {}), repr=False, compare=False)
+
+    @property
+    def args(self) -> Any:
+        """The parsed arguments; while they stream, the best-effort parse of the text so far."""
+        text = self.args_text
+        if self._parsed[0] != text:
+            value = parse_partial_json(text) if text.strip() else None
+            self._parsed = (text, {} if value is None else value)
+        return self._parsed[1]
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "type": "tool-call",
+            "tool_call_id": self.tool_call_id,
+            "tool_name": self.tool_name,
+            "args_text": self.args_text,
+            "args": self.args,
+            "args_complete": self.args_complete,
+            "result": self.result,
+            "has_result": self.has_result,
+            "artifact": self.artifact,
+            "is_error": self.is_error,
+            "parent_id": self.parent_id,
+        }
+
+
+@dataclass
+class SourcePart:
+    """A cited source."""
+
+    id: str
+    url: str
+    source_type: str = "url"
+    title: str | None = None
+    parent_id: str | None = None
+    type: str = "source"
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "type": "source",
+            "id": self.id,
+            "url": self.url,
+            "source_type": self.source_type,
+            "title": self.title,
+            "parent_id": self.parent_id,
+        }
+
+
+@dataclass
+class FilePart:
+    """A file (base64 data or a URL)."""
+
+    data: str
+    mime_type: str
+    parent_id: str | None = None
+    type: str = "file"
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "type": "file",
+            "data": self.data,
+            "mime_type": self.mime_type,
+            "parent_id": self.parent_id,
+        }
+
+
+MessagePart = Union[TextPart, ReasoningPart, ToolCallPart, SourcePart, FilePart]
+
+
+@dataclass
+class Step:
+    """One model step: started by ``step-start`` (if any), ended by ``step-finish``."""
+
+    message_id: str | None = None
+    finish_reason: str | None = None
+    input_tokens: int = 0
+    output_tokens: int = 0
+    is_continued: bool = False
+    finished: bool = False
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "message_id": self.message_id,
+            "finish_reason": self.finish_reason,
+            "usage": {"input_tokens": self.input_tokens, "output_tokens": self.output_tokens},
+            "is_continued": self.is_continued,
+            "finished": self.finished,
+        }
+
+
+@dataclass
+class Message:
+    """An assistant message folded from chunks (see `MessageAccumulator`)."""
+
+    parts: list[MessagePart] = field(default_factory=list)
+    state: Any = None
+    data: list[Any] = field(default_factory=list)
+    annotations: list[Any] = field(default_factory=list)
+    errors: list[str] = field(default_factory=list)
+    steps: list[Step] = field(default_factory=list)
+    #: Whether the stream ended (`MessageAccumulator.finish` was called).
+    finished: bool = False
+
+    @property
+    def text(self) -> str:
+        """All text parts joined."""
+        return "".join(part.text for part in self.parts if isinstance(part, TextPart))
+
+    @property
+    def tool_calls(self) -> list[ToolCallPart]:
+        """The tool-call parts, in order."""
+        return [part for part in self.parts if isinstance(part, ToolCallPart)]
+
+    @property
+    def usage(self) -> dict[str, int]:
+        """Token usage summed over the steps."""
+        return {
+            "input_tokens": sum(step.input_tokens for step in self.steps),
+            "output_tokens": sum(step.output_tokens for step in self.steps),
+        }
+
+    @property
+    def finish_reason(self) -> str | None:
+        """``None`` while streaming; then ``error`` after an error, ``tool-calls`` while a call
+        waits for its result, else the last step's reason (``stop`` by default)."""
+        if not self.finished:
+            return None
+        if self.errors:
+            return "error"
+        if any(not call.has_result for call in self.tool_calls):
+            return "tool-calls"
+        reasons = [step.finish_reason for step in self.steps if step.finish_reason is not None]
+        if not reasons or reasons[-1] == "tool-calls":
+            return "stop"
+        return reasons[-1]
+
+    @property
+    def status(self) -> str:
+        """``running``, ``complete``, ``requires-action`` (a call waits) or ``incomplete``."""
+        reason = self.finish_reason
+        if reason is None:
+            return "running"
+        if reason == "tool-calls":
+            return "requires-action"
+        if reason in ("stop", "unknown"):
+            return "complete"
+        return "incomplete"
+
+    def to_dict(self) -> dict[str, Any]:
+        """A JSON-ready dict of the whole message."""
+        return {
+            "parts": [part.to_dict() for part in self.parts],
+            "state": self.state,
+            "data": list(self.data),
+            "annotations": list(self.annotations),
+            "errors": list(self.errors),
+            "steps": [step.to_dict() for step in self.steps],
+            "status": self.status,
+            "finish_reason": self.finish_reason,
+            "usage": self.usage,
+        }
+
+
+# -- state operations --------------------------------------------------------------------------
+
+
+class _StateError(Exception):
+    pass
+
+
+def _child_key(node: Any, key: str, allow_append: bool) -> Any:
+    if isinstance(node, list):
+        if not (key.isascii() and key.isdigit()) or (len(key) > 1 and key[0] == "0"):
+            raise _StateError(f"{key!r} is not an index")
+        index = int(key)
+        if index > len(node) or (index == len(node) and not allow_append):
+            raise _StateError(f"index {index} is out of range")
+        return index
+    if isinstance(node, dict):
+        return key
+    raise _StateError(f"cannot enter a {type(node).__name__} at {key!r}")
+
+
+def _apply_operation(state: Any, operation: Any) -> Any:
+    """Apply one state operation in place; return the (possibly new) root."""
+    kind = operation.get("type")
+    path = operation.get("path")
+    value = operation.get("value")
+    if not isinstance(path, list):
+        raise _StateError("the path is not a list")
+    if kind == "set":
+        value = copy_json_value(value)
+    elif kind == "append-text":
+        if not isinstance(value, str):
+            raise _StateError("append-text needs a string")
+    else:
+        raise _StateError(f"unknown operation {kind!r}")
+    if not path:
+        if kind == "set":
+            return value
+        if state is not None and not isinstance(state, str):
+            raise _StateError("append-text on a value that is not a string")
+        return (state or "") + value
+    root = state if isinstance(state, (dict, list)) else {}
+    node = root
+    for key in path[:-1]:
+        key = _child_key(node, str(key), False)
+        child = node[key] if isinstance(node, list) else node.get(key)
+        if child is None:
+            child = {}
+            node[key] = child
+        node = child
+    key = _child_key(node, str(path[-1]), True)
+    if kind == "append-text":
+        current = node[key] if isinstance(node, list) and key < len(node) else None
+        if isinstance(node, dict):
+            current = node.get(key)
+        if current is not None and not isinstance(current, str):
+            raise _StateError("append-text on a value that is not a string")
+        value = (current or "") + value
+    if isinstance(node, list) and key == len(node):
+        node.append(value)
+    else:
+        node[key] = value
+    return root
+
+
+# -- the accumulator ---------------------------------------------------------------------------
+
+
+class MessageAccumulator:
+    """Fold chunks, one `add` at a time, into a `Message` (read it any time via ``message``).
+
+    Call `finish` when the stream ends: it closes argument texts still open and settles the
+    message's status.
+    """
+
+    def __init__(self, initial_state: Any = None) -> None:
+        self._message = Message(state=copy_json_value(initial_state))
+        self._tools: dict[str, ToolCallPart] = {}
+        # argument text still open: tool call id -> pieces not yet joined into args_text
+        self._open_args: dict[str, list[str]] = {}
+        # the text/reasoning part that deltas extend, and its pieces not yet joined
+        self._tail: TextPart | ReasoningPart | None = None
+        self._tail_pieces: list[str] = []
+        self._handlers = {
+            "text-delta": self._text_delta,
+            "reasoning-delta": self._reasoning_delta,
+            "reasoning-part-start": self._reasoning_part_start,
+            "tool-call-begin": self._tool_call_begin,
+            "tool-call-delta": self._tool_call_delta,
+            "tool-call-args-text-finish": self._tool_call_args_finish,
+            "tool-result": self._tool_result,
+            "data": self._data,
+            "annotations": self._annotations,
+            "error": self._error,
+            "update-state": self._update_state,
+            "source": self._source,
+            "file": self._file,
+            "step-start": self._step_start,
+            "step-finish": self._step_finish,
+        }
+
+    @property
+    def message(self) -> Message:
+        """The message so far (the same object is updated by later chunks)."""
+        self._flush()
+        return self._message
+
+    def add(self, chunk: Any) -> None:
+        """Fold one chunk in. Chunks of unknown types are ignored."""
+        kind = chunk.type
+        if kind == "text-delta":
+            self._text_delta(chunk)
+            return
+        handler = self._handlers.get(kind)
+        if handler is None:
+            logger.debug("accumulator: chunk type %r ignored", kind)
+            return
+        handler(chunk)
+
+    def finish(self) -> Message:
+        """The stream ended: close open argument texts and settle the status."""
+        self._close_all_args()
+        self._flush()
+        self._message.finished = True
+        return self._message
+
+    # -- text and reasoning ------------------------------------------------------------------
+
+    def _flush(self) -> None:
+        if self._tail_pieces and self._tail is not None:
+            self._tail.text += "".join(self._tail_pieces)
+            self._tail_pieces = []
+        for tool_call_id, pieces in self._open_args.items():
+            if pieces:
+                tool = self._tools[tool_call_id]
+                tool.args_text += "".join(pieces)
+                pieces.clear()
+
+    def _new_part(self, part: MessagePart) -> None:
+        self._flush()
+        self._tail = None
+        self._message.parts.append(part)
+
+    def _text_delta(self, chunk: Any) -> None:
+        text = chunk.text_delta
+        if not text:
+            return
+        tail = self._tail
+        if tail is None or tail.type != "text" or tail.parent_id != chunk.parent_id:
+            tail = TextPart(parent_id=chunk.parent_id)
+            self._new_part(tail)
+            self._tail = tail
+        self._tail_pieces.append(text)
+
+    def _reasoning_delta(self, chunk: Any) -> None:
+        text = chunk.reasoning_delta
+        if not text:
+            return
+        tail = self._tail
+        if tail is None or tail.type != "reasoning" or tail.parent_id != chunk.parent_id:
+            tail = ReasoningPart(parent_id=chunk.parent_id)
+            self._new_part(tail)
+            self._tail = tail
+        self._tail_pieces.append(text)
+
+    def _reasoning_part_start(self, chunk: Any) -> None:
+        part = ReasoningPart(summary=chunk.unstable_summary, parent_id=chunk.parent_id)
+        self._new_part(part)
+        self._tail = part
+
+    # -- tool calls --------------------------------------------------------------------------
+
+    def _tool_call_begin(self, chunk: Any) -> None:
+        if chunk.tool_call_id in self._tools:
+            logger.warning("accumulator: duplicate tool call id %r ignored", chunk.tool_call_id)
+            return
+        part = ToolCallPart(chunk.tool_call_id, chunk.tool_name, parent_id=chunk.parent_id)
+        self._new_part(part)
+        self._tools[chunk.tool_call_id] = part
+        self._open_args[chunk.tool_call_id] = []
+
+    def _tool_call_delta(self, chunk: Any) -> None:
+        pieces = self._open_args.get(chunk.tool_call_id)
+        if pieces is not None:
+            pieces.append(chunk.args_text_delta)
+        else:
+            logger.debug("accumulator: argument text for a closed or unknown call ignored")
+
+    def _close_args(self, tool_call_id: str) -> None:
+        pieces = self._open_args.pop(tool_call_id, None)
+        if pieces is None:
+            return
+        tool = self._tools[tool_call_id]
+        if pieces:
+            tool.args_text += "".join(pieces)
+        if not tool.args_text:
+            tool.args_text = "{}"
+        tool.args_complete = True
+
+    def _close_all_args(self) -> None:
+        for tool_call_id in list(self._open_args):
+            self._close_args(tool_call_id)
+
+    def _tool_call_args_finish(self, chunk: Any) -> None:
+        pieces = self._open_args.get(chunk.tool_call_id)
+        if pieces is None:
+            return
+        if chunk.args_text_delta:
+            pieces.append(chunk.args_text_delta)
+        self._close_args(chunk.tool_call_id)
+
+    def _tool_result(self, chunk: Any) -> None:
+        tool = self._tools.get(chunk.tool_call_id)
+        if tool is None:
+            logger.warning(
+                "accumulator: result for unknown tool call %r ignored", chunk.tool_call_id
+            )
+            return
+        self._close_args(chunk.tool_call_id)
+        tool.result = chunk.result
+        tool.artifact = chunk.artifact
+        tool.is_error = bool(chunk.is_error)
+        tool.has_result = True
+
+    # -- other parts and message-level chunks ------------------------------------------------
+
+    def _source(self, chunk: Any) -> None:
+        self._new_part(
+            SourcePart(chunk.id, chunk.url, chunk.source_type, chunk.title, chunk.parent_id)
+        )
+
+    def _file(self, chunk: Any) -> None:
+        self._new_part(FilePart(chunk.data, chunk.mime_type, chunk.parent_id))
+
+    def _data(self, chunk: Any) -> None:
+        self._message.data.append(chunk.data)
+
+    def _annotations(self, chunk: Any) -> None:
+        self._message.annotations.extend(chunk.annotations)
+
+    def _error(self, chunk: Any) -> None:
+        self._close_all_args()
+        self._message.errors.append(chunk.error)
+
+    def _update_state(self, chunk: Any) -> None:
+        message = self._message
+        for operation in chunk.operations:
+            try:
+                message.state = _apply_operation(message.state, operation)
+            except (_StateError, TypeError, AttributeError, KeyError, IndexError) as exc:
+                logger.warning("accumulator: state operation skipped (%s)", exc)
+
+    def _step_start(self, chunk: Any) -> None:
+        self._message.steps.append(Step(message_id=chunk.message_id))
+
+    def _step_finish(self, chunk: Any) -> None:
+        steps = self._message.steps
+        if not steps or steps[-1].finished:
+            steps.append(Step())
+        step = steps[-1]
+        step.finish_reason = chunk.finish_reason
+        step.input_tokens = int(chunk.input_tokens or 0)
+        step.output_tokens = int(chunk.output_tokens or 0)
+        step.is_continued = bool(chunk.is_continued)
+        step.finished = True
+
+
+def accumulate(chunks: Iterable[Any], initial_state: Any = None) -> Message:
+    """Fold a complete sequence of chunks into its finished `Message`."""
+    accumulator = MessageAccumulator(initial_state)
+    add = accumulator.add
+    for chunk in chunks:
+        add(chunk)
+    return accumulator.finish()
+
+
+async def accumulate_stream(chunks: AsyncIterable[Any], initial_state: Any = None) -> Message:
+    """Fold an async stream of chunks (a run, or a decoder's output) into its `Message`."""
+    accumulator = MessageAccumulator(initial_state)
+    add = accumulator.add
+    async for chunk in chunks:
+        add(chunk)
+    return accumulator.finish()

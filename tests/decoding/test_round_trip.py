@@ -1,0 +1,75 @@
+"""encode → decode → accumulate is the identity, except for what a protocol cannot carry.
+
+Losses per protocol (the same list is in docs/round-trip.md):
+
+- data stream: none.
+- assistant transport: none.
+- OpenAI (encoder with ``include_answered_tool_calls=True``): see `openai_projection`;
+  everything after the first error is dropped (an OpenAI stream ends at its error).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from _decoding_cases import (
+    PROTOCOLS,
+    chunk_sequences,
+    decode_pieces,
+    openai_expected_finish,
+    openai_projection,
+    until_first_error,
+)
+from hypothesis import HealthCheck, given, settings
+
+from _util import encode
+from assistant_stream_ce.accumulator import accumulate
+
+INITIAL_STATE = {"log": "", "a": {"b": 1}}
+
+round_trip_settings = settings(
+    max_examples=150,
+    deadline=None,
+    derandomize=True,
+    suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large],
+)
+
+
+async def chunks_of(chunks: list[Any]) -> Any:
+    for chunk in chunks:
+        yield chunk
+
+
+async def round_trip(protocol: str, chunks: list[Any]) -> dict[str, Any]:
+    body = await encode(PROTOCOLS[protocol].encoder(), chunks_of(chunks))
+    return decode_pieces(PROTOCOLS[protocol].decoder(), [body], INITIAL_STATE).to_dict()
+
+
+@round_trip_settings
+@given(chunk_sequences())
+async def test_data_stream_round_trip_is_the_identity(chunks: list[Any]) -> None:
+    expected = accumulate(chunks, INITIAL_STATE).to_dict()
+    assert await round_trip("data-stream", chunks) == expected
+
+
+@round_trip_settings
+@given(chunk_sequences())
+async def test_assistant_transport_round_trip_is_the_identity(chunks: list[Any]) -> None:
+    expected = accumulate(chunks, INITIAL_STATE).to_dict()
+    assert await round_trip("assistant-transport", chunks) == expected
+
+
+@round_trip_settings
+@given(chunk_sequences())
+async def test_openai_round_trip_keeps_what_the_protocol_carries(chunks: list[Any]) -> None:
+    expected = accumulate(until_first_error(chunks), INITIAL_STATE).to_dict()
+    decoded = await round_trip("openai", chunks)
+    assert openai_projection(decoded) == openai_projection(expected)
+    assert decoded["state"] == INITIAL_STATE
+    if not expected["errors"]:
+        assert [step["finish_reason"] for step in decoded["steps"]] == [
+            openai_expected_finish(expected)
+        ]
+        assert decoded["usage"] == expected["usage"]
+    else:
+        assert decoded["steps"] == []
