@@ -17,6 +17,14 @@ if [ -f tests/interop/node/package-lock.json ]; then
   (cd tests/interop/node && npm ci --no-audit --no-fund --loglevel=error)
 fi
 
+# Debian's Chromium for the browser tests (tests/browser); Playwright's own browsers are not used.
+if [ ! -x /usr/bin/chromium ] && command -v apt-get >/dev/null 2>&1; then
+  echo "== installing chromium (apt-get)"
+  apt-get install -y --no-install-recommends chromium \
+    || { apt-get update && apt-get install -y --no-install-recommends chromium; } \
+    || echo "could not install chromium: the browser tests will be skipped (or fail under CI)"
+fi
+
 echo "== ruff"
 lint_paths=()
 for path in src tests examples benchmarks; do [ -e "$path" ] && lint_paths+=("$path"); done

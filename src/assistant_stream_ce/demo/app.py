@@ -1,0 +1,318 @@
+"""The demo chat server: a chat page and one streaming endpoint per wire protocol.
+
+``POST /api/chat/<format>`` with ``{"messages": [{"role": "user", "content": "..."}]}`` streams
+the reply of the configured model (the built-in offline model by default) in that format.
+``GET /api/formats`` lists the formats, ``GET /api/runs`` / ``/api/runs/last`` / ``/api/stats``
+report what recent runs did (frames and text deltas written, how they ended — including runs
+cancelled because the client went away).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import itertools
+import json
+import logging
+import math
+import time
+from collections import deque
+from collections.abc import Callable
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any, Literal
+
+from fastapi import FastAPI
+from starlette.requests import Request
+from starlette.responses import FileResponse, JSONResponse, Response
+from starlette.staticfiles import StaticFiles
+from starlette.types import Message, Receive, Scope, Send
+
+from ..create_run import RunController, RunStream, create_run
+from ..errors import InvalidMessagesError
+from ..providers import run_provider, validate_messages
+from ..serialization.assistant_stream_response import AssistantStreamResponse
+from ..serialization.assistant_transport import AssistantTransportResponse
+from ..serialization.data_stream import DataStreamResponse
+from ..serialization.openai_stream import OpenAIStreamResponse
+from ..serialization.rais import RAISResponse
+from ..serialization.stream_encoder import StreamEncoder
+
+__all__ = ["FORMATS", "DemoConfig", "Format", "create_app"]
+
+logger = logging.getLogger("assistant_stream_ce.demo")
+
+STATIC_DIR = Path(__file__).parent / "static"
+
+Provider = Literal["offline", "openai", "anthropic"]
+RunStatus = Literal["running", "completed", "cancelled", "failed"]
+
+
+# -- the format registry -------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Format:
+    """One wire protocol the demo serves: how to build its response and what it can carry."""
+
+    name: str
+    label: str
+    respond: Callable[[RunStream], AssistantStreamResponse]
+    #: What the page can show over this protocol (``text``, ``reasoning``, ``tool-calls``,
+    #: ``tool-results``, ``sources``, ``state``, ``errors``).
+    carries: tuple[str, ...]
+    sse: bool = True
+
+    def describe(self) -> dict[str, Any]:
+        return {
+            "name": self.name,
+            "label": self.label,
+            "endpoint": f"/api/chat/{self.name}",
+            "carries": list(self.carries),
+        }
+
+
+FORMATS: dict[str, Format] = {
+    fmt.name: fmt
+    for fmt in (
+        Format(
+            "data-stream",
+            "Data stream",
+            DataStreamResponse,
+            ("text", "reasoning", "tool-calls", "tool-results", "sources", "state", "errors"),
+            sse=False,
+        ),
+        Format(
+            "assistant-transport",
+            "Assistant transport",
+            AssistantTransportResponse,
+            ("text", "reasoning", "tool-calls", "tool-results", "sources", "state", "errors"),
+        ),
+        Format(
+            "openai",
+            "OpenAI",
+            lambda run: OpenAIStreamResponse(
+                run, model="assistant-stream-ce-demo", include_answered_tool_calls=True
+            ),
+            ("text", "reasoning", "tool-calls", "errors"),
+        ),
+        Format("rais", "RAIS", RAISResponse, ("text", "errors")),
+    )
+}
+
+
+# -- configuration and run records ---------------------------------------------------------
+
+
+@dataclass
+class DemoConfig:
+    """Which model answers: the offline model (default) or a real provider."""
+
+    provider: Provider = "offline"
+    model: str | None = None
+    base_url: str | None = None
+    api_key: str | None = None
+    #: Offline model: seconds between streamed pieces (None = the model's default).
+    pace: float | None = None
+
+
+@dataclass
+class RunRecord:
+    """What one run did, as reported by ``/api/runs``."""
+
+    id: int
+    format: str
+    provider: str
+    status: RunStatus = "running"
+    #: Protocol frames written (SSE events or data-stream lines; keepalives excluded).
+    frames: int = 0
+    #: Text-delta chunks written (each is one text frame in every protocol).
+    text_deltas: int = 0
+    bytes: int = 0
+    started: float = field(default_factory=time.time)
+    duration_ms: float | None = None
+    ended_early: str | None = None
+
+
+class RunLog:
+    """Recent runs and counters (per app, no globals)."""
+
+    def __init__(self, keep: int = 50) -> None:
+        self._ids = itertools.count(1)
+        self.recent: deque[RunRecord] = deque(maxlen=keep)
+        self.counts = {"runs": 0, "running": 0, "completed": 0, "cancelled": 0, "failed": 0}
+
+    def start(self, fmt: str, provider: str) -> RunRecord:
+        record = RunRecord(next(self._ids), fmt, provider)
+        self.recent.append(record)
+        self.counts["runs"] += 1
+        self.counts["running"] += 1
+        return record
+
+    def end(self, record: RunRecord, status: RunStatus) -> None:
+        if record.status != "running":
+            return
+        record.status = status
+        record.duration_ms = round((time.time() - record.started) * 1000, 1)
+        self.counts["running"] -= 1
+        self.counts[status] += 1
+        if status == "cancelled":
+            logger.info("run %d (%s) cancelled: the client went away", record.id, record.format)
+        else:
+            logger.info("run %d (%s) %s", record.id, record.format, status)
+
+
+class _CountingEncoder(StreamEncoder):
+    """Wraps a response's encoder to count the frames and text deltas it writes."""
+
+    media_type = ""
+    keepalive = b""
+
+    def __init__(self, inner: StreamEncoder, record: RunRecord, sse: bool) -> None:
+        self.inner = inner
+        self.record = record
+        self.separator = b"\n\n" if sse else b"\n"
+        self.media_type = inner.media_type  # type: ignore[misc]
+        self.keepalive = inner.keepalive  # type: ignore[misc]
+
+    def _count(self, body: bytes) -> bytes:
+        self.record.frames += body.count(self.separator)
+        return body
+
+    def encode_batch(self, chunks: list[Any]) -> bytes:
+        self.record.text_deltas += sum(1 for chunk in chunks if chunk.type == "text-delta")
+        return self._count(self.inner.encode_batch(chunks))
+
+    def finish(self, failed: bool = False) -> bytes:
+        return self._count(self.inner.finish(failed))
+
+
+class _RecordedResponse(Response):
+    """Serves an `AssistantStreamResponse` and records how the run ended."""
+
+    def __init__(self, inner: AssistantStreamResponse, record: RunRecord, log: RunLog) -> None:
+        self.inner = inner
+        self.record = record
+        self.log = log
+        self.status_code = inner.status_code
+        self.background = None
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        record = self.record
+
+        async def counting_send(message: Message) -> None:
+            if message["type"] == "http.response.body":
+                record.bytes += len(message.get("body", b""))
+            await send(message)
+
+        try:
+            await self.inner(scope, receive, counting_send)
+        finally:
+            record.ended_early = self.inner.ended_early
+            if self.inner.ended_early is not None:
+                self.log.end(record, "cancelled")
+            else:
+                self.log.end(record, "completed")
+
+
+# -- the app -------------------------------------------------------------------------------
+
+
+def _error(status: int, message: str) -> JSONResponse:
+    return JSONResponse({"error": message}, status_code=status)
+
+
+def _pace(request: Request, config: DemoConfig) -> float | None:
+    raw = request.query_params.get("pace")
+    if raw is None:
+        return config.pace
+    try:
+        value = float(raw)
+    except ValueError:
+        raise ValueError("the 'pace' query parameter must be a number of seconds") from None
+    if not math.isfinite(value) or not 0 <= value <= 2:
+        raise ValueError("the 'pace' query parameter must be between 0 and 2 seconds")
+    return value
+
+
+def create_app(config: DemoConfig | None = None) -> FastAPI:
+    """The demo application (offline model unless ``config`` names a provider)."""
+    config = config or DemoConfig()
+    log = RunLog()
+    app = FastAPI(title="assistant-stream-ce demo", docs_url=None, redoc_url=None)
+    app.state.runs = log
+    app.state.config = config
+
+    @app.get("/", include_in_schema=False)
+    async def index() -> Response:
+        return FileResponse(STATIC_DIR / "index.html", headers={"Cache-Control": "no-cache"})
+
+    @app.get("/api/formats")
+    async def formats() -> dict[str, Any]:
+        return {
+            "formats": [fmt.describe() for fmt in FORMATS.values()],
+            "provider": config.provider,
+            "model": config.model,
+        }
+
+    @app.get("/api/runs")
+    async def runs() -> dict[str, Any]:
+        return {"runs": [asdict(record) for record in reversed(log.recent)]}
+
+    @app.get("/api/runs/last")
+    async def last_run() -> Response:
+        if not log.recent:
+            return _error(404, "no run yet")
+        return JSONResponse(asdict(log.recent[-1]))
+
+    @app.get("/api/stats")
+    async def stats() -> dict[str, Any]:
+        return dict(log.counts)
+
+    @app.post("/api/chat/{format_name}")
+    async def chat(format_name: str, request: Request) -> Response:
+        fmt = FORMATS.get(format_name)
+        if fmt is None:
+            return _error(404, f"unknown format {format_name!r}; use one of {', '.join(FORMATS)}")
+        if fmt.name == "rais" and "last-event-id" in request.headers:
+            return Response(status_code=204)  # RAIS: no resumption, say so instead of replaying
+        try:
+            body = json.loads(await request.body())
+        except ValueError as exc:
+            return _error(400, f"the body is not valid JSON: {exc}")
+        if not isinstance(body, dict) or "messages" not in body:
+            return _error(422, "the body must be a JSON object with a 'messages' array")
+        if body["messages"] == []:
+            return _error(422, "'messages' must not be empty")
+        try:
+            messages = validate_messages(body["messages"])
+            pace = _pace(request, config)
+        except (InvalidMessagesError, ValueError) as exc:
+            return _error(422, str(exc))
+
+        record = log.start(fmt.name, config.provider)
+        options: dict[str, Any] = {}
+        if config.provider == "offline":
+            options.update(reasoning=True, tool_call=True, source=True, update_state=True)
+            if pace is not None:
+                options["pace"] = pace
+        else:
+            options.update(api_key=config.api_key, model=config.model, base_url=config.base_url)
+
+        async def run(controller: RunController) -> None:
+            try:
+                await run_provider(controller, messages, provider=config.provider, **options)
+            except asyncio.CancelledError:
+                log.end(record, "cancelled")
+                raise
+            except Exception:
+                log.end(record, "failed")
+                raise
+            if controller.is_cancelled:
+                log.end(record, "cancelled")
+
+        response = fmt.respond(create_run(run, state={}))
+        response.encoder = _CountingEncoder(response.encoder, record, fmt.sse)
+        return _RecordedResponse(response, record, log)
+
+    app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
+    return app

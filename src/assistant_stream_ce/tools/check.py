@@ -1,0 +1,876 @@
+"""``assistant-stream-ce check``: conformance checks of a streaming endpoint for one protocol.
+
+Sends the request, records the stream, and judges headers, framing, JSON, the protocol's
+lifecycle and termination, keepalives, the answer to a malformed body and the behaviour when a
+client aborts. Each item is MUST or SHOULD and ends ``pass``, ``warn`` (a SHOULD not met, or
+nothing to judge) or ``fail`` (a MUST not met). For RAIS it covers the compliance checklist of
+the RAIS v1 spec (headers, one ``data: `` line per event, reserved types, a single terminal
+event, ids and ``Last-Event-ID``, safe error text, abort).
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import sys
+from collections.abc import Callable
+from dataclasses import asdict, dataclass
+from typing import Any, Literal, TextIO
+
+import httpx
+
+from ._fetch import Exchange, record
+from ._wire import SSE_FORMATS, Frame
+
+__all__ = ["CheckResult", "Checker", "run_check", "run_checks"]
+
+Level = Literal["MUST", "SHOULD"]
+Status = Literal["pass", "warn", "fail"]
+
+MEDIA_TYPES = {
+    "data-stream": "text/plain",
+    "assistant-transport": "text/event-stream",
+    "openai": "text/event-stream",
+    "rais": "text/event-stream",
+}
+_KNOWN_DATA_STREAM_CODES = frozenset(
+    {"0", "g", "b", "c", "9", "a", "h", "k", "2", "8", "3", "f", "e", "d", "i", "j"}
+    | {"aui-text-delta", "aui-reasoning-delta", "aui-reasoning-part-start", "aui-data"}
+    | {"aui-state"}
+)
+_RAIS_RESERVED = frozenset(
+    {"metadata", "tool_call", "tool_result", "reasoning", "partial_tool_result"}
+)
+_SECRET_PATTERNS = re.compile(
+    r"Traceback \(most recent call last\)|File \"[^\"]+\", line \d+|\bsk-[A-Za-z0-9_-]{8,}"
+    r"|\bBearer\s+[A-Za-z0-9._-]{8,}|x-api-key|api[_-]?key\s*[=:]",
+    re.IGNORECASE,
+)
+
+
+@dataclass
+class CheckResult:
+    """One judged item."""
+
+    id: str
+    level: Level
+    status: Status
+    title: str
+    detail: str = ""
+
+
+class Checker:
+    """Collects results; a failed SHOULD becomes ``warn``."""
+
+    def __init__(self) -> None:
+        self.results: list[CheckResult] = []
+
+    def item(self, id: str, level: Level, title: str, ok: bool, detail: str = "") -> None:
+        status: Status = "pass" if ok else ("fail" if level == "MUST" else "warn")
+        self.results.append(CheckResult(id, level, status, title, detail))
+
+    def note(self, id: str, level: Level, title: str, detail: str) -> None:
+        """Nothing to judge (for example, no keepalive was sent): a warning with a reason."""
+        self.results.append(CheckResult(id, level, "warn", title, detail))
+
+    @property
+    def failed(self) -> list[CheckResult]:
+        return [result for result in self.results if result.status == "fail"]
+
+
+def _first(frames: list[Frame], predicate: Callable[[Frame], bool]) -> int | None:
+    for index, frame in enumerate(frames):
+        if predicate(frame):
+            return index
+    return None
+
+
+def _where(index: int, frame: Frame) -> str:
+    return f"frame {index + 1} ({frame.type or 'unparsed'}, {frame.at * 1000:.0f} ms)"
+
+
+# -- generic checks --------------------------------------------------------------------------
+
+
+def _check_headers(ex: Exchange, c: Checker) -> None:
+    fmt = ex.format
+    headers = ex.headers
+    expected = MEDIA_TYPES[fmt]
+    c.item(
+        "content-type",
+        "MUST",
+        f"Content-Type is {expected}",
+        ex.media_type == expected,
+        headers.get("content-type", "(missing)"),
+    )
+    if fmt == "data-stream":
+        marker = headers.get("x-vercel-ai-data-stream", "").strip()
+        c.item(
+            "data-stream-header",
+            "MUST",
+            "x-vercel-ai-data-stream: v1 (assistant-ui picks its decoder by it)",
+            marker == "v1",
+            marker or "(missing)",
+        )
+    directives = {d.strip().lower() for d in headers.get("cache-control", "").split(",")}
+    c.item(
+        "cache-control",
+        "MUST" if fmt == "rais" else "SHOULD",
+        "Cache-Control: no-cache",
+        "no-cache" in directives or "no-store" in directives,
+        headers.get("cache-control", "(missing)"),
+    )
+    c.item(
+        "x-accel-buffering",
+        "SHOULD",
+        "X-Accel-Buffering: no (proxies must not buffer the stream)",
+        headers.get("x-accel-buffering", "").lower() == "no",
+        headers.get("x-accel-buffering", "(missing)"),
+    )
+    c.item(
+        "not-compressed",
+        "SHOULD",
+        "body is not compressed (compression buffers streams)",
+        headers.get("content-encoding", "identity").lower() == "identity",
+        headers.get("content-encoding", "none"),
+    )
+    c.item(
+        "streamed",
+        "SHOULD",
+        "body is streamed (no Content-Length)",
+        "content-length" not in headers,
+        headers.get("content-length", "chunked"),
+    )
+    if fmt == "rais":
+        connection = headers.get("connection", "")
+        c.item(
+            "rais-connection",
+            "SHOULD",
+            "Connection: keep-alive (HTTP/1.1)",
+            connection.lower() == "keep-alive" or not connection,
+            connection or "(absent; HTTP/1.1 keeps the connection alive by default)",
+        )
+        origin = headers.get("access-control-allow-origin")
+        c.item(
+            "rais-cors",
+            "SHOULD",
+            "Access-Control-Allow-Origin for cross-origin clients",
+            origin is not None,
+            origin or "(missing: browsers on another origin cannot read the stream)",
+        )
+
+
+def _check_framing(ex: Exchange, c: Checker) -> None:
+    fmt = ex.format
+    frames = ex.frames
+    bad_utf8 = _first(frames, lambda f: f.text_error is not None)
+    c.item(
+        "utf-8",
+        "MUST",
+        "body is UTF-8",
+        bad_utf8 is None,
+        ""
+        if bad_utf8 is None
+        else f"{_where(bad_utf8, frames[bad_utf8])}: {frames[bad_utf8].text_error}",
+    )
+    has_cr = b"\r" in ex.body
+    c.item(
+        "line-endings",
+        "MUST" if fmt == "rais" else "SHOULD",
+        "LF line endings only (clients that split on \\n\\n see nothing with CRLF)",
+        not has_cr,
+        "CR found in the body" if has_cr else "",
+    )
+    unterminated = _first(frames, lambda f: not f.terminated)
+    what = "a blank line" if fmt in SSE_FORMATS else "a line feed"
+    c.item(
+        "frames-terminated",
+        "MUST",
+        f"every frame ends with {what}",
+        unterminated is None and ex.transport_error is None,
+        ex.transport_error
+        or (
+            ""
+            if unterminated is None
+            else f"the body ended inside {_where(unterminated, frames[unterminated])}"
+        ),
+    )
+    if fmt not in SSE_FORMATS:
+        no_code = _first(ex.data_frames, lambda f: f.code is None)
+        c.item(
+            "line-format",
+            "MUST",
+            "every non-blank line is <code>:<JSON>",
+            no_code is None,
+            "" if no_code is None else f"line {no_code + 1}: {ex.data_frames[no_code].raw[:60]!r}",
+        )
+        return
+    data_frames = ex.data_frames
+    no_space = _first(
+        data_frames,
+        lambda f: any(
+            line.startswith(b"data:") and not line.startswith(b"data: ")
+            for line in f.raw.splitlines()
+        ),
+    )
+    c.item(
+        "data-space",
+        "MUST" if fmt == "rais" else "SHOULD",
+        "data lines are written 'data: ' (one space; the RAIS client ignores 'data:{')",
+        no_space is None,
+        "" if no_space is None else _where(no_space, data_frames[no_space]),
+    )
+    multi = _first(data_frames, lambda f: sum(1 for n, _ in f.fields if n == "data") > 1)
+    c.item(
+        "one-data-line",
+        "MUST" if fmt == "rais" else "SHOULD",
+        "exactly one data line per event (single-line JSON)",
+        multi is None,
+        "" if multi is None else _where(multi, data_frames[multi]),
+    )
+    named = _first(data_frames, lambda f: any(n == "event" and v != "message" for n, v in f.fields))
+    c.item(
+        "no-event-field",
+        "MUST" if fmt == "assistant-transport" else "SHOULD",
+        "no 'event:' names (strict decoders reject them)",
+        named is None,
+        "" if named is None else _where(named, data_frames[named]),
+    )
+    with_id = [f for f in data_frames if any(n == "id" for n, _ in f.fields)]
+    if fmt == "openai":
+        c.item(
+            "no-id-lines",
+            "SHOULD",
+            "no 'id:' lines (the openai Python SDK then breaks on comment keepalives)",
+            not with_id,
+            f"{len(with_id)} events carry an id" if with_id else "",
+        )
+    elif fmt == "rais":
+        c.item(
+            "rais-event-ids",
+            "SHOULD",
+            "every event has an 'id:' line (for reconnects)",
+            bool(data_frames) and len(with_id) == len(data_frames),
+            f"{len(with_id)} of {len(data_frames)} events carry an id",
+        )
+
+
+def _check_json(ex: Exchange, c: Checker) -> None:
+    frames = ex.data_frames
+    bad = _first(frames, lambda f: f.json_error is not None)
+    c.item(
+        "valid-json",
+        "MUST",
+        "every frame's payload is valid JSON"
+        + (" (besides [DONE])" if ex.format != "data-stream" else ""),
+        bad is None,
+        ""
+        if bad is None
+        else f"{_where(bad, frames[bad])}: {frames[bad].json_error}: {frames[bad].data!r:.80}",
+    )
+
+
+def _check_keepalives(ex: Exchange, c: Checker) -> None:
+    keepalives = ex.keepalives
+    if ex.format in SSE_FORMATS:
+        bad = [f for f in keepalives if f.fields]  # e.g. `event: ping` with no data
+        pings = _first(
+            ex.data_frames, lambda f: (f.data or "").strip().lower() in ("", "ping", "keep-alive")
+        )
+        ok = not bad and pings is None
+        detail = (
+            "a keepalive block carries fields other than comments"
+            if bad
+            else (
+                f"{_where(pings, ex.data_frames[pings])} is a data ping"
+                if pings is not None
+                else ""
+            )
+        )
+        title = "keepalives are SSE comment lines, never data events"
+    else:
+        ok = True
+        detail = ""
+        title = "keepalives are blank lines"
+    if ok and not keepalives:
+        c.note(
+            "keepalive",
+            "SHOULD",
+            title,
+            "no keepalive during this stream (shorter than the server's interval); "
+            "none of its frames is a data ping",
+        )
+        return
+    c.item(
+        "keepalive", "MUST", title, ok, detail or f"{len(keepalives)} keepalives, all well-formed"
+    )
+
+
+def _check_text_and_errors(ex: Exchange, c: Checker) -> None:
+    frames = ex.data_frames
+    empty = _first(frames, lambda f: f.text == "" or _is_empty_delta(ex.format, f))
+    c.item(
+        "no-empty-deltas",
+        "SHOULD",
+        "no empty text deltas",
+        empty is None,
+        "" if empty is None else _where(empty, frames[empty]),
+    )
+    leaks = [f.error for f in frames if f.error is not None and _SECRET_PATTERNS.search(f.error)]
+    c.item(
+        "safe-errors",
+        "MUST" if ex.format == "rais" else "SHOULD",
+        "error text has no stack traces, keys or auth headers",
+        not leaks,
+        f"{leaks[0]!r:.120}" if leaks else "",
+    )
+
+
+def _is_empty_delta(fmt: str, frame: Frame) -> bool:
+    value = frame.value
+    if fmt == "rais":
+        return isinstance(value, dict) and value.get("type") == "text" and value.get("text") == ""
+    if fmt == "data-stream":
+        return frame.code == "0" and value == ""
+    if fmt == "assistant-transport":
+        return (
+            isinstance(value, dict)
+            and value.get("type") == "text-delta"
+            and value.get("textDelta") == ""
+        )
+    return False
+
+
+# -- per-protocol shape and lifecycle ----------------------------------------------------------
+
+
+def _check_data_stream(ex: Exchange, c: Checker) -> None:
+    frames = [f for f in ex.data_frames if f.json_error is None and f.code is not None]
+    unknown = _first(frames, lambda f: f.code not in _KNOWN_DATA_STREAM_CODES)
+    c.item(
+        "known-codes",
+        "MUST",
+        "only known frame codes (strict decoders reject others)",
+        unknown is None,
+        ""
+        if unknown is None
+        else f"code {frames[unknown].code!r} in {_where(unknown, frames[unknown])}",
+    )
+    shapes: dict[str, Callable[[Any], bool]] = {
+        "0": lambda v: isinstance(v, str),
+        "g": lambda v: isinstance(v, str),
+        "3": lambda v: isinstance(v, str),
+        "b": lambda v: (
+            isinstance(v, dict)
+            and isinstance(v.get("toolCallId"), str)
+            and isinstance(v.get("toolName"), str)
+        ),
+        "c": lambda v: (
+            isinstance(v, dict)
+            and isinstance(v.get("toolCallId"), str)
+            and isinstance(v.get("argsTextDelta"), str)
+        ),
+        "a": lambda v: (
+            isinstance(v, dict) and isinstance(v.get("toolCallId"), str) and "result" in v
+        ),
+        "h": lambda v: (
+            isinstance(v, dict) and isinstance(v.get("url"), str) and isinstance(v.get("id"), str)
+        ),
+        "d": lambda v: isinstance(v, dict) and isinstance(v.get("finishReason"), str),
+        "e": lambda v: isinstance(v, dict) and isinstance(v.get("finishReason"), str),
+        "2": lambda v: isinstance(v, list),
+        "8": lambda v: isinstance(v, list),
+        "aui-state": lambda v: isinstance(v, list),
+    }
+    bad = _first(frames, lambda f: f.code in shapes and not shapes[f.code or ""](f.value))
+    c.item(
+        "frame-shape",
+        "MUST",
+        "frame values have their code's shape",
+        bad is None,
+        "" if bad is None else f"{_where(bad, frames[bad])}: {frames[bad].data!r:.80}",
+    )
+    begun: set[str] = set()
+    closed: set[str] = set()
+    problems: list[str] = []
+    late_args: list[str] = []
+    finishes = 0
+    after_finish: int | None = None
+    for index, frame in enumerate(frames):
+        value = frame.value
+        if finishes and after_finish is None:
+            after_finish = index
+        if frame.code == "b" and isinstance(value, dict):
+            if value.get("toolCallId") in begun:
+                problems.append(f"{_where(index, frame)}: tool call id used twice")
+            begun.add(str(value.get("toolCallId")))
+        elif frame.code in ("c", "a") and isinstance(value, dict):
+            tool_call_id = str(value.get("toolCallId"))
+            if tool_call_id not in begun:
+                problems.append(
+                    f"{_where(index, frame)}: tool call {tool_call_id!r} was never begun"
+                )
+            elif frame.code == "c" and tool_call_id in closed:
+                late_args.append(_where(index, frame))
+            if frame.code == "a" or value.get("isFinal"):
+                closed.add(tool_call_id)
+        elif frame.code == "d":
+            finishes += 1
+    c.item(
+        "tool-call-order",
+        "MUST",
+        "tool calls: 'b' before their 'c'/'a' frames, ids unique",
+        not problems,
+        "; ".join(problems[:3]),
+    )
+    c.item(
+        "no-args-after-close",
+        "SHOULD",
+        "no argument text after a call's arguments were closed",
+        not late_args,
+        "; ".join(late_args[:3]),
+    )
+    errored = any(f.code == "3" for f in frames)
+    c.item(
+        "termination",
+        "SHOULD",
+        "a successful stream ends with a message finish ('d')",
+        finishes == 1 or (errored and finishes == 0),
+        f"{finishes} 'd' frames" + (" after an error" if errored else ""),
+    )
+    c.item(
+        "nothing-after-end",
+        "MUST",
+        "nothing after the message finish ('d')",
+        after_finish is None,
+        "" if after_finish is None else _where(after_finish, frames[after_finish]),
+    )
+    error_then_finish = _first(frames, lambda f: f.code == "d")
+    first_error = _first(frames, lambda f: f.code == "3")
+    c.item(
+        "no-finish-after-error",
+        "SHOULD",
+        "no message finish after an error",
+        first_error is None or error_then_finish is None or error_then_finish < first_error,
+    )
+
+
+def _check_assistant_transport(ex: Exchange, c: Checker) -> None:
+    frames = ex.data_frames
+    done = _first(frames, lambda f: f.type == "[DONE]")
+    c.item(
+        "termination",
+        "MUST",
+        "the stream ends with 'data: [DONE]' (also after an error)",
+        done is not None,
+        "" if done is not None else "no [DONE] (the strict decoder throws)",
+    )
+    c.item(
+        "nothing-after-end",
+        "MUST",
+        "nothing after [DONE]",
+        done is None or done == len(frames) - 1,
+        "" if done is None or done == len(frames) - 1 else _where(done + 1, frames[done + 1]),
+    )
+    body = frames[:done] if done is not None else frames
+    shape_problems: list[str] = []
+    order_problems: list[str] = []
+    parts: list[dict[str, Any]] = []
+    errored = False
+    finish_after_error = False
+    for index, frame in enumerate(body):
+        value = frame.value
+        if frame.json_error is not None:
+            continue
+        if not isinstance(value, dict) or not isinstance(value.get("type"), str):
+            shape_problems.append(f"{_where(index, frame)}: not an object with a string 'type'")
+            continue
+        kind = value["type"]
+        if kind == "part-start":
+            if not isinstance(value.get("part"), dict) or value.get("path", []) != []:
+                shape_problems.append(
+                    f"{_where(index, frame)}: part-start needs 'part' and path []"
+                )
+            init = value.get("part")
+            part_type = init.get("type") if isinstance(init, dict) else None
+            parts.append({"type": part_type, "finished": False, "args": True})
+        elif kind in ("text-delta", "part-finish", "tool-call-args-text-finish", "result"):
+            path = value.get("path")
+            if not (isinstance(path, list) and len(path) == 1 and isinstance(path[0], int)):
+                shape_problems.append(f"{_where(index, frame)}: '{kind}' needs a path [index]")
+                continue
+            if not 0 <= path[0] < len(parts):
+                order_problems.append(f"{_where(index, frame)}: part {path[0]} was never started")
+                continue
+            part = parts[path[0]]
+            if kind == "text-delta":
+                if not isinstance(value.get("textDelta"), str):
+                    shape_problems.append(f"{_where(index, frame)}: textDelta must be a string")
+                if part["finished"] or (part["type"] == "tool-call" and not part["args"]):
+                    order_problems.append(f"{_where(index, frame)}: delta for a closed part")
+            elif kind == "part-finish":
+                if part["finished"]:
+                    order_problems.append(f"{_where(index, frame)}: part finished twice")
+                part["finished"] = True
+            elif kind == "tool-call-args-text-finish":
+                part["args"] = False
+            elif part["type"] != "tool-call":
+                order_problems.append(f"{_where(index, frame)}: result for a non-tool part")
+        elif kind == "error":
+            errored = True
+            if not isinstance(value.get("error"), str):
+                shape_problems.append(f"{_where(index, frame)}: error must be a string")
+        elif kind == "message-finish" and errored:
+            finish_after_error = True
+    c.item(
+        "frame-shape",
+        "MUST",
+        "chunks are objects with a 'type'; part chunks carry a valid path",
+        not shape_problems,
+        "; ".join(shape_problems[:3]),
+    )
+    c.item(
+        "part-lifecycle",
+        "MUST",
+        "part chunks address started, still-open parts",
+        not order_problems,
+        "; ".join(order_problems[:3]),
+    )
+    open_parts = [str(i) for i, part in enumerate(parts) if not part["finished"]]
+    c.item(
+        "parts-closed",
+        "SHOULD",
+        "every part is finished before the end",
+        not open_parts,
+        f"parts left open: {', '.join(open_parts)}" if open_parts else "",
+    )
+    c.item(
+        "no-finish-after-error",
+        "SHOULD",
+        "no message-finish after an error",
+        not finish_after_error,
+    )
+
+
+def _check_openai(ex: Exchange, c: Checker) -> None:
+    frames = ex.data_frames
+    done = _first(frames, lambda f: f.type == "[DONE]")
+    c.item(
+        "termination",
+        "MUST",
+        "the stream ends with 'data: [DONE]'",
+        done is not None,
+        "" if done is not None else "no [DONE]",
+    )
+    c.item(
+        "nothing-after-end",
+        "MUST",
+        "nothing after [DONE]",
+        done is None or done == len(frames) - 1,
+        "" if done is None or done == len(frames) - 1 else _where(done + 1, frames[done + 1]),
+    )
+    body = frames[:done] if done is not None else frames
+    shape: list[str] = []
+    ids: set[str] = set()
+    finish_at: int | None = None
+    after_finish: list[str] = []
+    error_at: int | None = None
+    after_error: list[str] = []
+    tool_problems: list[str] = []
+    seen_tools: set[int] = set()
+    for index, frame in enumerate(body):
+        value = frame.value
+        if frame.json_error is not None:
+            continue
+        if error_at is not None:
+            after_error.append(_where(index, frame))
+        if not isinstance(value, dict):
+            shape.append(f"{_where(index, frame)}: not an object")
+            continue
+        if "error" in value:
+            error = value["error"]
+            if not (isinstance(error, dict) and isinstance(error.get("message"), str)):
+                shape.append(f"{_where(index, frame)}: error needs a 'message' string")
+            error_at = index if error_at is None else error_at
+            continue
+        choices = value.get("choices")
+        if value.get("object") != "chat.completion.chunk" or not isinstance(choices, list):
+            shape.append(f"{_where(index, frame)}: not a chat.completion.chunk with 'choices'")
+            continue
+        if isinstance(value.get("id"), str):
+            ids.add(value["id"])
+        for choice in choices:
+            delta = choice.get("delta") if isinstance(choice, dict) else None
+            if not isinstance(delta, dict):
+                shape.append(f"{_where(index, frame)}: a choice without a 'delta' object")
+                continue
+            if finish_at is not None and (delta.get("content") or delta.get("tool_calls")):
+                after_finish.append(_where(index, frame))
+            for call in delta.get("tool_calls") or []:
+                call_index = call.get("index") if isinstance(call, dict) else None
+                if not isinstance(call_index, int):
+                    tool_problems.append(f"{_where(index, frame)}: tool call without an index")
+                elif call_index not in seen_tools:
+                    seen_tools.add(call_index)
+                    function = call.get("function") or {}
+                    if not call.get("id") or not function.get("name"):
+                        tool_problems.append(
+                            f"{_where(index, frame)}: first fragment of call {call_index} "
+                            "lacks id or function.name"
+                        )
+            if choice.get("finish_reason"):
+                finish_at = index if finish_at is None else finish_at
+    c.item(
+        "frame-shape",
+        "MUST",
+        "chunks are chat.completion.chunk objects or error objects",
+        not shape,
+        "; ".join(shape[:3]),
+    )
+    first = body[0].value if body and isinstance(body[0].value, dict) else {}
+    first_delta = ((first.get("choices") or [{}])[0] or {}).get("delta") or {}
+    c.item(
+        "first-role",
+        "SHOULD",
+        "the first chunk carries delta.role 'assistant'",
+        first_delta.get("role") == "assistant" or "error" in first,
+    )
+    c.item(
+        "stable-id",
+        "SHOULD",
+        "every chunk has the same completion id",
+        len(ids) <= 1,
+        f"{len(ids)} different ids" if len(ids) > 1 else "",
+    )
+    c.item(
+        "tool-call-fragments",
+        "MUST",
+        "a tool call's first fragment has its index, id and function name",
+        not tool_problems,
+        "; ".join(tool_problems[:3]),
+    )
+    c.item(
+        "finish-reason",
+        "MUST",
+        "a finish_reason ends the choice (unless an error ended the stream)",
+        finish_at is not None or error_at is not None,
+        "no finish_reason" if finish_at is None else "",
+    )
+    c.item(
+        "nothing-after-finish",
+        "MUST",
+        "no content after the finish_reason chunk",
+        not after_finish,
+        "; ".join(after_finish[:3]),
+    )
+    c.item(
+        "nothing-after-error",
+        "MUST",
+        "only [DONE] after an error",
+        not after_error,
+        "; ".join(after_error[:3]),
+    )
+
+
+def _check_rais(ex: Exchange, c: Checker) -> None:
+    frames = ex.data_frames
+    shape: list[str] = []
+    for index, frame in enumerate(frames):
+        value = frame.value
+        if frame.json_error is not None or frame.type == "[DONE]":
+            continue
+        if not isinstance(value, dict) or not isinstance(value.get("type"), str):
+            shape.append(f"{_where(index, frame)}: not an object with a string 'type'")
+        elif value["type"] == "text" and not isinstance(value.get("text"), str):
+            shape.append(f"{_where(index, frame)}: 'text' must be a string")
+        elif value["type"] == "error" and not isinstance(value.get("error"), str):
+            shape.append(f"{_where(index, frame)}: 'error' must be a string")
+    c.item(
+        "frame-shape",
+        "MUST",
+        "events are {type, …} objects; text/error carry strings",
+        not shape,
+        "; ".join(shape[:3]),
+    )
+    reserved = [f.type for f in frames if f.type in _RAIS_RESERVED]
+    c.item(
+        "rais-reserved-types",
+        "MUST",
+        "no reserved v1 types (metadata, tool_call, tool_result, reasoning, partial_tool_result)",
+        not reserved,
+        ", ".join(sorted(set(reserved))),
+    )
+    terminals = [i for i, f in enumerate(frames) if f.terminal in ("done", "error")]
+    c.item(
+        "termination",
+        "MUST",
+        "exactly one terminal event ('done' or 'error')",
+        len(terminals) == 1,
+        f"{len(terminals)} terminal events"
+        if terminals
+        else "the stream ends without 'done' or 'error'",
+    )
+    end = terminals[0] if terminals else None
+    trailing = [f for f in frames[end + 1 :] if f.type != "[DONE]"] if end is not None else []
+    c.item(
+        "nothing-after-end",
+        "MUST",
+        "nothing after 'done'/'error' (a '[DONE]' marker aside)",
+        not trailing,
+        f"{len(trailing)} events after the terminal one" if trailing else "",
+    )
+
+
+_PROTOCOL_CHECKS: dict[str, Callable[[Exchange, Checker], None]] = {
+    "data-stream": _check_data_stream,
+    "assistant-transport": _check_assistant_transport,
+    "openai": _check_openai,
+    "rais": _check_rais,
+}
+
+
+# -- extra requests --------------------------------------------------------------------------
+
+
+def _check_bad_body(url: str, fmt: str, c: Checker, client: httpx.Client) -> None:
+    try:
+        response = client.post(
+            url, content=b'{"messages": ', headers={"Content-Type": "application/json"}
+        )
+    except httpx.HTTPError as exc:
+        c.item(
+            "rejects-bad-body", "SHOULD", "a malformed body gets a 4xx JSON error", False, str(exc)
+        )
+        return
+    try:
+        response.json()
+        is_json = True
+    except ValueError:
+        is_json = False
+    ok = 400 <= response.status_code < 500 and is_json
+    c.item(
+        "rejects-bad-body",
+        "SHOULD",
+        "a malformed body gets a 4xx JSON error before any stream starts",
+        ok,
+        f"HTTP {response.status_code} {response.headers.get('content-type', '')}".strip(),
+    )
+
+
+def _check_abort(url: str, fmt: str, body: Any, c: Checker, client: httpx.Client) -> None:
+    aborted = record(url, fmt, body, stop_after=1, client=client)
+    follow = record(url, fmt, body, client=client)
+    ok = (
+        follow.status == 200
+        and follow.ending() in ("done", "error")
+        and follow.transport_error is None
+    )
+    how = (
+        "closed the connection after the first frame"
+        if aborted.aborted
+        else "the whole stream arrived before the abort"
+    )
+    c.item(
+        "client-abort",
+        "SHOULD" if fmt != "rais" else "MUST",
+        "after a client abort the server keeps serving (a new request streams normally)",
+        ok,
+        f"{how}; follow-up request: HTTP {follow.status}, ended {follow.ending()}"
+        + (f" ({follow.transport_error})" if follow.transport_error else "")
+        + ". Whether the run was cancelled is not visible from outside.",
+    )
+
+
+def _check_last_event_id(
+    url: str, body: Any, ex: Exchange, c: Checker, client: httpx.Client
+) -> None:
+    last_id = ""
+    for frame in ex.data_frames:
+        for name, value in frame.fields:
+            if name == "id":
+                last_id = value
+    resumed = record(url, "rais", body, headers={"Last-Event-ID": last_id or "1"}, client=client)
+    replayed = len(resumed.text_frames)
+    ok = resumed.status == 204 or (resumed.status == 200 and replayed == 0)
+    c.item(
+        "rais-last-event-id",
+        "SHOULD",
+        "a request with Last-Event-ID is resumed without re-sending tokens, or gets 204",
+        ok,
+        f"HTTP {resumed.status}" + (f", {replayed} text events re-sent" if replayed else ""),
+    )
+
+
+# -- running ---------------------------------------------------------------------------------
+
+
+def run_checks(url: str, fmt: str, body: Any, *, timeout: float = 60.0) -> tuple[Exchange, Checker]:
+    """Run every check of ``fmt`` against ``url``; the main exchange and the results."""
+    c = Checker()
+    headers = {"Origin": "http://check.invalid"} if fmt == "rais" else None
+    with httpx.Client(timeout=httpx.Timeout(timeout, connect=10.0)) as client:
+        ex = record(url, fmt, body, headers=headers, client=client)
+        if ex.status is None:
+            return ex, c
+        c.item(
+            "status", "MUST", "the stream is answered 200", ex.status == 200, f"HTTP {ex.status}"
+        )
+        if ex.status != 200:
+            return ex, c
+        _check_headers(ex, c)
+        _check_framing(ex, c)
+        _check_json(ex, c)
+        _PROTOCOL_CHECKS[fmt](ex, c)
+        _check_text_and_errors(ex, c)
+        _check_keepalives(ex, c)
+        _check_bad_body(url, fmt, c, client)
+        _check_abort(url, fmt, body, c, client)
+        if fmt == "rais":
+            _check_last_event_id(url, body, ex, c, client)
+    return ex, c
+
+
+def run_check(
+    url: str,
+    fmt: str,
+    body: Any,
+    *,
+    as_json: bool = False,
+    timeout: float = 60.0,
+    out: TextIO | None = None,
+) -> int:
+    """Run ``check``; exit status 0 (no MUST failed), 1 (a MUST failed), 2 (no answer)."""
+    out = out or sys.stdout
+    ex, c = run_checks(url, fmt, body, timeout=timeout)
+    if ex.status is None:
+        message = f"could not reach {url}: {ex.transport_error}"
+        if as_json:
+            print(json.dumps({"url": url, "format": fmt, "error": message}), file=out)
+        else:
+            print(message, file=out)
+        return 2
+    counts = {
+        status: sum(1 for r in c.results if r.status == status)
+        for status in ("pass", "warn", "fail")
+    }
+    if as_json:
+        report = {
+            "url": url,
+            "format": fmt,
+            "ok": not c.failed,
+            "counts": counts,
+            "results": [asdict(result) for result in c.results],
+        }
+        print(json.dumps(report, indent=2, ensure_ascii=False), file=out)
+    else:
+        print(f"check {url}  ({fmt})", file=out)
+        marks = {"pass": "pass", "warn": "WARN", "fail": "FAIL"}
+        for result in c.results:
+            line = f"  {result.level:<6} {marks[result.status]:<4}  {result.id:<22} {result.title}"
+            print(line, file=out)
+            if result.detail and result.status != "pass":
+                print(f"  {'':<6} {'':<4}  {'':<22} ↳ {result.detail}", file=out)
+        print(
+            f"{counts['pass']} passed, {counts['warn']} warnings, {counts['fail']} failed", file=out
+        )
+    return 1 if c.failed else 0

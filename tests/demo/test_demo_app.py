@@ -1,0 +1,92 @@
+"""The demo server over real HTTP: endpoints, validation, run records, static files."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+
+from _live import LiveServer
+from assistant_stream_ce.demo import FORMATS, DemoConfig, create_app
+from assistant_stream_ce.demo.app import STATIC_DIR
+
+pytestmark = pytest.mark.http
+
+HELLO = {"messages": [{"role": "user", "content": "What's the weather in Paris?"}]}
+
+
+@pytest.fixture
+def server(live_server: Callable[[Any], LiveServer]) -> LiveServer:
+    return live_server(create_app(DemoConfig(pace=0)))
+
+
+@pytest.mark.parametrize("name", list(FORMATS))
+def test_each_format_streams_and_records_the_run(server: LiveServer, name: str) -> None:
+    response = httpx.post(server.url(f"/api/chat/{name}"), json=HELLO, timeout=10)
+    assert response.status_code == 200
+    assert response.headers["content-type"].startswith(
+        "text/plain" if name == "data-stream" else "text/event-stream"
+    )
+    run = httpx.get(server.url("/api/runs/last"), timeout=5).json()
+    assert run["format"] == name and run["status"] == "completed"
+    assert run["bytes"] == len(response.content)
+    assert run["frames"] > run["text_deltas"] > 0
+
+
+def test_formats_and_stats(server: LiveServer) -> None:
+    formats = httpx.get(server.url("/api/formats"), timeout=5).json()
+    assert [f["name"] for f in formats["formats"]] == list(FORMATS)
+    assert formats["provider"] == "offline"
+    assert httpx.get(server.url("/api/runs/last"), timeout=5).status_code == 404
+    httpx.post(server.url("/api/chat/rais"), json=HELLO, timeout=10)
+    stats = httpx.get(server.url("/api/stats"), timeout=5).json()
+    assert stats == {"runs": 1, "running": 0, "completed": 1, "cancelled": 0, "failed": 0}
+
+
+@pytest.mark.parametrize(
+    ("body", "status", "words"),
+    [
+        (b"{not json", 400, "not valid JSON"),
+        (b"[]", 422, "'messages'"),
+        (b'{"prompt": "hi"}', 422, "'messages'"),
+        (b'{"messages": []}', 422, "messages"),
+        (b'{"messages": "hi"}', 422, "messages"),
+        (b'{"messages": [{"role": "wizard", "content": "hi"}]}', 422, "role"),
+        (b'{"messages": [{"role": "user"}]}', 422, "content"),
+    ],
+)
+def test_malformed_bodies_get_a_json_4xx(
+    server: LiveServer, body: bytes, status: int, words: str
+) -> None:
+    for name in FORMATS:
+        response = httpx.post(server.url(f"/api/chat/{name}"), content=body, timeout=5)
+        assert response.status_code == status, (name, response.text)
+        assert words in response.json()["error"]
+    assert httpx.get(server.url("/api/stats"), timeout=5).json()["runs"] == 0
+
+
+def test_unknown_format_and_bad_pace(server: LiveServer) -> None:
+    response = httpx.post(server.url("/api/chat/xml"), json=HELLO, timeout=5)
+    assert response.status_code == 404 and "rais" in response.json()["error"]
+    response = httpx.post(server.url("/api/chat/rais?pace=9"), json=HELLO, timeout=5)
+    assert response.status_code == 422 and "pace" in response.json()["error"]
+
+
+def test_rais_reconnect_gets_204(server: LiveServer) -> None:
+    response = httpx.post(
+        server.url("/api/chat/rais"), json=HELLO, headers={"Last-Event-ID": "3"}, timeout=5
+    )
+    assert response.status_code == 204 and response.content == b""
+
+
+def test_page_and_static_files_are_served_from_the_package(server: LiveServer) -> None:
+    assert {path.name for path in STATIC_DIR.iterdir()} >= {"index.html", "app.js", "style.css"}
+    assert STATIC_DIR.parent == Path(create_app.__code__.co_filename).parent
+    page = httpx.get(server.url("/"), timeout=5)
+    assert page.status_code == 200 and "/static/app.js" in page.text
+    for name in ("app.js", "style.css"):
+        asset = httpx.get(server.url(f"/static/{name}"), timeout=5)
+        assert asset.status_code == 200 and asset.content == (STATIC_DIR / name).read_bytes()
