@@ -36,6 +36,8 @@ _CONCAT_CHARS = 1024
 _OTHER_WEIGHT = 64
 # Wakes closer together than this mean a hot producer: batch by deferring the next wake.
 HOT_PRODUCER_SECONDS = 0.0005
+# How many loop ticks the wake of a hot producer's consumer is deferred by.
+HOT_DEFER_TICKS = 2
 # With a wake interval: the window is interval + LAG_WINDOW_FACTOR * loop lag, at most
 # MAX_WINDOW_FACTOR * interval.
 LAG_WINDOW_FACTOR = 4.0
@@ -172,11 +174,12 @@ class ChunkBuffer:
                     waiter.get_loop().call_later(delay, _resolve, waiter)
                     self._last_wake = self._woken_at = now + delay
                     return
+                self._woken_at = now  # to measure the loop's lag (only with an interval)
             if since < HOT_PRODUCER_SECONDS:
-                waiter.get_loop().call_soon(_resolve_next_tick, waiter)
+                waiter.get_loop().call_soon(_resolve_after_ticks, waiter, HOT_DEFER_TICKS)
             elif not waiter.done():
                 waiter.set_result(None)
-            self._last_wake = self._woken_at = now
+            self._last_wake = now
 
     def push(self, chunk: Any) -> None:
         """Append any chunk (never merged)."""
@@ -366,8 +369,11 @@ class ChunkBuffer:
         return None
 
 
-def _resolve_next_tick(waiter: asyncio.Future[None]) -> None:
-    waiter.get_loop().call_soon(_resolve, waiter)
+def _resolve_after_ticks(waiter: asyncio.Future[None], ticks: int) -> None:
+    if ticks > 1:
+        waiter.get_loop().call_soon(_resolve_after_ticks, waiter, ticks - 1)
+    else:
+        _resolve(waiter)
 
 
 def _resolve(waiter: asyncio.Future[None]) -> None:
