@@ -16,8 +16,8 @@ stream"):
   ``completionTokens``, so its ``e``/``d`` parts carry no usage and ``useChat`` reports NaN;
 * the args-finish frame ``c:{…,"isFinal":true}`` is read as a plain delta (``""``, or ``"{}"``
   for a call without arguments): the argument text agrees, but ``useChat`` only moves a call to
-  ``call`` on a ``9`` frame, which we never write, so a call without a result stays
-  ``partial-call`` and ``onToolCall`` never fires;
+  ``call`` on a ``9`` frame, which only the ``ai-sdk-v4`` profile writes, so a call without a
+  result stays ``partial-call`` and ``onToolCall`` never fires;
 * ``a`` frames' ``artifact``/``isError`` are not in v4's types but pass through untouched;
 * ``useChat`` throws at the first ``3`` frame (we record the error and go on), and keeps one text
   part per step (text after a tool call extends the text before it);

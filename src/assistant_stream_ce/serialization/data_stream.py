@@ -26,13 +26,21 @@ otherwise the last step's reason (``stop`` by default). It is not sent after a r
 
 Argument text still open is closed (``isFinal``) before a result, an error, a step finish and
 the end of the stream, with ``"{}"`` when no argument text was sent at all.
+
+``profile="ai-sdk-v4"`` writes what the Vercel AI SDK v4 (``useChat``, ``processDataStream``)
+reads, which rejects assistant-ui's ``aui-*`` frames: parent ids and reasoning summaries are
+dropped, state updates are not sent, finished arguments become a ``9:{toolCallId,toolName,args}``
+tool call (so ``onToolCall`` fires for calls left to the client), and usage is written as
+``promptTokens``/``completionTokens``.
 """
 
 from __future__ import annotations
 
 import logging
 from collections.abc import AsyncIterable, Callable, Mapping
-from typing import Any, ClassVar
+from typing import Any, ClassVar, Literal
+
+import orjson
 
 from .._json import dumps, dumps_text, escape_line_separators
 from ..assistant_stream_chunk import AssistantStreamChunk
@@ -45,11 +53,15 @@ from .assistant_stream_response import (
 )
 from .stream_encoder import MessageTotals, StreamEncoder
 
-__all__ = ["DataStreamDecoder", "DataStreamEncoder", "DataStreamResponse"]
+__all__ = ["DataStreamDecoder", "DataStreamEncoder", "DataStreamProfile", "DataStreamResponse"]
 
 logger = logging.getLogger("assistant_stream_ce.serialization")
 
 Emit = Callable[[bytes], None]
+
+#: ``"assistant-ui"`` (default): every frame assistant-ui reads; ``"ai-sdk-v4"``: only frames
+#: the Vercel AI SDK v4 data stream parser accepts.
+DataStreamProfile = Literal["assistant-ui", "ai-sdk-v4"]
 
 
 class DataStreamEncoder(StreamEncoder):
@@ -62,7 +74,13 @@ class DataStreamEncoder(StreamEncoder):
         "Access-Control-Expose-Headers": "x-vercel-ai-data-stream",
     }
 
-    def __init__(self) -> None:
+    def __init__(self, profile: DataStreamProfile = "assistant-ui") -> None:
+        if profile not in ("assistant-ui", "ai-sdk-v4"):
+            raise ValueError(f"profile must be 'assistant-ui' or 'ai-sdk-v4', got {profile!r}")
+        self.profile = profile
+        self._v4 = profile == "ai-sdk-v4"
+        # v4 profile: tool call id -> (tool name, argument pieces) until the arguments finish
+        self._v4_args: dict[str, tuple[str, list[str]]] = {}
         # tool call id -> whether any argument text was sent, for calls whose args are open
         self._open_args: dict[str, bool] = {}
         self._known_tools: set[str] = set()
@@ -111,7 +129,10 @@ class DataStreamEncoder(StreamEncoder):
         self._close_all_args(out.append)
         if not failed:
             totals = self._totals
-            value = {"finishReason": totals.finish_reason(), "usage": totals.usage()}
+            usage = totals.usage()
+            if self._v4:
+                usage = _v4_usage(usage["inputTokens"], usage["outputTokens"])
+            value = {"finishReason": totals.finish_reason(), "usage": usage}
             out.append(b"d:" + dumps(value, "message-finish") + b"\n")
         return b"".join(out)
 
@@ -131,6 +152,11 @@ class DataStreamEncoder(StreamEncoder):
         emit(b"\n")
 
     def _text_delta(self, chunk: Any, emit: Emit) -> None:
+        if self._v4:
+            emit(b"0:")
+            emit(dumps_text(chunk.text_delta))
+            emit(b"\n")
+            return
         self._frame(
             b"aui-text-delta:",
             {"textDelta": chunk.text_delta, "parentId": chunk.parent_id},
@@ -139,7 +165,7 @@ class DataStreamEncoder(StreamEncoder):
         )
 
     def _reasoning_delta(self, chunk: Any, emit: Emit) -> None:
-        if chunk.parent_id is None:
+        if chunk.parent_id is None or self._v4:
             emit(b"g:")
             emit(dumps_text(chunk.reasoning_delta))
             emit(b"\n")
@@ -152,6 +178,8 @@ class DataStreamEncoder(StreamEncoder):
             )
 
     def _reasoning_part_start(self, chunk: Any, emit: Emit) -> None:
+        if self._v4:
+            return  # v4 has no reasoning part boundaries or summaries
         value: dict[str, Any] = {}
         if chunk.unstable_summary is not None:
             value["unstable_summary"] = chunk.unstable_summary
@@ -164,9 +192,11 @@ class DataStreamEncoder(StreamEncoder):
             logger.warning("data stream: duplicate tool call id %r dropped", chunk.tool_call_id)
             return
         value: dict[str, Any] = {"toolCallId": chunk.tool_call_id, "toolName": chunk.tool_name}
-        if chunk.parent_id is not None:
+        if chunk.parent_id is not None and not self._v4:
             value["parentId"] = chunk.parent_id
         self._frame(b"b:", value, chunk.type, emit)
+        if self._v4:
+            self._v4_args[chunk.tool_call_id] = (chunk.tool_name, [])
         self._known_tools.add(chunk.tool_call_id)
         self._totals.unanswered.add(chunk.tool_call_id)
         self._open_args[chunk.tool_call_id] = False
@@ -178,6 +208,8 @@ class DataStreamEncoder(StreamEncoder):
             return
         if chunk.args_text_delta:
             self._open_args[tool_call_id] = True
+            if self._v4:
+                self._v4_args[tool_call_id][1].append(chunk.args_text_delta)
             self._frame(
                 b"c:",
                 {"toolCallId": tool_call_id, "argsTextDelta": chunk.args_text_delta},
@@ -186,6 +218,9 @@ class DataStreamEncoder(StreamEncoder):
             )
 
     def _close_args(self, tool_call_id: str, emit: Emit, last_delta: str = "") -> None:
+        if self._v4:
+            self._v4_tool_call(tool_call_id, emit, last_delta)
+            return
         had_text = self._open_args.pop(tool_call_id)
         if not had_text and not last_delta:
             last_delta = "{}"
@@ -197,6 +232,36 @@ class DataStreamEncoder(StreamEncoder):
             )
         )
         emit(b"\n")
+
+    def _v4_tool_call(self, tool_call_id: str, emit: Emit, last_delta: str) -> None:
+        del self._open_args[tool_call_id]
+        tool_name, pieces = self._v4_args.pop(tool_call_id)
+        if last_delta:
+            self._frame(
+                b"c:",
+                {"toolCallId": tool_call_id, "argsTextDelta": last_delta},
+                "tool-call-delta",
+                emit,
+            )
+            pieces.append(last_delta)
+        text = "".join(pieces)
+        try:
+            args = orjson.loads(text) if text.strip() else {}
+        except orjson.JSONDecodeError:
+            args = None
+        if not isinstance(args, dict):
+            logger.warning(
+                "data stream (ai-sdk-v4): arguments of tool call %r are not a JSON object; "
+                "sent as {}",
+                tool_call_id,
+            )
+            args = {}
+        self._frame(
+            b"9:",
+            {"toolCallId": tool_call_id, "toolName": tool_name, "args": args},
+            "tool-call-args-text-finish",
+            emit,
+        )
 
     def _close_all_args(self, emit: Emit) -> None:
         for tool_call_id in list(self._open_args):
@@ -234,6 +299,9 @@ class DataStreamEncoder(StreamEncoder):
         self._frame(b"8:", list(chunk.annotations), chunk.type, emit)
 
     def _update_state(self, chunk: Any, emit: Emit) -> None:
+        if self._v4:
+            logger.debug("data stream (ai-sdk-v4): state updates are not sent")
+            return
         self._frame(b"aui-state:", chunk.operations, chunk.type, emit)
 
     def _error(self, chunk: Any, emit: Emit) -> None:
@@ -243,13 +311,13 @@ class DataStreamEncoder(StreamEncoder):
         value: dict[str, Any] = {"sourceType": chunk.source_type, "id": chunk.id, "url": chunk.url}
         if chunk.title is not None:
             value["title"] = chunk.title
-        if chunk.parent_id is not None:
+        if chunk.parent_id is not None and not self._v4:
             value["parentId"] = chunk.parent_id
         self._frame(b"h:", value, chunk.type, emit)
 
     def _file(self, chunk: Any, emit: Emit) -> None:
         value: dict[str, Any] = {"data": chunk.data, "mimeType": chunk.mime_type}
-        if chunk.parent_id is not None:
+        if chunk.parent_id is not None and not self._v4:
             value["parentId"] = chunk.parent_id
         self._frame(b"k:", value, chunk.type, emit)
 
@@ -259,11 +327,15 @@ class DataStreamEncoder(StreamEncoder):
     def _step_finish(self, chunk: Any, emit: Emit) -> None:
         self._close_all_args(emit)
         self._totals.step_finished(chunk)
+        if self._v4:
+            usage = _v4_usage(chunk.input_tokens, chunk.output_tokens)
+        else:
+            usage = {"inputTokens": chunk.input_tokens, "outputTokens": chunk.output_tokens}
         self._frame(
             b"e:",
             {
                 "finishReason": chunk.finish_reason,
-                "usage": {"inputTokens": chunk.input_tokens, "outputTokens": chunk.output_tokens},
+                "usage": usage,
                 "isContinued": chunk.is_continued,
             },
             chunk.type,
@@ -271,10 +343,15 @@ class DataStreamEncoder(StreamEncoder):
         )
 
 
+def _v4_usage(input_tokens: int, output_tokens: int) -> dict[str, int]:
+    return {"promptTokens": input_tokens, "completionTokens": output_tokens}
+
+
 class DataStreamResponse(AssistantStreamResponse):
     """Serve a run as the assistant-ui data stream (``text/plain``, marker header included).
 
     The idle keepalive is a blank line every ``heartbeat`` seconds (on by default).
+    ``profile="ai-sdk-v4"`` serves the Vercel AI SDK v4 ``useChat`` (see `DataStreamEncoder`).
     """
 
     def __init__(
@@ -284,12 +361,13 @@ class DataStreamResponse(AssistantStreamResponse):
         *,
         send_timeout: float | None = DEFAULT_SEND_TIMEOUT,
         write_interval: float = DEFAULT_WRITE_INTERVAL,
+        profile: DataStreamProfile = "assistant-ui",
         status_code: int = 200,
         headers: Mapping[str, str] | None = None,
     ) -> None:
         super().__init__(
             stream,
-            DataStreamEncoder(),
+            DataStreamEncoder(profile),
             heartbeat,
             send_timeout=send_timeout,
             write_interval=write_interval,
