@@ -37,7 +37,7 @@ _OTHER_WEIGHT = 64
 # Wakes closer together than this mean a hot producer: batch by deferring the next wake.
 HOT_PRODUCER_SECONDS = 0.0005
 # How many loop ticks the wake of a hot producer's consumer is deferred by.
-HOT_DEFER_TICKS = 2
+HOT_DEFER_TICKS = 6
 # With a wake interval: the window is interval + LAG_WINDOW_FACTOR * loop lag, at most
 # MAX_WINDOW_FACTOR * interval.
 LAG_WINDOW_FACTOR = 4.0
@@ -154,7 +154,7 @@ class ChunkBuffer:
 
         Without an interval, a very recent previous wake means a hot producer
         (one that yields after every token without waiting for I/O): the wake is then deferred
-        by two loop ticks so the consumer wakes once per few tokens.
+        by `HOT_DEFER_TICKS` loop ticks so the consumer wakes once per few tokens.
         """
         waiter = self._waiter
         if waiter is not None:
