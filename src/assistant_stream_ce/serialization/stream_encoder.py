@@ -109,12 +109,14 @@ class StreamEncoder(ABC):
         the stream still ends properly. Closing this iterator early closes the run.
         """
         run = as_run_stream(stream)
-        take_nowait = run.take_nowait
-        next_batch = run.next_batch
         failed = False
         try:
+            # The first take starts the run; afterwards the buffer is driven directly.
+            batch = run.take_nowait()
+            buffer = run.buffer
+            take_nowait = buffer.take_nowait
+            next_batch = buffer.next_batch
             while True:
-                batch = take_nowait()
                 if batch is None:
                     try:
                         batch = await next_batch()
@@ -129,13 +131,14 @@ class StreamEncoder(ABC):
                     if data:
                         yield data
                     if self.closed:
-                        failed = run.buffer.exception is not None
+                        failed = buffer.exception is not None
                         if failed:
                             logger.error(
                                 "the run failed; its error was sent to the client",
-                                exc_info=run.buffer.exception,
+                                exc_info=buffer.exception,
                             )
                         break
+                batch = take_nowait()
             yield self.finish(failed)
         finally:
             await run.aclose()
