@@ -24,6 +24,10 @@ The scenario is the request's ``model`` field (any other model name plays ``"tex
     streamed in pieces.
     OpenAI interleaves the two calls' fragments (parallel calls); Anthropic sends two ``tool_use``
     blocks (with the leading empty ``partial_json``). Finish ``tool_calls`` / ``tool_use``.
+``tools-bytewise``
+    The ``tools`` calls with their argument JSON split one character per fragment (OpenAI:
+    the two calls' characters interleaved; Anthropic: one ``input_json_delta`` per character
+    after the leading empty one).
 ``tools-edge``
     Edge cases of tool calls: ``lookup`` (id ``call_a``) with its whole arguments
     ``{"q": "paris"}`` in one fragment, then ``now`` (id ``call_b``) with no argument text at
@@ -194,6 +198,29 @@ def openai_steps(scenario: str, model: str, include_usage: bool) -> list[Step]:
                 delta = {"reasoning_content": piece, "reasoning": piece}
             steps.append(s.chunk(delta))
         return [*steps, *s.texts(*TEXT_PIECES), s.chunk({}, "stop"), *s.usage(12, 30), DONE]
+    if scenario == "tools-bytewise":
+        # The two calls' arguments interleaved one character per fragment.
+        weather, clock = '{"city": "Paris"}', '{"tz": "Europe/Paris"}'
+        steps = [s.start(), *s.texts("Let me", " check.")]
+        for index, (id_, name) in enumerate(
+            [("call_weather", "get_weather"), ("call_time", "get_time")]
+        ):
+            function = {"name": name, "arguments": ""}
+            steps.append(
+                s.chunk(
+                    {
+                        "tool_calls": [
+                            {"index": index, "id": id_, "type": "function", "function": function}
+                        ]
+                    }
+                )
+            )
+        for position in range(max(len(weather), len(clock))):
+            for index, text in enumerate((weather, clock)):
+                if position < len(text):
+                    fragment = {"index": index, "function": {"arguments": text[position]}}
+                    steps.append(s.chunk({"tool_calls": [fragment]}))
+        return [*steps, s.chunk({}, "tool_calls"), *s.usage(40, 25), DONE]
     if scenario == "tools":
 
         def call(index: int, fragment: dict[str, Any]) -> bytes:
@@ -389,9 +416,11 @@ def anthropic_steps(scenario: str, model: str) -> list[Step]:
             ],
         )
         return [*s.start(), *thinking, *s.text(*TEXT_PIECES), *s.end("end_turn", 30)]
-    if scenario == "tools":
+    if scenario in ("tools", "tools-bytewise"):
 
         def tool(id_: str, name: str, pieces: list[str]) -> list[Step]:
+            if scenario == "tools-bytewise":
+                pieces = list("".join(pieces))  # one character per input_json_delta
             return s.block(
                 {"type": "tool_use", "id": id_, "name": name, "input": {}},
                 [{"type": "input_json_delta", "partial_json": p} for p in ["", *pieces]],

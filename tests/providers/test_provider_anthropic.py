@@ -278,3 +278,15 @@ async def test_error_event_in_the_middle_of_tool_arguments(fake_provider: FakePr
     )
     call = result.tool_calls["call_a"]
     assert (call.args, call.closed) == ('{"q": "pa', False)
+
+
+async def test_arguments_split_at_every_character_arrive_whole(fake_provider: FakeProvider) -> None:
+    """One ``input_json_delta`` per character after a leading empty one: no fragment is
+    parsed on its own, and each call ends with its complete, valid JSON."""
+    result = await anthropic_run(fake_provider, "tools-bytewise")
+    assert result.error is None
+    assert result.args("call_weather") == {"city": "Paris"}
+    assert result.args("call_time") == {"tz": "Europe/Paris"}
+    deltas = [c for c in result.chunks if c.type == "tool-call-delta"]
+    assert len(deltas) == len('{"city": "Paris"}') + len('{"tz": "Europe/Paris"}')
+    assert all(c.args_text_delta for c in deltas)  # the empty first fragment is not emitted

@@ -344,3 +344,13 @@ def test_max_tokens_field_depends_on_the_server() -> None:
     assert official["max_completion_tokens"] == 9 and "max_tokens" not in official
     local = params("http://127.0.0.1:8000/v1/")
     assert local["max_tokens"] == 9 and local["seed"] == 1 and local["stream"] is True
+
+
+async def test_interleaved_arguments_split_at_every_character(fake_provider: FakeProvider) -> None:
+    """Two parallel calls whose fragments (no ids after the first) alternate one character at a
+    time: every character lands on the call of its ``index``."""
+    result = await openai_run(fake_provider, "tools-bytewise")
+    assert result.error is None
+    assert result.args("call_weather") == {"city": "Paris"}
+    assert result.args("call_time") == {"tz": "Europe/Paris"}
+    assert all(call.closed for call in result.tool_calls.values())
