@@ -4,10 +4,12 @@ from __future__ import annotations
 
 import importlib
 import os
+from collections.abc import Awaitable, Callable, Iterable
 from types import ModuleType
 from typing import Any
 
 from ..errors import MissingAPIKeyError, ProviderNotInstalledError
+from ._errors import from_sdk_error
 
 __all__ = [
     "API_KEY_ENV",
@@ -16,8 +18,10 @@ __all__ = [
     "extra_field",
     "import_sdk",
     "is_provider_failure",
+    "make_client",
     "map_finish_reason",
     "resolve_api_key",
+    "stream_upstream",
 ]
 
 LABELS = {"openai": "OpenAI", "anthropic": "Anthropic"}
@@ -96,3 +100,56 @@ def extra_field(obj: Any, name: str) -> Any:
     if isinstance(extra, dict) and name in extra:
         return extra[name]
     return getattr(obj, name, None)
+
+
+def make_client(
+    provider: str,
+    client_class: Callable[..., Any],
+    api_key: str | None,
+    base_url: str | None,
+    max_retries: int | None,
+) -> Any:
+    """An SDK client for ``api_key`` (else the provider's key variable) and ``base_url``."""
+    options: dict[str, Any] = {"api_key": resolve_api_key(provider, api_key), "base_url": base_url}
+    if max_retries is not None:
+        options["max_retries"] = max_retries
+    return client_class(**options)
+
+
+async def stream_upstream(
+    open_stream: Callable[[], Awaitable[Any]],
+    consume: Callable[[Any], Awaitable[None]],
+    *,
+    sdk: ModuleType,
+    client: Any,
+    own_client: bool,
+    provider: str,
+    secrets: Iterable[str | None],
+    base_url: object,
+    failures: tuple[type[BaseException], ...] = (),
+) -> None:
+    """Open the provider's stream and consume it, always closing the stream (and a client we
+    made). SDK and transport failures (and ``failures``) become a safe `ProviderError`."""
+    stream: Any = None
+    started = False
+    try:
+        try:
+            stream = await open_stream()
+            started = True
+            await consume(stream)
+        except Exception as exc:
+            if not isinstance(exc, failures) and not is_provider_failure(exc, sdk):
+                raise
+            raise from_sdk_error(
+                exc,
+                provider=provider,
+                label=LABELS[provider],
+                secrets=secrets,
+                base_url=base_url,
+                mid_stream=started,
+            ) from None
+    finally:
+        if stream is not None:
+            await stream.close()
+        if own_client:
+            await client.close()

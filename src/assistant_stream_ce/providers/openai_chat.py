@@ -8,14 +8,8 @@ from typing import TYPE_CHECKING, Any
 
 from ..create_run import RunController
 from ..modules.tool_call import ToolCallController
-from ._common import (
-    extra_field,
-    import_sdk,
-    is_provider_failure,
-    map_finish_reason,
-    resolve_api_key,
-)
-from ._errors import from_sdk_error, stream_incomplete
+from ._common import extra_field, import_sdk, make_client, map_finish_reason, stream_upstream
+from ._errors import stream_incomplete
 from ._messages import to_openai_messages, to_openai_tools, validate_messages
 
 if TYPE_CHECKING:
@@ -154,11 +148,7 @@ async def stream_openai_chat(
     max_retries = create_kwargs.pop("max_retries", None)
     own_client = client is None
     if client is None:
-        key = resolve_api_key(PROVIDER, api_key)
-        client_options: dict[str, Any] = {"api_key": key, "base_url": base_url}
-        if max_retries is not None:
-            client_options["max_retries"] = max_retries
-        client = sdk.AsyncOpenAI(**client_options)
+        client = make_client(PROVIDER, sdk.AsyncOpenAI, api_key, base_url, max_retries)
     assert client is not None
     secrets = [api_key, getattr(client, "api_key", None)]
     target = getattr(client, "base_url", base_url)
@@ -171,29 +161,17 @@ async def stream_openai_chat(
         tools=tools,
         create_kwargs=create_kwargs,
     )
-    stream: Any = None
-    started = False
-    try:
-        try:
-            stream = await client.chat.completions.create(**params)
-            started = True
-            await _consume(controller, stream)
-        except Exception as exc:
-            if not isinstance(exc, _InBandError) and not is_provider_failure(exc, sdk):
-                raise
-            raise from_sdk_error(
-                exc,
-                provider=PROVIDER,
-                label=LABEL,
-                secrets=secrets,
-                base_url=target,
-                mid_stream=started,
-            ) from None
-    finally:
-        if stream is not None:
-            await stream.close()
-        if own_client:
-            await client.close()
+    await stream_upstream(
+        lambda: client.chat.completions.create(**params),
+        lambda stream: _consume(controller, stream),
+        sdk=sdk,
+        client=client,
+        own_client=own_client,
+        provider=PROVIDER,
+        secrets=secrets,
+        base_url=target,
+        failures=(_InBandError,),
+    )
 
 
 async def _consume(controller: RunController, stream: Any) -> None:
