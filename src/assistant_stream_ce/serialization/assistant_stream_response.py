@@ -22,7 +22,7 @@ from starlette.responses import Response
 from starlette.types import Receive, Scope, Send
 
 from ..assistant_stream_chunk import AssistantStreamChunk, ErrorChunk
-from .stream_encoder import StreamEncoder, as_run_stream
+from .stream_encoder import StreamEncoder, as_run_stream, log_failure_at_terminal_frame
 
 __all__ = [
     "DEFAULT_HEARTBEAT_INTERVAL",
@@ -240,12 +240,7 @@ class AssistantStreamResponse(Response):
                     if encoder.closed:
                         # The protocol's stream ended (a terminal error): nothing more may
                         # follow, so end the body now; the run is cancelled on the way out.
-                        failed = buffer.exception is not None
-                        if failed:
-                            logger.error(
-                                "the run failed; its error was sent to the client",
-                                exc_info=buffer.exception,
-                            )
+                        failed = log_failure_at_terminal_frame(buffer)
                         break
                 batch = take_nowait()
             tail = encoder.finish(failed)

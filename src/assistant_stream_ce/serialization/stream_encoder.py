@@ -7,6 +7,7 @@ from abc import ABC, abstractmethod
 from collections.abc import AsyncIterable, AsyncIterator, Callable
 from typing import Any, ClassVar
 
+from .._buffer import ChunkBuffer
 from ..assistant_stream_chunk import AssistantStreamChunk
 from ..create_run import RunController, RunStream, create_run
 
@@ -54,6 +55,16 @@ class MessageTotals:
 
     def usage(self) -> dict[str, int]:
         return {"inputTokens": self.input_tokens, "outputTokens": self.output_tokens}
+
+
+def log_failure_at_terminal_frame(buffer: ChunkBuffer) -> bool:
+    """At a terminal frame (the stream ends early): log the run's exception if it already
+    raised, and say whether it did."""
+    exception = buffer.exception
+    if exception is None:
+        return False
+    logger.error("the run failed; its error was sent to the client", exc_info=exception)
+    return True
 
 
 class StreamEncoder(ABC):
@@ -131,12 +142,7 @@ class StreamEncoder(ABC):
                     if data:
                         yield data
                     if self.closed:
-                        failed = buffer.exception is not None
-                        if failed:
-                            logger.error(
-                                "the run failed; its error was sent to the client",
-                                exc_info=buffer.exception,
-                            )
+                        failed = log_failure_at_terminal_frame(buffer)
                         break
                 batch = take_nowait()
             yield self.finish(failed)
