@@ -11,7 +11,10 @@ import httpx
 import pytest
 
 from assistant_stream_ce import RunController, create_run
+from assistant_stream_ce.serialization.assistant_transport import AssistantTransportResponse
 from assistant_stream_ce.serialization.data_stream import DataStreamResponse
+from assistant_stream_ce.serialization.openai_stream import OpenAIStreamResponse
+from assistant_stream_ce.serialization.rais import RAISResponse
 
 
 async def _consume(run: Any, interval: float) -> tuple[list[list[Any]], list[float]]:
@@ -89,13 +92,17 @@ async def test_the_end_of_the_stream_is_not_held_back_by_the_window() -> None:
     assert time.monotonic() - started < 0.2
 
 
+@pytest.mark.parametrize(
+    "response_class",
+    [DataStreamResponse, AssistantTransportResponse, OpenAIStreamResponse, RAISResponse],
+)
 @pytest.mark.parametrize("bad", [-0.001, 1.5, float("nan"), float("inf")])
-def test_write_interval_is_validated(bad: float) -> None:
+def test_write_interval_is_validated(response_class: Any, bad: float) -> None:
     async def run(controller: RunController) -> None:
         controller.append_text("x")
 
     with pytest.raises(ValueError, match="write_interval"):
-        DataStreamResponse(create_run(run), write_interval=bad)
+        response_class(create_run(run), write_interval=bad)
 
 
 @pytest.mark.http

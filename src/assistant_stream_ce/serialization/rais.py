@@ -45,6 +45,7 @@ from ..assistant_stream_chunk import (
 from ..errors import DecodeError, SerializationError
 from .assistant_stream_response import (
     DEFAULT_SEND_TIMEOUT,
+    DEFAULT_WRITE_INTERVAL,
     AssistantStreamResponse,
     HeartbeatOption,
 )
@@ -391,6 +392,7 @@ class RAISResponse(AssistantStreamResponse):
         text_separator: str = "",
         redact: Iterable[str | None] = (),
         send_timeout: float | None = DEFAULT_SEND_TIMEOUT,
+        write_interval: float = DEFAULT_WRITE_INTERVAL,
         status_code: int = 200,
         headers: Mapping[str, str] | None = None,
     ) -> None:
@@ -406,6 +408,7 @@ class RAISResponse(AssistantStreamResponse):
             encoder,
             heartbeat,
             send_timeout=send_timeout,
+            write_interval=write_interval,
             status_code=status_code,
             headers=headers,
         )
