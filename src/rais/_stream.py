@@ -8,8 +8,9 @@ import os
 from collections.abc import AsyncIterable, AsyncIterator, Iterable
 from typing import Any
 
+from assistant_stream_ce._source import ChunkSource, as_chunk_source
 from assistant_stream_ce.assistant_stream_chunk import AssistantStreamChunk, ErrorChunk
-from assistant_stream_ce.create_run import RunController, RunStream, create_run
+from assistant_stream_ce.create_run import RunController, create_run
 from assistant_stream_ce.errors import InvalidMessagesError, ProviderError, StreamError
 from assistant_stream_ce.providers import (
     DEFAULT_MODELS,
@@ -28,13 +29,12 @@ from assistant_stream_ce.serialization.rais import (
     redact_secrets,
     resolve_extensions,
 )
-from assistant_stream_ce.serialization.stream_encoder import as_run_stream
+from assistant_stream_ce.serialization.stream_encoder import drive
 
 __all__ = ["stream_response", "stream_run"]
 
 logger = logging.getLogger("rais")
 
-_KEEPALIVE = ": keep-alive\n\n"
 # Environment variables whose values never appear in an event.
 _KEY_VARIABLES = ("OPENAI_API_KEY", "ANTHROPIC_API_KEY")
 # Closes still running after their consumer was cancelled (kept referenced until done).
@@ -50,9 +50,9 @@ def _error_event(message: str, secrets: Iterable[str | None]) -> str:
     return encoder.encode_batch([ErrorChunk(message)]).decode()
 
 
-async def _close_run(run: RunStream) -> None:
-    """Close ``run`` even if the consumer is being cancelled (the close then finishes alone)."""
-    closing = asyncio.ensure_future(run.aclose())
+async def _close_source(source: ChunkSource) -> None:
+    """Close ``source`` even if the consumer is being cancelled (the close then finishes alone)."""
+    closing = asyncio.ensure_future(source.aclose())
     try:
         await asyncio.shield(closing)
     except asyncio.CancelledError:
@@ -89,39 +89,28 @@ async def stream_run(
         redact=redact,
     )
     interval = resolve_heartbeat_interval(heartbeat)
-    run = as_run_stream(stream)
-    failed = False
+
+    def log_failure(exc: BaseException) -> None:
+        if isinstance(exc, StreamError):
+            logger.warning("the run failed: %s", redact_secrets(str(exc), redact))
+        else:
+            logger.error("the run failed; its error was sent as an error event", exc_info=exc)
+
+    source = as_chunk_source(stream)
+    frames = drive(
+        source,
+        encoder,
+        idle_timeout=interval,
+        on_run_failure=log_failure,
+        internal_error=GENERIC_ERROR,
+    )
     try:
-        try:
-            while not encoder.closed:
-                batch = run.take_nowait()
-                if batch is None:
-                    try:
-                        batch = await run.next_batch(interval)
-                    except StopAsyncIteration:
-                        break
-                    except StreamError as exc:
-                        logger.warning("the run failed: %s", redact_secrets(str(exc), redact))
-                        failed = True
-                        break
-                    except Exception:
-                        logger.exception("the run failed; its error was sent as an error event")
-                        failed = True
-                        break
-                    if batch is None:
-                        if interval is not None:
-                            yield _KEEPALIVE
-                        continue
-                for event in encoder.encode_events(batch):
-                    yield event.decode()
-            tail = encoder.finish_events(failed)
-        except Exception:
-            logger.exception("encoding the RAIS stream failed")
-            tail = [] if encoder.closed else encoder.finish_events(failed=True)
-        for event in tail:
-            yield event.decode()
+        async for batch in frames:
+            for frame in batch:
+                yield frame.decode()
     finally:
-        await _close_run(run)
+        await frames.aclose()
+        await _close_source(source)
 
 
 def _check_messages(messages: object) -> list[dict[str, Any]]:

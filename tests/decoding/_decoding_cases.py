@@ -37,7 +37,7 @@ from assistant_stream_ce import (
     create_run,
 )
 from assistant_stream_ce.accumulator import Message, accumulate
-from assistant_stream_ce.serialization._decoding import StreamDecoder
+from assistant_stream_ce.serialization.decoding import StreamDecoder
 from assistant_stream_ce.serialization.assistant_transport import (
     AssistantTransportDecoder,
     AssistantTransportEncoder,

@@ -174,16 +174,20 @@ class _CountingEncoder(StreamEncoder):
         self.media_type = inner.media_type  # type: ignore[misc]
         self.keepalive = inner.keepalive  # type: ignore[misc]
 
-    def _count(self, body: bytes) -> bytes:
-        self.record.frames += body.count(self.separator)
-        return body
-
-    def encode_batch(self, chunks: list[Any]) -> bytes:
+    def encode_frames(self, chunks: list[Any]) -> list[bytes]:
         self.record.text_deltas += sum(1 for chunk in chunks if chunk.type == "text-delta")
-        return self._count(self.inner.encode_batch(chunks))
+        frames = self.inner.encode_frames(chunks)
+        self.record.frames += len(frames)
+        return frames
 
-    def finish(self, failed: bool = False) -> bytes:
-        return self._count(self.inner.finish(failed))
+    def finish_frames(self, failed: bool = False) -> list[bytes]:
+        frames = self.inner.finish_frames(failed)
+        self.record.frames += len(frames)
+        return frames
+
+    @property
+    def closed(self) -> bool:
+        return self.inner.closed
 
 
 class _RecordedResponse(Response):
