@@ -33,6 +33,7 @@ from .assistant_stream_response import (
     HeartbeatOption,
 )
 from .parts import PartListener, PartMachine, Segment, ToolCall
+from .registry import CAPABILITIES, ProtocolInfo, register_protocol
 from .sse import DATA_PREFIX, EVENT_END, SSE_DONE, sse_comment, sse_data
 from .stream_encoder import MessageTotals, StreamEncoder
 
@@ -298,3 +299,26 @@ class AssistantTransportResponse(AssistantStreamResponse):
 
 
 from ._assistant_transport_decoder import AssistantTransportDecoder  # noqa: E402
+
+
+def _sniff(payload: Any) -> bool:
+    return isinstance(payload, dict) and payload.get("type") in _EVENT_TYPES
+
+
+_EVENT_TYPES = frozenset(
+    {"part-start", "text-delta", "part-finish", "step-start", "update-state", "message-finish"}
+)
+
+register_protocol(
+    ProtocolInfo(
+        name="assistant-transport",
+        label="Assistant transport",
+        description="assistant-ui assistant transport SSE "
+        '(useAssistantTransportRuntime({protocol: "assistant-transport"}))',
+        encoder=AssistantTransportEncoder,
+        decoder=AssistantTransportDecoder,
+        response=AssistantTransportResponse,
+        carries=frozenset(CAPABILITIES),
+        sniff=_sniff,
+    )
+)

@@ -52,6 +52,7 @@ from .assistant_stream_response import (
     HeartbeatOption,
 )
 from .parts import PartListener, PartMachine, ToolCall
+from .registry import CAPABILITIES, ProtocolInfo, register_protocol
 from .stream_encoder import MessageTotals, StreamEncoder
 
 __all__ = ["DataStreamDecoder", "DataStreamEncoder", "DataStreamProfile", "DataStreamResponse"]
@@ -334,3 +335,17 @@ class DataStreamResponse(AssistantStreamResponse):
 
 
 from ._data_stream_decoder import DataStreamDecoder  # noqa: E402
+
+register_protocol(
+    ProtocolInfo(
+        name="data-stream",
+        label="Data stream",
+        description="assistant-ui data stream (useDataStreamRuntime, "
+        'useAssistantTransportRuntime); profile="ai-sdk-v4" for the AI SDK v4 useChat',
+        encoder=DataStreamEncoder,
+        decoder=DataStreamDecoder,
+        response=DataStreamResponse,
+        carries=frozenset(CAPABILITIES),
+        marker=("x-vercel-ai-data-stream", "v1"),
+    )
+)

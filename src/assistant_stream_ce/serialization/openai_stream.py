@@ -34,6 +34,7 @@ from .assistant_stream_response import (
     AssistantStreamResponse,
     HeartbeatOption,
 )
+from .registry import ProtocolInfo, register_protocol
 from .sse import DATA_PREFIX, EVENT_END, SSE_DONE, sse_comment, sse_data
 from .stream_encoder import StreamEncoder
 
@@ -304,3 +305,27 @@ class OpenAIStreamResponse(AssistantStreamResponse):
 
 
 from ._openai_stream_decoder import OpenAIStreamDecoder  # noqa: E402
+
+
+def _sniff(payload: Any) -> bool:
+    if not isinstance(payload, dict):
+        return False
+    return payload.get("object") == "chat.completion.chunk" or (
+        "error" in payload and "type" not in payload
+    )
+
+
+register_protocol(
+    ProtocolInfo(
+        name="openai",
+        label="OpenAI",
+        description="OpenAI-compatible chat.completion.chunk stream (openai SDKs, LangChain, "
+        "any OpenAI-compatible client)",
+        encoder=OpenAIStreamEncoder,
+        decoder=OpenAIStreamDecoder,
+        response=OpenAIStreamResponse,
+        carries=frozenset({"text", "reasoning", "tool-calls", "usage", "errors"}),
+        demo_options={"model": "assistant-stream-ce-demo", "include_answered_tool_calls": True},
+        sniff=_sniff,
+    )
+)

@@ -40,6 +40,7 @@ from .assistant_stream_response import (
     HeartbeatOption,
 )
 from .decoding import Malformed, loads
+from .registry import ProtocolInfo, register_protocol
 from .sse import sse_comment, sse_data, sse_event
 from .stream_encoder import StreamEncoder
 
@@ -205,6 +206,8 @@ class RAISEncoder(StreamEncoder):
             elif kind == "tool-call-args-text-finish":
                 tool = self._tools.get(chunk.tool_call_id)
                 if tool is not None:
+                    if chunk.args_text_delta and not tool.sent:
+                        tool.args.append(chunk.args_text_delta)
                     self._send_tool_call(chunk.tool_call_id, tool, emit)
             elif kind == "tool-result":
                 self._text_broken = True
@@ -382,3 +385,24 @@ class RAISResponse(AssistantStreamResponse):
 
 
 from ._rais_decoder import RAISDecoder  # noqa: E402
+
+
+def _sniff(payload: Any) -> bool:
+    return isinstance(payload, dict) and payload.get("type") in _EVENT_TYPES
+
+
+_EVENT_TYPES = frozenset({"text", "done", "reasoning", "tool_call", "tool_result", "metadata"})
+
+register_protocol(
+    ProtocolInfo(
+        name="rais",
+        label="RAIS",
+        description="RAIS v1 (react-ai-stream useAIChat for React and Vue); draft extensions "
+        "opt-in",
+        encoder=RAISEncoder,
+        decoder=RAISDecoder,
+        response=RAISResponse,
+        carries=frozenset({"text", "errors"}),
+        sniff=_sniff,
+    )
+)
