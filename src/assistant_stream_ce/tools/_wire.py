@@ -291,16 +291,20 @@ class _Decoded(Interpreter):
     def __init__(self, format_name: str) -> None:
         super().__init__()
         self.format = format_name
-        self.decoder = get_protocol(format_name).decoder(strict=False)
+        info = get_protocol(format_name)
+        self.sse = info.sse
+        self.decoder = info.decoder(strict=False)
         self.decoder.reset()
 
     def interpret(self, frame: Frame) -> Frame:
         if frame.keepalive:
             frame.type = "keepalive"
             return frame
-        if frame.data is not None:
+        # an SSE event's data, or a whole line of a line protocol
+        payload = frame.data if self.sse else frame.raw.decode("utf-8", "replace").strip()
+        if payload is not None and payload != "[DONE]":
             try:
-                frame.value = json.loads(frame.data)
+                frame.value = json.loads(payload)
             except ValueError as exc:
                 frame.json_error = str(exc)
         try:

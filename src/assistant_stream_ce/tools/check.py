@@ -191,6 +191,8 @@ def _check_framing(ex: Exchange, c: Checker) -> None:
         ),
     )
     if not is_sse(fmt):
+        if fmt != "data-stream":
+            return
         no_code = _first(ex.data_frames, lambda f: f.code is None)
         c.item(
             "line-format",
