@@ -5,8 +5,8 @@ from __future__ import annotations
 import asyncio
 import logging
 import os
-from collections.abc import AsyncIterable, AsyncIterator, Iterable
-from typing import Any
+from collections.abc import AsyncGenerator, AsyncIterable, AsyncIterator, Iterable
+from typing import Any, Literal
 
 from assistant_stream_ce._source import ChunkSource, as_chunk_source
 from assistant_stream_ce.assistant_stream_chunk import AssistantStreamChunk, ErrorChunk
@@ -26,12 +26,16 @@ from assistant_stream_ce.serialization.rais import (
     GENERIC_ERROR,
     ExtensionsOption,
     RAISEncoder,
+    RAISJSONEncoder,
     redact_secrets,
     resolve_extensions,
 )
 from assistant_stream_ce.serialization.stream_encoder import drive
 
-__all__ = ["stream_response", "stream_run"]
+__all__ = ["provider_events", "stream_response", "stream_run"]
+
+#: How events are framed: SSE (``data: …`` and a blank line) or the bare JSON (WebSocket).
+Framing = Literal["sse", "json"]
 
 logger = logging.getLogger("rais")
 
@@ -45,8 +49,12 @@ class _InternalFailure(StreamError):
     """Stands in for an unexpected exception: carries only the generic, safe message."""
 
 
-def _error_event(message: str, secrets: Iterable[str | None]) -> str:
-    encoder = RAISEncoder(event_ids=False, redact=secrets)
+def _encoder(framing: Framing, **options: Any) -> RAISEncoder:
+    return RAISEncoder(**options) if framing == "sse" else RAISJSONEncoder(**options)
+
+
+def _error_event(message: str, secrets: Iterable[str | None], framing: Framing = "sse") -> str:
+    encoder = _encoder(framing, event_ids=False, redact=secrets)
     return encoder.encode_batch([ErrorChunk(message)]).decode()
 
 
@@ -88,6 +96,21 @@ async def stream_run(
         text_separator=text_separator,
         redact=redact,
     )
+    events = _events(stream, encoder, heartbeat, redact)
+    try:
+        async for event in events:
+            yield event
+    finally:
+        await events.aclose()
+
+
+async def _events(
+    stream: AsyncIterable[AssistantStreamChunk],
+    encoder: RAISEncoder,
+    heartbeat: HeartbeatOption,
+    redact: Iterable[str | None],
+) -> AsyncGenerator[str, None]:
+    """Drive ``stream`` through ``encoder``: one string per frame (see `stream_run`)."""
     interval = resolve_heartbeat_interval(heartbeat)
 
     def log_failure(exc: BaseException) -> None:
@@ -159,6 +182,42 @@ async def stream_response(
     ``extensions`` opts into the draft RFC events (see `RAISEncoder`); ``heartbeat`` (seconds)
     yields ``: keep-alive`` comments while the model is silent.
     """
+    events = provider_events(
+        messages,
+        provider=provider,
+        api_key=api_key,
+        model=model,
+        max_tokens=max_tokens,
+        system=system,
+        base_url=base_url,
+        temperature=temperature,
+        extensions=extensions,
+        heartbeat=heartbeat,
+        **options,
+    )
+    try:
+        async for event in events:
+            yield event
+    finally:
+        await events.aclose()
+
+
+async def provider_events(
+    messages: list[dict[str, Any]],
+    *,
+    provider: str,
+    framing: Framing = "sse",
+    api_key: str | None = None,
+    model: str | None = None,
+    max_tokens: int = 1024,
+    system: str | None = None,
+    base_url: str | None = None,
+    temperature: float | None = None,
+    extensions: ExtensionsOption = False,
+    heartbeat: HeartbeatOption = None,
+    **options: Any,
+) -> AsyncGenerator[str, None]:
+    """`stream_response` with a choice of framing: ``"sse"`` events or bare ``"json"``."""
     secrets = _secrets(api_key)
     try:
         resolve_extensions(extensions)
@@ -168,11 +227,11 @@ async def stream_response(
     except (ProviderError, ValueError, TypeError) as exc:
         message = redact_secrets(str(exc), secrets)
         logger.info("RAIS request rejected: %s", message)
-        yield _error_event(message, secrets)
+        yield _error_event(message, secrets, framing)
         return
     except Exception:
         logger.exception("checking the RAIS request failed")
-        yield _error_event(GENERIC_ERROR, secrets)
+        yield _error_event(GENERIC_ERROR, secrets, framing)
         return
 
     async def run(controller: RunController) -> None:
@@ -195,11 +254,16 @@ async def stream_response(
             logger.exception("the %s provider failed unexpectedly", provider)
             raise _InternalFailure(GENERIC_ERROR) from exc
 
-    async for event in stream_run(
-        create_run(run),
+    encoder = _encoder(
+        framing,
         extensions=extensions,
-        heartbeat=heartbeat,
+        event_ids=False,
         model=model or DEFAULT_MODELS.get(provider),
         redact=secrets,
-    ):
-        yield event
+    )
+    events = _events(create_run(run), encoder, heartbeat, secrets)
+    try:
+        async for event in events:
+            yield event
+    finally:
+        await events.aclose()

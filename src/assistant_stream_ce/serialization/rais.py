@@ -49,6 +49,7 @@ __all__ = [
     "RAISDecoder",
     "RAISEncoder",
     "RAISExtension",
+    "RAISJSONEncoder",
     "RAISResponse",
     "redact_secrets",
     "resolve_extensions",
@@ -318,6 +319,14 @@ class RAISEncoder(StreamEncoder):
                 {"type": "tool_result", "id": chunk.tool_call_id, "output": None, "error": str(exc)}
             )
         self._payload(payload, emit)
+
+
+class RAISJSONEncoder(RAISEncoder):
+    """`RAISEncoder` whose frames are the bare JSON of each event (no SSE framing): what the
+    RAIS WebSocket transport sends, one text message per event."""
+
+    def _frames(self, payloads: list[bytes]) -> list[bytes]:
+        return payloads
 
 
 # -- response -----------------------------------------------------------------------------------

@@ -20,6 +20,7 @@ from typing import Any, Literal, TextIO
 import httpx
 
 from ..serialization import get_protocol
+from ..serialization.sse import DATA_PREFIX
 from ._fetch import Exchange, record
 from ._wire import Frame, is_sse
 
@@ -206,7 +207,7 @@ def _check_framing(ex: Exchange, c: Checker) -> None:
     no_space = _first(
         data_frames,
         lambda f: any(
-            line.startswith(b"data:") and not line.startswith(b"data: ")
+            line.startswith(DATA_PREFIX[:-1]) and not line.startswith(DATA_PREFIX)
             for line in f.raw.splitlines()
         ),
     )
