@@ -34,6 +34,7 @@ from typing import Any, Union
 
 import orjson
 
+from .assistant_stream_chunk import chunk_handlers
 from .serialization.parts import PartListener, PartMachine, Segment, ToolCall
 from .state import StateOperationError, apply_operation, copy_json_value
 
@@ -371,23 +372,7 @@ class MessageAccumulator(PartListener):
         # the text/reasoning part that deltas extend, and its pieces not yet joined
         self._tail: TextPart | ReasoningPart | None = None
         self._tail_pieces: list[str] = []
-        self._handlers = {
-            "text-delta": self._text_delta,
-            "reasoning-delta": self._reasoning_delta,
-            "reasoning-part-start": self._reasoning_part_start,
-            "tool-call-begin": self._tool_call_begin,
-            "tool-call-delta": self._tool_call_delta,
-            "tool-call-args-text-finish": self._tool_call_args_finish,
-            "tool-result": self._tool_result,
-            "data": self._data,
-            "annotations": self._annotations,
-            "error": self._error,
-            "update-state": self._update_state,
-            "source": self._source,
-            "file": self._file,
-            "step-start": self._step_start,
-            "step-finish": self._step_finish,
-        }
+        self._handlers = chunk_handlers(self)
 
     @property
     def message(self) -> Message:
@@ -478,7 +463,7 @@ class MessageAccumulator(PartListener):
         if self._parts.args_delta(chunk.tool_call_id, chunk.args_text_delta) is None:
             logger.debug("accumulator: argument text for a closed or unknown call ignored")
 
-    def _tool_call_args_finish(self, chunk: Any) -> None:
+    def _tool_call_args_text_finish(self, chunk: Any) -> None:
         self._parts.finish_args(chunk.tool_call_id, chunk.args_text_delta)
 
     def _tool_result(self, chunk: Any) -> None:

@@ -2,13 +2,12 @@
 
 from __future__ import annotations
 
-import asyncio
 import logging
 import os
 from collections.abc import AsyncGenerator, AsyncIterable, AsyncIterator, Iterable
 from typing import Any, Literal
 
-from assistant_stream_ce._source import ChunkSource, as_chunk_source
+from assistant_stream_ce._source import as_chunk_source
 from assistant_stream_ce.assistant_stream_chunk import AssistantStreamChunk, ErrorChunk
 from assistant_stream_ce.create_run import RunController, create_run
 from assistant_stream_ce.errors import InvalidMessagesError, ProviderError, StreamError
@@ -30,7 +29,7 @@ from assistant_stream_ce.serialization.rais import (
     redact_secrets,
     resolve_extensions,
 )
-from assistant_stream_ce.serialization.stream_encoder import drive
+from assistant_stream_ce.serialization.stream_encoder import encode_batches
 
 __all__ = ["provider_events", "stream_response", "stream_run"]
 
@@ -41,8 +40,6 @@ logger = logging.getLogger("rais")
 
 # Environment variables whose values never appear in an event.
 _KEY_VARIABLES = ("OPENAI_API_KEY", "ANTHROPIC_API_KEY")
-# Closes still running after their consumer was cancelled (kept referenced until done).
-_closing: set[asyncio.Future[None]] = set()
 
 
 class _InternalFailure(StreamError):
@@ -56,18 +53,6 @@ def _encoder(framing: Framing, **options: Any) -> RAISEncoder:
 def _error_event(message: str, secrets: Iterable[str | None], framing: Framing = "sse") -> str:
     encoder = _encoder(framing, event_ids=False, redact=secrets)
     return encoder.encode_batch([ErrorChunk(message)]).decode()
-
-
-async def _close_source(source: ChunkSource) -> None:
-    """Close ``source`` even if the consumer is being cancelled (the close then finishes alone)."""
-    closing = asyncio.ensure_future(source.aclose())
-    try:
-        await asyncio.shield(closing)
-    except asyncio.CancelledError:
-        if not closing.done():
-            _closing.add(closing)
-            closing.add_done_callback(_closing.discard)
-        raise
 
 
 async def stream_run(
@@ -119,21 +104,19 @@ async def _events(
         else:
             logger.error("the run failed; its error was sent as an error event", exc_info=exc)
 
-    source = as_chunk_source(stream)
-    frames = drive(
-        source,
+    batches = encode_batches(
+        as_chunk_source(stream),
         encoder,
         idle_timeout=interval,
         on_run_failure=log_failure,
         internal_error=GENERIC_ERROR,
     )
     try:
-        async for batch in frames:
+        async for batch in batches:
             for frame in batch:
                 yield frame.decode()
     finally:
-        await frames.aclose()
-        await _close_source(source)
+        await batches.aclose()
 
 
 def _check_messages(messages: object) -> list[dict[str, Any]]:

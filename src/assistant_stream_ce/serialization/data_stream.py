@@ -37,13 +37,13 @@ tool call (so ``onToolCall`` fires for calls left to the client), and usage is w
 from __future__ import annotations
 
 import logging
-from collections.abc import AsyncIterable, Callable, Mapping
+from collections.abc import AsyncIterable, Mapping
 from typing import Any, ClassVar, Literal
 
 import orjson
 
 from .._json import dumps, dumps_text
-from ..assistant_stream_chunk import AssistantStreamChunk
+from ..assistant_stream_chunk import AssistantStreamChunk, chunk_handlers
 from ..errors import SerializationError
 from .assistant_stream_response import (
     DEFAULT_SEND_TIMEOUT,
@@ -84,23 +84,7 @@ class DataStreamEncoder(StreamEncoder, PartListener):
         self._parts = PartMachine(self, keep_args=self._v4)
         self._totals = MessageTotals()
         self._out: list[bytes] = []
-        self._handlers: dict[str, Callable[[Any], None]] = {
-            "text-delta": self._text_delta,
-            "reasoning-delta": self._reasoning_delta,
-            "reasoning-part-start": self._reasoning_part_start,
-            "tool-call-begin": self._tool_call_begin,
-            "tool-call-delta": self._tool_call_delta,
-            "tool-call-args-text-finish": self._tool_call_args_finish,
-            "tool-result": self._tool_result,
-            "data": self._data,
-            "error": self._error,
-            "update-state": self._update_state,
-            "source": self._source,
-            "file": self._file,
-            "annotations": self._annotations,
-            "step-start": self._step_start,
-            "step-finish": self._step_finish,
-        }
+        self._handlers = chunk_handlers(self)
 
     def encode_frames(self, chunks: list[Any]) -> list[bytes]:
         out = self._out = []
@@ -196,7 +180,7 @@ class DataStreamEncoder(StreamEncoder, PartListener):
         if frame:
             self._out.append(frame + b"\n")
 
-    def _tool_call_args_finish(self, chunk: Any) -> None:
+    def _tool_call_args_text_finish(self, chunk: Any) -> None:
         self._parts.finish_args(chunk.tool_call_id, chunk.args_text_delta)
 
     def args_closed(self, tool: ToolCall, last_text: str) -> None:

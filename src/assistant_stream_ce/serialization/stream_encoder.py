@@ -9,6 +9,7 @@ encoder itself failed.
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from abc import ABC, abstractmethod
 from collections.abc import AsyncGenerator, AsyncIterable, AsyncIterator, Callable
@@ -18,7 +19,14 @@ from .._buffer import ChunkBuffer
 from .._source import ChunkSource, as_chunk_source
 from ..assistant_stream_chunk import AssistantStreamChunk, ErrorChunk
 
-__all__ = ["INTERNAL_ERROR", "MessageTotals", "StreamEncoder", "drive"]
+__all__ = [
+    "INTERNAL_ERROR",
+    "MessageTotals",
+    "StreamEncoder",
+    "close_source",
+    "drive",
+    "encode_batches",
+]
 
 logger = logging.getLogger("assistant_stream_ce.serialization")
 
@@ -137,29 +145,55 @@ class StreamEncoder(ABC):
         If the run fails, its error frame has already been encoded; the failure is logged and
         the stream still ends properly. Closing this iterator early closes the run.
         """
-        source = as_chunk_source(stream)
-        frames = drive(source, self)
+        batches = encode_batches(as_chunk_source(stream), self)
         try:
-            async for batch in frames:
+            async for batch in batches:
                 yield b"".join(batch)
         finally:
-            await frames.aclose()
-            await source.aclose()
+            await batches.aclose()
 
     async def encode_stream(
         self, stream: AsyncIterable[AssistantStreamChunk]
     ) -> AsyncIterator[str]:
         """Encode a whole stream as text, exactly one frame per item (the interface of the
         library we succeed). Chunks of a plain async iterable are not merged."""
-        source = as_chunk_source(stream, coalesce=False)
-        frames = drive(source, self)
+        batches = encode_batches(as_chunk_source(stream, coalesce=False), self)
         try:
-            async for batch in frames:
+            async for batch in batches:
                 for frame in batch:
                     yield frame.decode()
         finally:
-            await frames.aclose()
-            await source.aclose()
+            await batches.aclose()
+
+
+# Closes still running after their consumer was cancelled (kept referenced until done).
+_closing: set[asyncio.Future[None]] = set()
+
+
+async def close_source(source: ChunkSource) -> None:
+    """Close ``source`` even if the consumer is being cancelled (the close then finishes on
+    its own, so a cancelled request still cancels its run)."""
+    closing = asyncio.ensure_future(source.aclose())
+    try:
+        await asyncio.shield(closing)
+    except asyncio.CancelledError:
+        if not closing.done():
+            _closing.add(closing)
+            closing.add_done_callback(_closing.discard)
+        raise
+
+
+async def encode_batches(
+    source: ChunkSource, encoder: StreamEncoder, **options: Any
+) -> AsyncGenerator[list[bytes], None]:
+    """`drive` that owns ``source``: the source is closed when the batches end or are closed."""
+    frames = drive(source, encoder, **options)
+    try:
+        async for batch in frames:
+            yield batch
+    finally:
+        await frames.aclose()
+        await close_source(source)
 
 
 async def drive(
