@@ -63,7 +63,9 @@ def _child_key(node: Any, key: Any, allow_append: bool) -> Any:
             and key.isdigit()
             and (len(key) == 1 or key[0] != "0")
         ):
-            raise StateOperationError(f"{key!r} is not an index")
+            raise StateOperationError(f"{str(key)[:40]!r} is not an index")
+        if len(key) > 18:
+            raise StateOperationError(f"index {key[:20]}… is out of range")
         index = int(key)
         if index > len(node) or (index == len(node) and not allow_append):
             raise StateOperationError(f"index {index} is out of range")
@@ -90,7 +92,10 @@ def apply_operation(state: Any, operation: Any) -> Any:
     if not isinstance(path, list):
         raise StateOperationError("the path is not a list")
     if kind == "set":
-        value = copy_json_value(value)
+        try:
+            value = copy_json_value(value)
+        except RecursionError:
+            raise StateOperationError("the value is nested too deep") from None
     elif kind == "append-text":
         if not isinstance(value, str):
             raise StateOperationError("append-text needs a string")
