@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import json
 import threading
 from typing import Any
 
@@ -16,6 +17,7 @@ from assistant_stream_ce.state import (
     Flusher,
     StateDraft,
     StateProxy,
+    StateProxyJSONEncoder,
     deep_apply,
     lookup_state,
 )
@@ -184,3 +186,11 @@ async def test_run_state_refuses_reordering_methods_and_clears_with_one_set() ->
     chunks = await collect(create_run(run, state={"items": [1, 2]}))
     ops = [op for chunk in chunks if chunk.type == "update-state" for op in chunk.operations]
     assert ops == [set_op(["items"], [])]
+
+
+def test_state_proxy_json_encoder_writes_the_value() -> None:
+    _, draft, _ = draft_of({"user": {"tags": ["a"]}})
+    text = json.dumps({"u": draft["user"]}, cls=StateProxyJSONEncoder)
+    assert json.loads(text) == {"u": {"tags": ["a"]}}
+    with pytest.raises(TypeError):
+        json.dumps({"x": object()}, cls=StateProxyJSONEncoder)

@@ -26,7 +26,9 @@ from .assistant_stream_chunk import (
     ToolResultChunk,
 )
 from .modules.tool_call import ToolCallController, generate_openai_style_tool_call_id
+from .modules.tool_call import create_tool_call as create_tool_call  # importable here, as in 0.0.36
 from .state import PathKey, StateProxy, StateStore
+from .state_manager import StateManager as StateManager  # importable here, as in 0.0.36
 
 __all__ = ["ReadOnlyCancellationSignal", "RunController", "RunStream", "create_run"]
 

@@ -11,6 +11,7 @@ through the proxy can never alter an operation that is still waiting to be sent.
 
 from __future__ import annotations
 
+import json
 import threading
 from collections.abc import Callable, Iterator, Sequence
 from typing import TYPE_CHECKING, Any, NoReturn, Protocol, Union
@@ -24,8 +25,10 @@ __all__ = [
     "AssistantState",
     "Flusher",
     "StateDraft",
+    "StateOpHost",
     "StateOperation",
     "StateProxy",
+    "StateProxyJSONEncoder",
     "copy_json_value",
     "deep_apply",
     "lookup_state",
@@ -287,7 +290,7 @@ class StateProxy:
         )
 
     # Reordering or removing list items has no small operation: assign the new list instead.
-    def insert(self, index: int, value: Any) -> NoReturn:
+    def insert(self, index: int, item: Any) -> NoReturn:
         """Not supported: use indexing or `append`."""
         raise NotImplementedError("insert() is not supported on state; use append() or indexing")
 
@@ -299,7 +302,7 @@ class StateProxy:
         """Not supported: assign the new dict instead."""
         raise NotImplementedError("popitem() is not supported on state; assign the new value")
 
-    def remove(self, value: Any) -> NoReturn:
+    def remove(self, item: Any) -> NoReturn:
         """Not supported: assign the new list instead."""
         raise NotImplementedError("remove() is not supported on state; assign the new list")
 
@@ -374,6 +377,25 @@ def deep_apply(target: Any, path: Sequence[str], op: StateOperation) -> Any:
         return copy
     base = target if isinstance(target, dict) else {}
     return {**base, key: deep_apply(base.get(key), rest, op)}
+
+
+class StateOpHost(Protocol):
+    """The 0.0.36 interface of a state host (implemented by `StateDraft` and `StateManager`)."""
+
+    def get_value_at_path(self, path: list[str]) -> Any: ...
+
+    def add_operations(self, operations: list[StateOperation]) -> None: ...
+
+    def append_text(self, path: Sequence[PathKey], value: str) -> None: ...
+
+
+class StateProxyJSONEncoder(json.JSONEncoder):
+    """A `json.JSONEncoder` that writes a `StateProxy` as the value it shows."""
+
+    def default(self, o: Any) -> Any:
+        if isinstance(o, StateProxy):
+            return o._assistant_stream_value_()
+        return super().default(o)
 
 
 class AssistantState:

@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-from .state import StateProxy as _BaseStateProxy
+from .state import StateProxy as BaseStateProxy
 
-__all__ = ["StateProxy"]
+__all__ = ["BaseStateProxy", "StateProxy"]
 
 
-class StateProxy(_BaseStateProxy):
+class StateProxy(BaseStateProxy):
     """A live view of a container in the state; see `assistant_stream_ce.state.StateProxy`."""
 
     __slots__ = ()

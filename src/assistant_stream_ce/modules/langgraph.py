@@ -10,15 +10,13 @@ except ``messages``, onto the state. Needs ``langchain-core`` (extra ``[langgrap
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from typing import TYPE_CHECKING, Any, Union
+from typing import Any, Union
 
 from langchain_core.messages.ai import AIMessageChunk, add_ai_message_chunks
 from langchain_core.messages.tool import ToolMessage
 
+from ..create_run import RunController
 from ..state import StateProxy
-
-if TYPE_CHECKING:
-    from ..create_run import RunController
 
 __all__ = ["append_langgraph_event", "get_tool_call_subgraph_state"]
 
