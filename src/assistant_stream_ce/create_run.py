@@ -240,9 +240,16 @@ class RunController:
             else:
                 self._core.push_reasoning(reasoning_delta, self._parent_id)
 
-    def add_reasoning_part(self, summary: str | None = None) -> None:
-        """Start a new reasoning part, optionally with a summary of it."""
-        self._core.push(ReasoningPartStartChunk(summary, "reasoning-part-start", self._parent_id))
+    def add_reasoning_part(
+        self, unstable_summary: str | None = None, *, summary: str | None = None
+    ) -> None:
+        """Start a new reasoning part, optionally with a summary of it.
+
+        ``unstable_summary`` is upstream assistant-stream's name; ``summary`` is kept as well.
+        """
+        if unstable_summary is None:
+            unstable_summary = summary
+        self._core.push(ReasoningPartStartChunk(unstable_summary, self._parent_id))
 
     async def add_tool_call(
         self, tool_name: str, tool_call_id: str | None = None
