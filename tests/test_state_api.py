@@ -194,3 +194,15 @@ def test_state_proxy_json_encoder_writes_the_value() -> None:
     assert json.loads(text) == {"u": {"tags": ["a"]}}
     with pytest.raises(TypeError):
         json.dumps({"x": object()}, cls=StateProxyJSONEncoder)
+
+
+def test_proxy_forwards_read_only_methods_of_the_value() -> None:
+    state, draft, ops = draft_of({"items": ["a", "b", "a"], "d": {"k": 1}})
+    assert draft["items"].count("a") == 2
+    assert draft["items"].index("b") == 1
+    copy = draft["d"].copy()
+    copy["k"] = 2
+    assert state.state["d"] == {"k": 1}
+    assert ops == []
+    with pytest.raises(AttributeError):
+        draft["items"].no_such_method  # noqa: B018

@@ -273,6 +273,12 @@ class StateProxy:
     def __str__(self) -> str:
         return str(self._store.get(self._path))
 
+    def __getattr__(self, name: str) -> Any:
+        """Read-only methods of the value itself (``copy``, ``index``, ``count``, ...)."""
+        if name.startswith("_"):
+            raise AttributeError(name)
+        return getattr(self._store.get(self._path), name)
+
     def __add__(self, other: Any) -> Any:
         """``proxy + [...]``: a plain list (nothing is written)."""
         value = self._store.get(self._path)
