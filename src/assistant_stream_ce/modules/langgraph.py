@@ -12,13 +12,16 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from typing import Any, Union
 
+import orjson
+from langchain_core.messages import AIMessage, BaseMessage
 from langchain_core.messages.ai import AIMessageChunk, add_ai_message_chunks
 from langchain_core.messages.tool import ToolMessage
 
 from ..create_run import RunController
 from ..state import StateProxy
+from .tool_call import ToolCallController, generate_openai_style_tool_call_id
 
-__all__ = ["append_langgraph_event", "get_tool_call_subgraph_state"]
+__all__ = ["append_langgraph_event", "get_tool_call_subgraph_state", "stream_graph"]
 
 SubgraphNode = Union[str, list[str], Callable[[list[str]], bool]]
 
@@ -205,3 +208,194 @@ def get_tool_call_subgraph_state(
                 artifact[artifact_field_name] = default_state
             return artifact[artifact_field_name]
     return state
+
+
+# -- a compiled graph, streamed into a run -----------------------------------------------------
+
+_FINISH_REASONS = {
+    "stop": "stop",
+    "end_turn": "stop",
+    "stop_sequence": "stop",
+    "length": "length",
+    "max_tokens": "length",
+    "content_filter": "content-filter",
+    "tool_calls": "tool-calls",
+    "tool_use": "tool-calls",
+    "function_call": "tool-calls",
+}
+
+
+def _content_pieces(message: BaseMessage) -> list[tuple[str, str]]:
+    """("text" | "reasoning", text) pieces of a message's content, in order.
+
+    Reads plain string content and content blocks (``text``; ``reasoning`` with ``reasoning``
+    or a ``summary`` list; Anthropic ``thinking``), then ``additional_kwargs.reasoning_content``.
+    Tool-use blocks are left to the message's tool call chunks.
+    """
+    pieces: list[tuple[str, str]] = []
+    reasoning = message.additional_kwargs.get("reasoning_content")
+    if isinstance(reasoning, str) and reasoning:
+        pieces.append(("reasoning", reasoning))
+    content = message.content
+    blocks: list[Any] = [content] if isinstance(content, str) else list(content)
+    for block in blocks:
+        if isinstance(block, str):
+            pieces.append(("text", block))
+        elif isinstance(block, dict):
+            kind = block.get("type")
+            if kind == "text" and isinstance(block.get("text"), str):
+                pieces.append(("text", block["text"]))
+            elif kind == "thinking" and isinstance(block.get("thinking"), str):
+                pieces.append(("reasoning", block["thinking"]))
+            elif kind == "reasoning":
+                if isinstance(block.get("reasoning"), str):
+                    pieces.append(("reasoning", block["reasoning"]))
+                for item in block.get("summary") or ():
+                    if isinstance(item, dict) and isinstance(item.get("text"), str):
+                        pieces.append(("reasoning", item["text"]))
+    return [(kind, text) for kind, text in pieces if text]
+
+
+class _GraphStream:
+    """Maps one graph run's ``(namespace, mode, payload)`` events onto a run controller."""
+
+    def __init__(self, controller: RunController) -> None:
+        self.controller = controller
+        self.tools: dict[str, ToolCallController] = {}
+        self.tool_ids: dict[tuple[Any, Any], str] = {}  # (message id, chunk index) → call id
+        self.streamed: set[str] = set()  # ids of AI messages already sent
+        self.message: tuple[Any, ...] | None = None  # (namespace, message id) being streamed
+        self.message_tools: list[ToolCallController] = []
+        self.finish_reason: str | None = None
+        self.usage = [0, 0]
+
+    async def handle(self, namespace: tuple[str, ...], mode: str, payload: Any) -> None:
+        if mode == "messages":
+            message, metadata = payload
+            tags = (metadata or {}).get("tags") or ()
+            if "nostream" in tags or "langsmith:nostream" in tags:
+                return
+            if isinstance(message, AIMessage):
+                await self._ai_message(namespace, message)
+            elif isinstance(message, ToolMessage):
+                self._tool_message(message)
+        elif mode == "updates":
+            self.end_message()  # a node finished: its model call (if any) is over
+        elif mode == "custom":
+            self.controller.add_data(payload)
+
+    async def _ai_message(self, namespace: tuple[str, ...], message: AIMessage) -> None:
+        message_id = message.id
+        is_chunk = isinstance(message, AIMessageChunk)
+        if not is_chunk and message_id is not None and message_id in self.streamed:
+            return  # a node returned a message whose tokens were already streamed
+        key = (namespace, message_id)
+        if self.message != key:
+            self.end_message()
+            self.message = key
+            if message_id is not None:
+                self.streamed.add(message_id)
+            self.controller.add_step_start(
+                message_id or "msg_" + generate_openai_style_tool_call_id()[5:]
+            )
+        controller = self.controller
+        for kind, text in _content_pieces(message):
+            if kind == "text":
+                controller.append_text(text)
+            else:
+                controller.append_reasoning(text)
+        if isinstance(message, AIMessageChunk):
+            for chunk in message.tool_call_chunks:
+                await self._tool_call_chunk(message_id, chunk)
+        else:
+            for call in message.tool_calls:
+                tool = await self._begin_tool(call.get("id"), call["name"])
+                tool.append_args_text(orjson.dumps(call["args"]).decode())
+        usage = message.usage_metadata
+        if usage:
+            self.usage[0] += usage.get("input_tokens", 0)
+            self.usage[1] += usage.get("output_tokens", 0)
+        metadata = message.response_metadata
+        reason = metadata.get("finish_reason") or metadata.get("stop_reason")
+        if isinstance(reason, str):
+            self.finish_reason = _FINISH_REASONS.get(reason, "other")
+        if not is_chunk or getattr(message, "chunk_position", None) == "last":
+            self.end_message()
+
+    async def _begin_tool(self, tool_call_id: str | None, name: str | None) -> ToolCallController:
+        tool = await self.controller.add_tool_call(name or "", tool_call_id)
+        self.tools[tool.tool_call_id] = tool
+        self.message_tools.append(tool)
+        return tool
+
+    async def _tool_call_chunk(self, message_id: Any, chunk: Any) -> None:
+        index = chunk.get("index")
+        key = (message_id, index if index is not None else chunk.get("id"))
+        tool_call_id = self.tool_ids.get(key)
+        if tool_call_id is None:
+            tool = await self._begin_tool(chunk.get("id"), chunk.get("name"))
+            self.tool_ids[key] = tool.tool_call_id
+        else:
+            tool = self.tools[tool_call_id]
+        tool.append_args_text(chunk.get("args") or "")
+
+    def _tool_message(self, message: ToolMessage) -> None:
+        result = message.content
+        tool = self.tools.get(message.tool_call_id)
+        if tool is None:
+            self.controller.add_tool_result(message.tool_call_id, result)
+            return
+        tool.set_response(result, artifact=message.artifact, is_error=message.status == "error")
+
+    def end_message(self) -> None:
+        """Close the streamed message: its tool calls' arguments, then its step."""
+        if self.message is None:
+            return
+        for tool in self.message_tools:
+            tool.close()
+        reason = self.finish_reason or ("tool-calls" if self.message_tools else "stop")
+        self.controller.add_step_finish(reason, self.usage[0], self.usage[1])
+        self.message = None
+        self.message_tools = []
+        self.finish_reason = None
+        self.usage = [0, 0]
+
+
+async def stream_graph(
+    controller: RunController,
+    graph: Any,
+    input: Any,
+    config: Any | None = None,
+    *,
+    subgraphs: bool = True,
+    **kwargs: Any,
+) -> None:
+    """Stream a compiled LangGraph graph's run into ``controller``, in any protocol.
+
+    Runs ``graph.astream(input, config, stream_mode=["messages", "updates", "custom"],
+    subgraphs=subgraphs, **kwargs)`` and maps it: AI message chunks become text and reasoning
+    (string content, content blocks, ``reasoning_content``), tool call chunks become tool calls
+    with streamed arguments, ``ToolMessage``s their results, ``custom`` events data, and each
+    model call a step (with its finish reason and token usage). Calls tagged ``nostream`` are
+    left out. When the run is cancelled (the client went away) the graph run is closed.
+    """
+    mapper = _GraphStream(controller)
+    stream = graph.astream(
+        input,
+        config,
+        stream_mode=["messages", "updates", "custom"],
+        subgraphs=subgraphs,
+        **kwargs,
+    )
+    try:
+        async for event in stream:
+            if subgraphs:
+                namespace, mode, payload = event
+            else:
+                (mode, payload), namespace = event, ()
+            await mapper.handle(tuple(namespace), mode, payload)
+            if controller.is_cancelled:
+                break
+        mapper.end_message()
+    finally:
+        await stream.aclose()
