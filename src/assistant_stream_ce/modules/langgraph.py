@@ -269,6 +269,38 @@ class _GraphStream:
         self.finish_reason: str | None = None
         self.usage = [0, 0]
 
+    def text_only(self, namespace: tuple[str, ...], payload: Any) -> bool:
+        """The per-token fast path: a plain text chunk of the message being streamed.
+
+        Returns False (nothing done) for anything else, which then goes through `handle`.
+        """
+        message, metadata = payload
+        if (
+            message.__class__ is not AIMessageChunk
+            or self.message is None
+            or self.message[1] != message.id
+            or self.message[0] != namespace
+            or message.tool_call_chunks
+            or message.usage_metadata
+            or message.additional_kwargs
+            or message.chunk_position is not None
+        ):
+            return False
+        content = message.content
+        if content.__class__ is not str:
+            return False
+        response_metadata = message.response_metadata
+        if response_metadata and (
+            "finish_reason" in response_metadata or "stop_reason" in response_metadata
+        ):
+            return False
+        tags = metadata.get("tags") if metadata else None
+        if tags and ("nostream" in tags or "langsmith:nostream" in tags):
+            return True
+        if content:
+            self.controller.append_text(content)
+        return True
+
     async def handle(self, namespace: tuple[str, ...], mode: str, payload: Any) -> None:
         if mode == "messages":
             message, metadata = payload
@@ -393,7 +425,8 @@ async def stream_graph(
                 namespace, mode, payload = event
             else:
                 (mode, payload), namespace = event, ()
-            await mapper.handle(tuple(namespace), mode, payload)
+            if mode != "messages" or not mapper.text_only(namespace, payload):
+                await mapper.handle(tuple(namespace), mode, payload)
             if controller.is_cancelled:
                 break
         mapper.end_message()
