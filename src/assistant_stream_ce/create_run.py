@@ -26,9 +26,7 @@ from .assistant_stream_chunk import (
     ToolResultChunk,
 )
 from .modules.tool_call import ToolCallController, generate_openai_style_tool_call_id
-from .modules.tool_call import create_tool_call as create_tool_call  # importable here, as in 0.0.36
 from .state import PathKey, StateProxy, StateStore
-from .state_manager import StateManager as StateManager  # importable here, as in 0.0.36
 
 __all__ = ["ReadOnlyCancellationSignal", "RunController", "RunStream", "create_run"]
 
@@ -486,3 +484,11 @@ def create_run(
     that the consumer has not read yet are merged into one chunk.
     """
     return RunStream(callback, state, coalesce)
+
+
+# Names assistant-stream 0.0.36 made importable from this module (through its own imports),
+# kept here even where this module stops using them (tests/test_compat_surface.py checks).
+from .assistant_stream_chunk import ReasoningDeltaChunk as ReasoningDeltaChunk  # noqa: E402, F811
+from .assistant_stream_chunk import TextDeltaChunk as TextDeltaChunk  # noqa: E402, F811
+from .modules.tool_call import create_tool_call as create_tool_call  # noqa: E402
+from .state_manager import StateManager as StateManager  # noqa: E402
