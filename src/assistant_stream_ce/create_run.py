@@ -15,12 +15,10 @@ from .assistant_stream_chunk import (
     DataChunk,
     ErrorChunk,
     FileChunk,
-    ReasoningDeltaChunk,
     ReasoningPartStartChunk,
     SourceChunk,
     StepFinishChunk,
     StepStartChunk,
-    TextDeltaChunk,
     ToolCallBeginChunk,
     ToolCallDeltaChunk,
     ToolResultChunk,
@@ -488,7 +486,7 @@ def create_run(
 
 # Names assistant-stream 0.0.36 made importable from this module (through its own imports),
 # kept here even where this module stops using them (tests/test_compat_surface.py checks).
-from .assistant_stream_chunk import ReasoningDeltaChunk as ReasoningDeltaChunk  # noqa: E402, F811
-from .assistant_stream_chunk import TextDeltaChunk as TextDeltaChunk  # noqa: E402, F811
+from .assistant_stream_chunk import ReasoningDeltaChunk as ReasoningDeltaChunk  # noqa: E402
+from .assistant_stream_chunk import TextDeltaChunk as TextDeltaChunk  # noqa: E402
 from .modules.tool_call import create_tool_call as create_tool_call  # noqa: E402
 from .state_manager import StateManager as StateManager  # noqa: E402

@@ -21,18 +21,7 @@ from .assistant_stream_chunk import ObjectStreamOperation
 if TYPE_CHECKING:
     from .create_run import _RunCore
 
-__all__ = [
-    "AssistantState",
-    "Flusher",
-    "StateDraft",
-    "StateOpHost",
-    "StateOperation",
-    "StateProxy",
-    "StateProxyJSONEncoder",
-    "copy_json_value",
-    "deep_apply",
-    "lookup_state",
-]
+__all__ = ["StateProxy", "copy_json_value"]
 
 PathKey = Union[str, int]
 
@@ -322,6 +311,17 @@ class StateProxy:
 
 
 # -- the 0.0.36 state API: an authoritative container, drafts over it, a batching flusher ------
+
+__all__ += [
+    "AssistantState",
+    "Flusher",
+    "StateDraft",
+    "StateOpHost",
+    "StateOperation",
+    "StateProxyJSONEncoder",
+    "deep_apply",
+    "lookup_state",
+]
 
 StateOperation = ObjectStreamOperation
 

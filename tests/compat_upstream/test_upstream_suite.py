@@ -96,7 +96,8 @@ def _run_upstream_suite(root: Path) -> tuple[subprocess.CompletedProcess[str], P
         "timeout = 60\n"
     )
     report = root / "report.xml"
-    env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(HERE), str(root)])}
+    paths = [str(HERE), str(root), os.environ.get("PYTHONPATH", "")]
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join(p for p in paths if p)}
     result = subprocess.run(
         [
             sys.executable,
