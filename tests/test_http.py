@@ -21,31 +21,33 @@ from starlette.responses import Response
 from starlette.routing import Route
 
 from _live import LiveServer
-from assistant_stream_ce import RunController, create_run
+from assistant_stream_ce import ErrorChunk, RunController, create_run
+from assistant_stream_ce.serialization import PROTOCOLS as REGISTRY
 from assistant_stream_ce.serialization.assistant_stream_response import AssistantStreamResponse
-from assistant_stream_ce.serialization.assistant_transport import AssistantTransportResponse
-from assistant_stream_ce.serialization.data_stream import DataStreamResponse
-from assistant_stream_ce.serialization.openai_stream import OpenAIStreamResponse
 
 pytestmark = pytest.mark.http
 
+# Every registered protocol, read from the registry.
 RESPONSES: dict[str, type[AssistantStreamResponse]] = {
-    "data-stream": DataStreamResponse,
-    "assistant-transport": AssistantTransportResponse,
-    "openai": OpenAIStreamResponse,
+    name: info.response for name, info in REGISTRY.items()
 }
 PROTOCOLS = list(RESPONSES)
 
-# What a complete body ends with, per protocol.
-ENDINGS = {
-    "data-stream": b"\n",
-    "assistant-transport": b"data: [DONE]\n\n",
-    "openai": b"data: [DONE]\n\n",
-}
+
+def _ending(name: str, error: str | None = None) -> bytes:
+    """What a complete body ends with (after ``error``, if given): its last frame's end."""
+    info = REGISTRY[name]
+    encoder = info.encoder()
+    frames = [] if error is None else encoder.encode_frames([ErrorChunk(error)])
+    last = (frames + encoder.finish_frames(failed=error is not None))[-1]
+    return last[last.rindex(b"data: ") :] if info.sse else b"\n"
+
+
+ENDINGS = {name: _ending(name) for name in PROTOCOLS}
+ENDINGS_AFTER_ERROR = {name: _ending(name, "boom in the run") for name in PROTOCOLS}
+# The keepalive as it appears in a body (after a data-stream line's own newline).
 KEEPALIVES = {
-    "data-stream": b"\n\n",  # a frame's own newline, then the blank keepalive line
-    "assistant-transport": b": heartbeat\n\n",
-    "openai": b": keep-alive\n\n",
+    name: (b"" if info.sse else b"\n") + info.encoder.keepalive for name, info in REGISTRY.items()
 }
 
 
@@ -168,15 +170,16 @@ def test_headers(server: LiveServer, protocol: str) -> None:
     response = httpx.post(server.url(f"/stream/{protocol}"), json={}, timeout=10)
     assert response.status_code == 200
     headers = response.headers
-    expected_type = "text/plain" if protocol == "data-stream" else "text/event-stream"
-    assert headers["content-type"].split(";")[0] == expected_type
+    info = REGISTRY[protocol]
+    assert headers["content-type"].split(";")[0] == info.media_type
     assert headers["cache-control"] == "no-cache, no-transform"
     assert headers["x-accel-buffering"] == "no"
     assert headers["x-content-type-options"] == "nosniff"
     assert "content-length" not in headers
-    if protocol == "data-stream":
-        assert headers["x-vercel-ai-data-stream"] == "v1"
-        assert "x-vercel-ai-data-stream" in headers["access-control-expose-headers"]
+    if info.marker is not None:
+        name, value = info.marker
+        assert headers[name] == value
+        assert name in headers["access-control-expose-headers"]
     assert response.content.endswith(ENDINGS[protocol])
     assert b"Hello" in response.content
 
@@ -189,10 +192,10 @@ def test_keepalive_arrives_during_an_idle_run(
     body = httpx.post(server.url(f"/stream/{protocol}?scenario=idle"), json={}, timeout=10).content
     assert KEEPALIVES[protocol] in body
     assert body.endswith(ENDINGS[protocol])
-    if protocol != "data-stream":
-        # never an event a client would parse: only comment lines besides data lines
+    if REGISTRY[protocol].sse:
+        # never an event a client would parse: only comment lines besides data (and id) lines
         for block in body.decode().split("\n\n"):
-            assert block == "" or block.startswith("data: ") or block.startswith(": ")
+            assert block == "" or block.startswith(("data: ", "id: ", ": ")), block
 
 
 @pytest.mark.parametrize("protocol", PROTOCOLS)
@@ -267,7 +270,7 @@ def test_a_run_that_raises_still_ends_the_body_properly(
     # httpx raises on a body torn down mid-transfer; reaching here means a clean chunked end.
     body = response.content
     assert b"boom in the run" in body
-    assert body.endswith(ENDINGS[protocol])
+    assert body.endswith(ENDINGS_AFTER_ERROR[protocol])
     assert any("run failed" in r.getMessage() and r.exc_info for r in caplog.records)
 
 

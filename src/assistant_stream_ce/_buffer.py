@@ -243,6 +243,18 @@ class ChunkBuffer:
         if self._waiter is not None:
             self._wake()
 
+    def add(self, chunk: Any) -> None:
+        """Append a chunk from another stream (deltas merge like a run's own)."""
+        cls = chunk.__class__
+        if cls is TextDeltaChunk:
+            self.push_delta(TEXT, chunk.parent_id, chunk.text_delta, chunk.parent_id)
+        elif cls is ReasoningDeltaChunk:
+            self.push_delta(REASONING, chunk.parent_id, chunk.reasoning_delta, chunk.parent_id)
+        elif cls is ToolCallDeltaChunk:
+            self.push_delta(ARGS, chunk.tool_call_id, chunk.args_text_delta, None)
+        else:
+            self.push(chunk)
+
     def push_state_operation(self, operation: Any) -> None:
         """Add a state operation to the open update-state chunk at the tail, or open one."""
         open_state = self._open_state

@@ -96,7 +96,7 @@ def _python_type_name(value: Any) -> str:
 
 
 def dumps(value: Any, chunk_type: str = "value") -> bytes:
-    """Encode ``value`` as compact JSON bytes or raise `SerializationError`."""
+    """Encode ``value`` as compact, single-line JSON bytes or raise `SerializationError`."""
     try:
         data = _orjson_dumps(value, default=_default, option=_OPTIONS)
     except _JSONEncodeError as exc:
@@ -107,7 +107,7 @@ def dumps(value: Any, chunk_type: str = "value") -> bytes:
         bad = _find_non_finite(value)
         if bad is not None:
             raise SerializationError(chunk_type, f"float ({bad!r})", "not valid JSON")
-    return data
+    return data if data.isascii() else escape_line_separators(data)
 
 
 def _dumps_with_escapes(value: Any, chunk_type: str) -> bytes:
@@ -124,10 +124,11 @@ def _dumps_with_escapes(value: Any, chunk_type: str) -> bytes:
 
 
 def dumps_text(text: str) -> bytes:
-    """Encode a string as a JSON string literal (lone surrogates escaped)."""
+    """Encode a string as a JSON string literal (lone surrogates and line separators escaped)."""
     try:
-        return _orjson_dumps(text)
+        data = _orjson_dumps(text)
     except _JSONEncodeError:
         if not isinstance(text, str):
             raise SerializationError("text", type(text).__name__) from None
         return json.dumps(text).encode("ascii")
+    return data if data.isascii() else escape_line_separators(data)

@@ -34,7 +34,9 @@ from typing import Any, Union
 
 import orjson
 
-from .state import copy_json_value
+from .assistant_stream_chunk import chunk_handlers
+from .serialization.parts import PartListener, PartMachine, Segment, ToolCall
+from .state import StateOperationError, apply_operation, copy_json_value
 
 __all__ = [
     "FilePart",
@@ -354,74 +356,10 @@ class Message:
         }
 
 
-# -- state operations --------------------------------------------------------------------------
-
-
-class _StateError(Exception):
-    pass
-
-
-def _child_key(node: Any, key: str, allow_append: bool) -> Any:
-    if isinstance(node, list):
-        if not (key.isascii() and key.isdigit()) or (len(key) > 1 and key[0] == "0"):
-            raise _StateError(f"{key!r} is not an index")
-        index = int(key)
-        if index > len(node) or (index == len(node) and not allow_append):
-            raise _StateError(f"index {index} is out of range")
-        return index
-    if isinstance(node, dict):
-        return key
-    raise _StateError(f"cannot enter a {type(node).__name__} at {key!r}")
-
-
-def _apply_operation(state: Any, operation: Any) -> Any:
-    """Apply one state operation in place; return the (possibly new) root."""
-    kind = operation.get("type")
-    path = operation.get("path")
-    value = operation.get("value")
-    if not isinstance(path, list):
-        raise _StateError("the path is not a list")
-    if kind == "set":
-        value = copy_json_value(value)
-    elif kind == "append-text":
-        if not isinstance(value, str):
-            raise _StateError("append-text needs a string")
-    else:
-        raise _StateError(f"unknown operation {kind!r}")
-    if not path:
-        if kind == "set":
-            return value
-        if state is not None and not isinstance(state, str):
-            raise _StateError("append-text on a value that is not a string")
-        return (state or "") + value
-    root = state if isinstance(state, (dict, list)) else {}
-    node = root
-    for key in path[:-1]:
-        key = _child_key(node, str(key), False)
-        child = node[key] if isinstance(node, list) else node.get(key)
-        if child is None:
-            child = {}
-            node[key] = child
-        node = child
-    key = _child_key(node, str(path[-1]), True)
-    if kind == "append-text":
-        current = node[key] if isinstance(node, list) and key < len(node) else None
-        if isinstance(node, dict):
-            current = node.get(key)
-        if current is not None and not isinstance(current, str):
-            raise _StateError("append-text on a value that is not a string")
-        value = (current or "") + value
-    if isinstance(node, list) and key == len(node):
-        node.append(value)
-    else:
-        node[key] = value
-    return root
-
-
 # -- the accumulator ---------------------------------------------------------------------------
 
 
-class MessageAccumulator:
+class MessageAccumulator(PartListener):
     """Fold chunks, one `add` at a time, into a `Message` (read it any time via ``message``).
 
     Call `finish` when the stream ends: it closes argument texts still open and settles the
@@ -430,29 +368,11 @@ class MessageAccumulator:
 
     def __init__(self, initial_state: Any = None) -> None:
         self._message = Message(state=copy_json_value(initial_state))
-        self._tools: dict[str, ToolCallPart] = {}
-        # argument text still open: tool call id -> pieces not yet joined into args_text
-        self._open_args: dict[str, list[str]] = {}
+        self._parts = PartMachine(self, keep_args=True)
         # the text/reasoning part that deltas extend, and its pieces not yet joined
         self._tail: TextPart | ReasoningPart | None = None
         self._tail_pieces: list[str] = []
-        self._handlers = {
-            "text-delta": self._text_delta,
-            "reasoning-delta": self._reasoning_delta,
-            "reasoning-part-start": self._reasoning_part_start,
-            "tool-call-begin": self._tool_call_begin,
-            "tool-call-delta": self._tool_call_delta,
-            "tool-call-args-text-finish": self._tool_call_args_finish,
-            "tool-result": self._tool_result,
-            "data": self._data,
-            "annotations": self._annotations,
-            "error": self._error,
-            "update-state": self._update_state,
-            "source": self._source,
-            "file": self._file,
-            "step-start": self._step_start,
-            "step-finish": self._step_finish,
-        }
+        self._handlers = chunk_handlers(self)
 
     @property
     def message(self) -> Message:
@@ -474,118 +394,102 @@ class MessageAccumulator:
 
     def finish(self) -> Message:
         """The stream ended: close open argument texts and settle the status."""
-        self._close_all_args()
+        self._parts.close_all_args()
         self._flush()
         self._message.finished = True
         return self._message
 
-    # -- text and reasoning ------------------------------------------------------------------
+    # -- parts (the part machine's listener) -------------------------------------------------
 
     def _flush(self) -> None:
         if self._tail_pieces and self._tail is not None:
             self._tail.text += "".join(self._tail_pieces)
             self._tail_pieces = []
-        for tool_call_id, pieces in self._open_args.items():
-            if pieces:
-                tool = self._tools[tool_call_id]
-                tool.args_text += "".join(pieces)
-                pieces.clear()
+        for tool in self._parts.tools.values():
+            if tool.args_open:
+                tool.tag.args_text = tool.args_text
 
-    def _new_part(self, part: MessagePart) -> None:
+    def _append(self, part: MessagePart) -> None:
         self._flush()
         self._tail = None
         self._message.parts.append(part)
 
+    def segment_opened(self, segment: Segment) -> None:
+        part: TextPart | ReasoningPart
+        if segment.kind == "text":
+            part = TextPart(parent_id=segment.parent_id)
+        else:
+            part = ReasoningPart(summary=segment.summary, parent_id=segment.parent_id)
+        self._append(part)
+        self._tail = part
+
+    def segment_closed(self, segment: Segment) -> None:
+        self._flush()
+        self._tail = None
+
+    def tool_opened(self, tool: ToolCall) -> None:
+        part = tool.tag = ToolCallPart(tool.id, tool.name, parent_id=tool.parent_id)
+        self._append(part)
+
+    def args_closed(self, tool: ToolCall, last_text: str) -> None:
+        part: ToolCallPart = tool.tag
+        part.args_text = tool.args_text or "{}"
+        part.args_complete = True
+
+    # -- text and reasoning ------------------------------------------------------------------
+
     def _text_delta(self, chunk: Any) -> None:
         text = chunk.text_delta
-        if not text:
-            return
-        tail = self._tail
-        if tail is None or tail.type != "text" or tail.parent_id != chunk.parent_id:
-            tail = TextPart(parent_id=chunk.parent_id)
-            self._new_part(tail)
-            self._tail = tail
-        self._tail_pieces.append(text)
+        if text:
+            self._parts.segment_for("text", chunk.parent_id)
+            self._tail_pieces.append(text)
 
     def _reasoning_delta(self, chunk: Any) -> None:
         text = chunk.reasoning_delta
-        if not text:
-            return
-        tail = self._tail
-        if tail is None or tail.type != "reasoning" or tail.parent_id != chunk.parent_id:
-            tail = ReasoningPart(parent_id=chunk.parent_id)
-            self._new_part(tail)
-            self._tail = tail
-        self._tail_pieces.append(text)
+        if text:
+            self._parts.segment_for("reasoning", chunk.parent_id)
+            self._tail_pieces.append(text)
 
     def _reasoning_part_start(self, chunk: Any) -> None:
-        part = ReasoningPart(summary=chunk.unstable_summary, parent_id=chunk.parent_id)
-        self._new_part(part)
-        self._tail = part
+        self._parts.start_segment("reasoning", chunk.parent_id, chunk.unstable_summary)
 
     # -- tool calls --------------------------------------------------------------------------
 
     def _tool_call_begin(self, chunk: Any) -> None:
-        if chunk.tool_call_id in self._tools:
+        if self._parts.begin_tool(chunk.tool_call_id, chunk.tool_name, chunk.parent_id) is None:
             logger.warning("accumulator: duplicate tool call id %r ignored", chunk.tool_call_id)
-            return
-        part = ToolCallPart(chunk.tool_call_id, chunk.tool_name, parent_id=chunk.parent_id)
-        self._new_part(part)
-        self._tools[chunk.tool_call_id] = part
-        self._open_args[chunk.tool_call_id] = []
 
     def _tool_call_delta(self, chunk: Any) -> None:
-        pieces = self._open_args.get(chunk.tool_call_id)
-        if pieces is not None:
-            pieces.append(chunk.args_text_delta)
-        else:
+        if self._parts.args_delta(chunk.tool_call_id, chunk.args_text_delta) is None:
             logger.debug("accumulator: argument text for a closed or unknown call ignored")
 
-    def _close_args(self, tool_call_id: str) -> None:
-        pieces = self._open_args.pop(tool_call_id, None)
-        if pieces is None:
-            return
-        tool = self._tools[tool_call_id]
-        if pieces:
-            tool.args_text += "".join(pieces)
-        if not tool.args_text:
-            tool.args_text = "{}"
-        tool.args_complete = True
-
-    def _close_all_args(self) -> None:
-        for tool_call_id in list(self._open_args):
-            self._close_args(tool_call_id)
-
-    def _tool_call_args_finish(self, chunk: Any) -> None:
-        pieces = self._open_args.get(chunk.tool_call_id)
-        if pieces is None:
-            return
-        if chunk.args_text_delta:
-            pieces.append(chunk.args_text_delta)
-        self._close_args(chunk.tool_call_id)
+    def _tool_call_args_text_finish(self, chunk: Any) -> None:
+        self._parts.finish_args(chunk.tool_call_id, chunk.args_text_delta)
 
     def _tool_result(self, chunk: Any) -> None:
-        tool = self._tools.get(chunk.tool_call_id)
+        tool = self._parts.result(chunk.tool_call_id)
         if tool is None:
             logger.warning(
                 "accumulator: result for unknown tool call %r ignored", chunk.tool_call_id
             )
             return
-        self._close_args(chunk.tool_call_id)
-        tool.result = chunk.result
-        tool.artifact = chunk.artifact
-        tool.is_error = bool(chunk.is_error)
-        tool.has_result = True
+        part: ToolCallPart = tool.tag
+        part.result = chunk.result
+        part.artifact = chunk.artifact
+        part.is_error = bool(chunk.is_error)
+        part.has_result = True
 
     # -- other parts and message-level chunks ------------------------------------------------
 
     def _source(self, chunk: Any) -> None:
-        self._new_part(
+        self._parts.standalone()
+        self._append(
             SourcePart(chunk.id, chunk.url, chunk.source_type, chunk.title, chunk.parent_id)
         )
 
     def _file(self, chunk: Any) -> None:
-        self._new_part(FilePart(chunk.data, chunk.mime_type, chunk.parent_id))
+        self._parts.standalone()
+        self._append(FilePart(chunk.data, chunk.mime_type, chunk.parent_id))
 
     def _data(self, chunk: Any) -> None:
         self._message.data.append(chunk.data)
@@ -594,15 +498,15 @@ class MessageAccumulator:
         self._message.annotations.extend(chunk.annotations)
 
     def _error(self, chunk: Any) -> None:
-        self._close_all_args()
+        self._parts.close_all_args()
         self._message.errors.append(chunk.error)
 
     def _update_state(self, chunk: Any) -> None:
         message = self._message
         for operation in chunk.operations:
             try:
-                message.state = _apply_operation(message.state, operation)
-            except (_StateError, TypeError, AttributeError, KeyError, IndexError) as exc:
+                message.state = apply_operation(message.state, operation)
+            except StateOperationError as exc:
                 logger.warning("accumulator: state operation skipped (%s)", exc)
 
     def _step_start(self, chunk: Any) -> None:

@@ -7,6 +7,7 @@ builds or inspects chunks keeps working after changing the import root. Every ch
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, Literal, TypedDict, Union
 
@@ -214,3 +215,34 @@ AssistantStreamChunk = Union[
     StepStartChunk,
     StepFinishChunk,
 ]
+
+
+#: Every chunk type, in the order the protocol notes list them.
+CHUNK_TYPES = (
+    "text-delta",
+    "reasoning-delta",
+    "reasoning-part-start",
+    "tool-call-begin",
+    "tool-call-delta",
+    "tool-call-args-text-finish",
+    "tool-result",
+    "data",
+    "annotations",
+    "error",
+    "update-state",
+    "source",
+    "file",
+    "step-start",
+    "step-finish",
+)
+
+
+def chunk_handlers(owner: object) -> dict[str, Callable[[Any], None]]:
+    """``owner``'s handler for each chunk type it handles: the method named after the type
+    (``"tool-call-begin"`` → ``owner._tool_call_begin``)."""
+    handlers: dict[str, Callable[[Any], None]] = {}
+    for chunk_type in CHUNK_TYPES:
+        method = getattr(owner, "_" + chunk_type.replace("-", "_"), None)
+        if method is not None:
+            handlers[chunk_type] = method
+    return handlers

@@ -8,11 +8,11 @@ import sys
 from collections.abc import Sequence
 from typing import Any
 
-FORMATS = ("data-stream", "assistant-transport", "openai", "rais")
+from .serialization import PROTOCOLS
 
 _DEMO_HELP = """\
-Serves a chat page on http://HOST:PORT/ and one streaming endpoint per protocol:
-POST /api/chat/{data-stream,assistant-transport,openai,rais} with
+Serves a chat page on http://HOST:PORT/ and one streaming endpoint per registered protocol:
+POST /api/chat/<protocol> (GET /api/formats lists them) with
 {"messages": [{"role": "user", "content": "..."}]}. GET /api/runs/last and /api/stats report
 recent runs (frames, text deltas, completed / cancelled / failed).
 
@@ -85,7 +85,10 @@ def _parser() -> argparse.ArgumentParser:
         command = commands.add_parser(name, help=summary, description=text, formatter_class=raw)
         command.add_argument("url", help="the endpoint, e.g. http://127.0.0.1:8000/api/chat/rais")
         command.add_argument(
-            "--format", "-f", required=True, choices=FORMATS, help="the protocol it speaks"
+            "--format",
+            "-f",
+            choices=list(PROTOCOLS),
+            help="the protocol it speaks (default: detected from the response)",
         )
         command.add_argument(
             "--data",

@@ -20,9 +20,9 @@ from .assistant_stream_chunk import (
     StepFinishChunk,
     StepStartChunk,
     ToolCallBeginChunk,
-    ToolCallDeltaChunk,
     ToolResultChunk,
 )
+from .errors import error_message
 from .modules.tool_call import ToolCallController, generate_openai_style_tool_call_id
 from .state import PathKey, StateProxy, StateStore
 
@@ -36,11 +36,6 @@ CANCEL_GRACE_SECONDS = 0.05
 _get_ident = threading.get_ident
 
 RunCallback = Callable[["RunController"], Awaitable[Any]]
-
-
-def error_message(exc: BaseException) -> str:
-    """The text of an error chunk for an exception: its message, else its type name."""
-    return str(exc) or type(exc).__name__
 
 
 class ReadOnlyCancellationSignal:
@@ -168,18 +163,9 @@ class _RunCore:
                         for chunk in batch:
                             buffer.push(chunk)
             else:
+                add = buffer.add
                 async for chunk in stream:
-                    cls = chunk.__class__
-                    if cls is TextDeltaChunk:
-                        buffer.push_delta(TEXT, chunk.parent_id, chunk.text_delta, chunk.parent_id)
-                    elif cls is ReasoningDeltaChunk:
-                        buffer.push_delta(
-                            REASONING, chunk.parent_id, chunk.reasoning_delta, chunk.parent_id
-                        )
-                    elif cls is ToolCallDeltaChunk:
-                        buffer.push_delta(ARGS, chunk.tool_call_id, chunk.args_text_delta, None)
-                    else:
-                        buffer.push(chunk)
+                    add(chunk)
         except asyncio.CancelledError:
             self.producer_done()
             raise

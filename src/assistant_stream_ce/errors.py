@@ -12,6 +12,7 @@ __all__ = [
     "SerializationError",
     "StreamError",
     "UnknownProviderError",
+    "error_message",
 ]
 
 
@@ -83,3 +84,8 @@ class MissingAPIKeyError(ProviderConfigError):
 
 class InvalidMessagesError(ProviderConfigError, ValueError):
     """The conversation passed to a provider is not a valid list of messages."""
+
+
+def error_message(exc: BaseException) -> str:
+    """The text of an error chunk for an exception: its message, else its type name."""
+    return str(exc) or type(exc).__name__

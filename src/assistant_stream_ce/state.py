@@ -21,7 +21,12 @@ from .assistant_stream_chunk import ObjectStreamOperation
 if TYPE_CHECKING:
     from .create_run import _RunCore
 
-__all__ = ["StateProxy", "copy_json_value"]
+__all__ = [
+    "StateOperationError",
+    "StateProxy",
+    "apply_operation",
+    "copy_json_value",
+]
 
 PathKey = Union[str, int]
 
@@ -42,30 +47,119 @@ def copy_json_value(value: Any) -> Any:
     return value
 
 
-def wire_path(path: tuple[PathKey, ...]) -> list[str]:
-    """Path segments as the protocols carry them: strings (list indices in decimal)."""
-    return [key if key.__class__ is str else str(key) for key in path]
-
-
-def _current(parent: Any, key: Any) -> Any:
-    if isinstance(parent, list):
-        return parent[key] if key < len(parent) else None
-    return parent.get(key)
-
-
-def _resolve_key(container: Any, key: Any) -> Any:
+def _lookup_key(container: Any, key: PathKey) -> Any:
+    """The key to read ``container`` with (list indices may be negative or digit strings)."""
     if isinstance(container, list):
-        if isinstance(key, str):
-            if not key.isdigit():
+        return int(_canonical_key(container, key))
+    return key
+
+
+class StateOperationError(ValueError):
+    """A state operation that cannot be applied to the state it was sent for."""
+
+
+def _child_key(node: Any, key: Any, allow_append: bool) -> Any:
+    """The container key for path segment ``key`` (list indices: decimal, no leading zero)."""
+    if isinstance(node, list):
+        if not (
+            key.__class__ is str
+            and key.isascii()
+            and key.isdigit()
+            and (len(key) == 1 or key[0] != "0")
+        ):
+            raise StateOperationError(f"{key!r} is not an index")
+        index = int(key)
+        if index > len(node) or (index == len(node) and not allow_append):
+            raise StateOperationError(f"index {index} is out of range")
+        return index
+    if isinstance(node, dict):
+        if key.__class__ is not str:
+            raise StateOperationError(f"path segment {key!r} is not a string")
+        return key
+    raise StateOperationError(f"cannot enter a {type(node).__name__} at {key!r}")
+
+
+def apply_operation(state: Any, operation: Any) -> Any:
+    """Apply one state operation (as the protocols carry it) in place; return the new root.
+
+    The one rule both sides use: the run's own state (`StateStore`) and every client-side
+    mirror (the accumulator). ``set`` stores a copy of its value (creating missing objects on
+    the way); ``append-text`` extends a string (a missing one counts as ``""``). A path is a
+    list of strings; a list index is a decimal without leading zeros, and only the last segment
+    may address the slot just past a list's end (an append). Raises `StateOperationError`.
+    """
+    kind = operation.get("type")
+    path = operation.get("path")
+    value = operation.get("value")
+    if not isinstance(path, list):
+        raise StateOperationError("the path is not a list")
+    if kind == "set":
+        value = copy_json_value(value)
+    elif kind == "append-text":
+        if not isinstance(value, str):
+            raise StateOperationError("append-text needs a string")
+    else:
+        raise StateOperationError(f"unknown operation {kind!r}")
+    if not path:
+        if kind == "set":
+            return value
+        if state is not None and not isinstance(state, str):
+            raise StateOperationError("append-text on a value that is not a string")
+        return (state or "") + value
+    root = state if isinstance(state, (dict, list)) else {}
+    node = root
+    for key in path[:-1]:
+        key = _child_key(node, key, False)
+        child = node[key] if isinstance(node, list) else node.get(key)
+        if child is None:
+            child = {}
+            node[key] = child
+        node = child
+    key = _child_key(node, path[-1], True)
+    if kind == "append-text":
+        if isinstance(node, list):
+            current = node[key] if key < len(node) else None
+        else:
+            current = node.get(key)
+        if current is not None and not isinstance(current, str):
+            raise StateOperationError("append-text on a value that is not a string")
+        value = (current or "") + value
+    if isinstance(node, list) and key == len(node):
+        node.append(value)
+    else:
+        node[key] = value
+    return root
+
+
+def _canonical_key(node: Any, key: PathKey) -> str:
+    """A path segment as the protocols carry it, resolved against the container it indexes."""
+    if isinstance(node, list):
+        if key.__class__ is str:
+            if not (key.isascii() and key.isdigit()):
                 raise TypeError(f"list index must be an integer, not {key!r}")
-            key = int(key)
-        if key < 0:
-            key += len(container)
+            index = int(key)
+        elif isinstance(key, int) and not isinstance(key, bool):
+            index = key
+        else:
+            raise TypeError(f"list index must be an integer, not {key!r}")
+        if index < 0:
+            index += len(node)
+            if index < 0:
+                raise IndexError(f"list index {key} is out of range")
+        return str(index)
+    if key.__class__ is not str:
+        raise TypeError(
+            f"state keys must be strings (the protocols carry every key as a string), got {key!r}"
+        )
     return key
 
 
 class StateStore:
-    """The local copy of the state and the operations that change it."""
+    """The local copy of the state and the operations that change it.
+
+    Every change is turned into the operation the client receives and applied here with
+    `apply_operation`, so both sides always hold the same state.
+    """
 
     __slots__ = ("_core", "data")
 
@@ -76,23 +170,31 @@ class StateStore:
     def get(self, path: tuple[PathKey, ...]) -> Any:
         node = self.data
         for key in path:
-            node = node[_resolve_key(node, key)]
+            node = node[_lookup_key(node, key)]
         return node
 
-    def _parent(self, path: tuple[PathKey, ...]) -> tuple[Any, Any]:
+    def _wire_path(self, path: tuple[PathKey, ...]) -> tuple[list[str], Any]:
+        """The canonical path of ``path`` and the value now at it (None when there is none)."""
         node = self.data
-        if node is None:
-            node = self.data = {}
-        for key in path[:-1]:
-            key = _resolve_key(node, key)
-            child = node[key] if isinstance(node, list) else node.get(key)
-            if child is None:
-                child = {}
-                node[key] = child
-            node = child
-        if not isinstance(node, (dict, list)):
-            raise TypeError(f"cannot set a key inside a {type(node).__name__} value")
-        return node, _resolve_key(node, path[-1])
+        wire: list[str] = []
+        for key in path:
+            segment = _canonical_key(node, key) if isinstance(node, (dict, list)) else str(key)
+            wire.append(segment)
+            if isinstance(node, list):
+                index = int(segment)
+                node = node[index] if index < len(node) else None
+            elif isinstance(node, dict):
+                node = node.get(segment)
+            else:
+                node = None
+        return wire, node
+
+    def _apply(self, operation: dict[str, Any]) -> None:
+        try:
+            self.data = apply_operation(self.data, operation)
+        except StateOperationError as exc:
+            raise TypeError(f"cannot change the state at {operation['path']}: {exc}") from None
+        self._core.emit_state(operation)
 
     def set(self, path: tuple[PathKey, ...], value: Any) -> None:
         """Set ``value`` at ``path`` and emit the matching operation."""
@@ -100,47 +202,37 @@ class StateStore:
             if value._path == path:
                 return  # `state[k] += [...]` hands back the same proxy: already applied
             value = copy_json_value(value)
-        if not path:
-            self.data = copy_json_value(value)
-            self._core.emit_state({"type": "set", "path": [], "value": value})
+        wire, current = self._wire_path(path)
+        if (
+            wire
+            and value.__class__ is str
+            and current.__class__ is str
+            and len(value) > len(current)
+            and value.startswith(current)
+        ):
+            self._apply({"type": "append-text", "path": wire, "value": value[len(current) :]})
             return
-        parent, key = self._parent(path)
-        if value.__class__ is str:
-            current = _current(parent, key)
-            if current.__class__ is str and len(value) > len(current) and value.startswith(current):
-                parent[key] = value
-                self._core.emit_state(
-                    {"type": "append-text", "path": wire_path(path), "value": value[len(current) :]}
-                )
-                return
-        stored = copy_json_value(value)
-        if isinstance(parent, list) and key == len(parent):
-            parent.append(stored)
-        else:
-            parent[key] = stored
-        self._core.emit_state({"type": "set", "path": wire_path(path), "value": value})
+        self._apply({"type": "set", "path": wire, "value": value})
 
     def append_text(self, path: tuple[PathKey, ...], text: str) -> None:
         """Append ``text`` to the string at ``path`` and emit ``append-text``."""
         if not path:
             raise TypeError("append_state_text needs a path to a string inside the state")
-        parent, key = self._parent(path)
-        current = _current(parent, key)
+        wire, current = self._wire_path(path)
         if current.__class__ is not str:
             raise TypeError(
-                f"cannot append text at {wire_path(path)}: the value there is "
+                f"cannot append text at {wire}: the value there is "
                 f"{type(current).__name__}, not str"
             )
-        parent[key] = current + text
-        self._core.emit_state({"type": "append-text", "path": wire_path(path), "value": text})
+        self._apply({"type": "append-text", "path": wire, "value": text})
 
     def delete(self, path: tuple[PathKey, ...]) -> None:
         """Remove the entry at ``path``: the parent container is re-sent with a ``set``."""
-        parent, key = self._parent(path)
-        del parent[key]
-        self._core.emit_state(
-            {"type": "set", "path": wire_path(path[:-1]), "value": copy_json_value(parent)}
-        )
+        wire, _ = self._wire_path(path)
+        parent = self.get(path[:-1])
+        key = wire[-1]
+        del parent[int(key) if isinstance(parent, list) else key]
+        self._core.emit_state({"type": "set", "path": wire[:-1], "value": copy_json_value(parent)})
 
 
 class _StateCalls(Protocol):
@@ -189,7 +281,7 @@ class StateProxy:
 
     def __getitem__(self, key: PathKey) -> Any:
         container = self._store.get(self._path)
-        return self._wrap(key, container[_resolve_key(container, key)])
+        return self._wrap(key, container[_lookup_key(container, key)])
 
     def __setitem__(self, key: PathKey, value: Any) -> None:
         self._store._core.state_call(self._store.set, (*self._path, key), value)
@@ -200,7 +292,7 @@ class StateProxy:
     def get(self, key: PathKey, default: Any = None) -> Any:
         container = self._store.get(self._path)
         try:
-            return self._wrap(key, container[_resolve_key(container, key)])
+            return self._wrap(key, container[_lookup_key(container, key)])
         except (KeyError, IndexError):
             return default
 

@@ -2,14 +2,14 @@
 
 from __future__ import annotations
 
-import asyncio
 import logging
 import os
-from collections.abc import AsyncIterable, AsyncIterator, Iterable
-from typing import Any
+from collections.abc import AsyncGenerator, AsyncIterable, AsyncIterator, Iterable
+from typing import Any, Literal
 
+from assistant_stream_ce._source import as_chunk_source
 from assistant_stream_ce.assistant_stream_chunk import AssistantStreamChunk, ErrorChunk
-from assistant_stream_ce.create_run import RunController, RunStream, create_run
+from assistant_stream_ce.create_run import RunController, create_run
 from assistant_stream_ce.errors import InvalidMessagesError, ProviderError, StreamError
 from assistant_stream_ce.providers import (
     DEFAULT_MODELS,
@@ -25,41 +25,34 @@ from assistant_stream_ce.serialization.rais import (
     GENERIC_ERROR,
     ExtensionsOption,
     RAISEncoder,
+    RAISJSONEncoder,
     redact_secrets,
     resolve_extensions,
 )
-from assistant_stream_ce.serialization.stream_encoder import as_run_stream
+from assistant_stream_ce.serialization.stream_encoder import encode_batches
 
-__all__ = ["stream_response", "stream_run"]
+__all__ = ["provider_events", "stream_response", "stream_run"]
+
+#: How events are framed: SSE (``data: …`` and a blank line) or the bare JSON (WebSocket).
+Framing = Literal["sse", "json"]
 
 logger = logging.getLogger("rais")
 
-_KEEPALIVE = ": keep-alive\n\n"
 # Environment variables whose values never appear in an event.
 _KEY_VARIABLES = ("OPENAI_API_KEY", "ANTHROPIC_API_KEY")
-# Closes still running after their consumer was cancelled (kept referenced until done).
-_closing: set[asyncio.Future[None]] = set()
 
 
 class _InternalFailure(StreamError):
     """Stands in for an unexpected exception: carries only the generic, safe message."""
 
 
-def _error_event(message: str, secrets: Iterable[str | None]) -> str:
-    encoder = RAISEncoder(event_ids=False, redact=secrets)
+def _encoder(framing: Framing, **options: Any) -> RAISEncoder:
+    return RAISEncoder(**options) if framing == "sse" else RAISJSONEncoder(**options)
+
+
+def _error_event(message: str, secrets: Iterable[str | None], framing: Framing = "sse") -> str:
+    encoder = _encoder(framing, event_ids=False, redact=secrets)
     return encoder.encode_batch([ErrorChunk(message)]).decode()
-
-
-async def _close_run(run: RunStream) -> None:
-    """Close ``run`` even if the consumer is being cancelled (the close then finishes alone)."""
-    closing = asyncio.ensure_future(run.aclose())
-    try:
-        await asyncio.shield(closing)
-    except asyncio.CancelledError:
-        if not closing.done():
-            _closing.add(closing)
-            closing.add_done_callback(_closing.discard)
-        raise
 
 
 async def stream_run(
@@ -88,40 +81,42 @@ async def stream_run(
         text_separator=text_separator,
         redact=redact,
     )
-    interval = resolve_heartbeat_interval(heartbeat)
-    run = as_run_stream(stream)
-    failed = False
+    events = _events(stream, encoder, heartbeat, redact)
     try:
-        try:
-            while not encoder.closed:
-                batch = run.take_nowait()
-                if batch is None:
-                    try:
-                        batch = await run.next_batch(interval)
-                    except StopAsyncIteration:
-                        break
-                    except StreamError as exc:
-                        logger.warning("the run failed: %s", redact_secrets(str(exc), redact))
-                        failed = True
-                        break
-                    except Exception:
-                        logger.exception("the run failed; its error was sent as an error event")
-                        failed = True
-                        break
-                    if batch is None:
-                        if interval is not None:
-                            yield _KEEPALIVE
-                        continue
-                for event in encoder.encode_events(batch):
-                    yield event.decode()
-            tail = encoder.finish_events(failed)
-        except Exception:
-            logger.exception("encoding the RAIS stream failed")
-            tail = [] if encoder.closed else encoder.finish_events(failed=True)
-        for event in tail:
-            yield event.decode()
+        async for event in events:
+            yield event
     finally:
-        await _close_run(run)
+        await events.aclose()
+
+
+async def _events(
+    stream: AsyncIterable[AssistantStreamChunk],
+    encoder: RAISEncoder,
+    heartbeat: HeartbeatOption,
+    redact: Iterable[str | None],
+) -> AsyncGenerator[str, None]:
+    """Drive ``stream`` through ``encoder``: one string per frame (see `stream_run`)."""
+    interval = resolve_heartbeat_interval(heartbeat)
+
+    def log_failure(exc: BaseException) -> None:
+        if isinstance(exc, StreamError):
+            logger.warning("the run failed: %s", redact_secrets(str(exc), redact))
+        else:
+            logger.error("the run failed; its error was sent as an error event", exc_info=exc)
+
+    batches = encode_batches(
+        as_chunk_source(stream),
+        encoder,
+        idle_timeout=interval,
+        on_run_failure=log_failure,
+        internal_error=GENERIC_ERROR,
+    )
+    try:
+        async for batch in batches:
+            for frame in batch:
+                yield frame.decode()
+    finally:
+        await batches.aclose()
 
 
 def _check_messages(messages: object) -> list[dict[str, Any]]:
@@ -170,6 +165,42 @@ async def stream_response(
     ``extensions`` opts into the draft RFC events (see `RAISEncoder`); ``heartbeat`` (seconds)
     yields ``: keep-alive`` comments while the model is silent.
     """
+    events = provider_events(
+        messages,
+        provider=provider,
+        api_key=api_key,
+        model=model,
+        max_tokens=max_tokens,
+        system=system,
+        base_url=base_url,
+        temperature=temperature,
+        extensions=extensions,
+        heartbeat=heartbeat,
+        **options,
+    )
+    try:
+        async for event in events:
+            yield event
+    finally:
+        await events.aclose()
+
+
+async def provider_events(
+    messages: list[dict[str, Any]],
+    *,
+    provider: str,
+    framing: Framing = "sse",
+    api_key: str | None = None,
+    model: str | None = None,
+    max_tokens: int = 1024,
+    system: str | None = None,
+    base_url: str | None = None,
+    temperature: float | None = None,
+    extensions: ExtensionsOption = False,
+    heartbeat: HeartbeatOption = None,
+    **options: Any,
+) -> AsyncGenerator[str, None]:
+    """`stream_response` with a choice of framing: ``"sse"`` events or bare ``"json"``."""
     secrets = _secrets(api_key)
     try:
         resolve_extensions(extensions)
@@ -179,11 +210,11 @@ async def stream_response(
     except (ProviderError, ValueError, TypeError) as exc:
         message = redact_secrets(str(exc), secrets)
         logger.info("RAIS request rejected: %s", message)
-        yield _error_event(message, secrets)
+        yield _error_event(message, secrets, framing)
         return
     except Exception:
         logger.exception("checking the RAIS request failed")
-        yield _error_event(GENERIC_ERROR, secrets)
+        yield _error_event(GENERIC_ERROR, secrets, framing)
         return
 
     async def run(controller: RunController) -> None:
@@ -206,11 +237,16 @@ async def stream_response(
             logger.exception("the %s provider failed unexpectedly", provider)
             raise _InternalFailure(GENERIC_ERROR) from exc
 
-    async for event in stream_run(
-        create_run(run),
+    encoder = _encoder(
+        framing,
         extensions=extensions,
-        heartbeat=heartbeat,
+        event_ids=False,
         model=model or DEFAULT_MODELS.get(provider),
         redact=secrets,
-    ):
-        yield event
+    )
+    events = _events(create_run(run), encoder, heartbeat, secrets)
+    try:
+        async for event in events:
+            yield event
+    finally:
+        await events.aclose()

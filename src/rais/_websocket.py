@@ -16,9 +16,11 @@ from typing import Any
 
 from starlette.websockets import WebSocket, WebSocketDisconnect, WebSocketState
 
+from assistant_stream_ce.serialization.decoding import Malformed, loads
 from assistant_stream_ce.serialization.rais import ExtensionsOption
+from assistant_stream_ce.serialization.sse import SSEParser
 
-from ._stream import stream_response
+from ._stream import provider_events
 
 __all__ = ["EventSource", "serve_websocket", "websocket_endpoint"]
 
@@ -30,27 +32,21 @@ EventSource = Callable[[dict[str, Any]], AsyncIterable[str]]
 _BAD_REQUEST = "The first message must be a JSON object with a 'messages' list."
 
 
-def _payloads(sse_text: str) -> list[str]:
-    """The ``data`` payloads of the events in a piece of RAIS SSE text."""
-    payloads: list[str] = []
-    for block in sse_text.split("\n\n"):
-        data = [
-            line[5:].removeprefix(" ") for line in block.split("\n") if line.startswith("data:")
-        ]
-        if data:
-            payloads.append("\n".join(data))
-    return payloads
-
-
 def _error_frame(message: str) -> str:
     return json.dumps({"type": "error", "error": message}, separators=(",", ":"))
 
 
-async def _send_events(websocket: WebSocket, events: AsyncIterable[str]) -> None:
+async def _send_events(websocket: WebSocket, events: AsyncIterable[str], sse: bool) -> None:
+    """Send each event's JSON as one text message (SSE strings are parsed with the shared
+    event-stream parser; bare JSON is sent as it is)."""
+    parser = SSEParser("RAIS event source") if sse else None
     try:
-        async for sse_text in events:
-            for payload in _payloads(sse_text):
-                await websocket.send_text(payload)
+        async for text in events:
+            if parser is None:
+                await websocket.send_text(text)
+                continue
+            for event in parser.feed(text.encode()):
+                await websocket.send_text(event.data)
     finally:
         aclose = getattr(events, "aclose", None)
         if aclose is not None:
@@ -78,8 +74,8 @@ async def _read_request(websocket: WebSocket) -> dict[str, Any] | str | None:
         except UnicodeDecodeError:
             return _BAD_REQUEST
     try:
-        request = json.loads(text)
-    except ValueError:
+        request = loads(text)
+    except Malformed:  # invalid JSON, or nested too deep to parse
         return _BAD_REQUEST
     if not isinstance(request, dict) or not isinstance(request.get("messages"), list):
         return _BAD_REQUEST
@@ -95,6 +91,11 @@ async def serve_websocket(websocket: WebSocket, source: EventSource) -> None:
     frame; the socket is closed with 1000 after the last one. If the client closes first, the
     source is closed at once (which cancels its run and upstream request).
     """
+    await _serve(websocket, source, sse=True)
+
+
+async def _serve(websocket: WebSocket, source: EventSource, *, sse: bool) -> None:
+    """`serve_websocket` for a source of SSE strings (``sse``) or of bare event JSON."""
     await websocket.accept()
     try:
         request = await _read_request(websocket)
@@ -108,7 +109,7 @@ async def serve_websocket(websocket: WebSocket, source: EventSource) -> None:
             await websocket.close(1000)
         return
     loop = asyncio.get_running_loop()
-    sender = loop.create_task(_send_events(websocket, source(request)))
+    sender = loop.create_task(_send_events(websocket, source(request), sse))
     listener = loop.create_task(_wait_for_close(websocket))
     try:
         await asyncio.wait([sender, listener], return_when=asyncio.FIRST_COMPLETED)
@@ -149,8 +150,9 @@ def websocket_endpoint(
     """
 
     def source(request: dict[str, Any]) -> AsyncIterable[str]:
-        return stream_response(
+        return provider_events(
             request["messages"],
+            framing="json",
             provider=provider,
             api_key=api_key,
             model=model,
@@ -163,6 +165,6 @@ def websocket_endpoint(
         )
 
     async def endpoint(websocket: WebSocket) -> None:
-        await serve_websocket(websocket, source)
+        await _serve(websocket, source, sse=False)
 
     return endpoint

@@ -16,7 +16,8 @@ import httpx
 import pytest
 
 from _live import LiveServer
-from assistant_stream_ce.demo import FORMATS, DemoConfig, create_app
+from assistant_stream_ce.demo import DemoConfig, create_app
+from assistant_stream_ce.serialization import PROTOCOLS
 
 pytestmark = pytest.mark.http
 
@@ -97,7 +98,7 @@ def test_every_protocol_streams_a_full_reply(page: Any, server: LiveServer) -> N
     assert page.locator(".chip").count() >= 3
     page.screenshot(path=str(ARTIFACTS / "empty-state.png"))
 
-    for turn, fmt in enumerate(FORMATS.values()):
+    for turn, fmt in enumerate(PROTOCOLS.values()):
         page.click(f'[data-format="{fmt.name}"]')
         assert page.get_attribute(f'[data-format="{fmt.name}"]', "aria-checked") == "true"
         page.evaluate(WATCH_TEXT)

@@ -15,7 +15,8 @@ from starlette.routing import Route
 
 from _live import LiveServer
 from assistant_stream_ce.cli import main
-from assistant_stream_ce.demo import FORMATS, DemoConfig, create_app
+from assistant_stream_ce.demo import DemoConfig, create_app
+from assistant_stream_ce.serialization import PROTOCOLS
 
 pytestmark = pytest.mark.http
 
@@ -48,7 +49,7 @@ def test_demo_without_an_api_key_fails_fast(
     assert "OPENAI_API_KEY" in capsys.readouterr().err
 
 
-@pytest.mark.parametrize("name", list(FORMATS))
+@pytest.mark.parametrize("name", list(PROTOCOLS))
 def test_check_passes_on_every_demo_endpoint(
     demo: LiveServer, name: str, capsys: pytest.CaptureFixture[str]
 ) -> None:
@@ -62,7 +63,7 @@ def test_check_passes_on_every_demo_endpoint(
         assert {"rais-reserved-types", "rais-event-ids", "rais-last-event-id"} <= ids
 
 
-@pytest.mark.parametrize("name", list(FORMATS))
+@pytest.mark.parametrize("name", list(PROTOCOLS))
 def test_inspect_json_counts_what_the_run_wrote(
     demo: LiveServer, name: str, capsys: pytest.CaptureFixture[str]
 ) -> None:

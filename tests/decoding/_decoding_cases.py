@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 import json
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
@@ -37,16 +38,8 @@ from assistant_stream_ce import (
     create_run,
 )
 from assistant_stream_ce.accumulator import Message, accumulate
-from assistant_stream_ce.serialization._decoding import StreamDecoder
-from assistant_stream_ce.serialization.assistant_transport import (
-    AssistantTransportDecoder,
-    AssistantTransportEncoder,
-)
-from assistant_stream_ce.serialization.data_stream import DataStreamDecoder, DataStreamEncoder
-from assistant_stream_ce.serialization.openai_stream import (
-    OpenAIStreamDecoder,
-    OpenAIStreamEncoder,
-)
+from assistant_stream_ce.serialization import PROTOCOLS as REGISTRY
+from assistant_stream_ce.serialization.decoding import StreamDecoder
 from assistant_stream_ce.serialization.stream_encoder import StreamEncoder
 
 
@@ -57,21 +50,29 @@ class Protocol:
     decoder: Callable[..., StreamDecoder]
 
 
-PROTOCOLS = {
-    "data-stream": Protocol("data-stream", DataStreamEncoder, DataStreamDecoder),
-    "assistant-transport": Protocol(
-        "assistant-transport", AssistantTransportEncoder, AssistantTransportDecoder
-    ),
+# Encoder options the decoding tests use (other protocols: the registry's defaults).
+ENCODER_OPTIONS: dict[str, dict[str, Any]] = {
     # Answered calls are shown as they stream, so tool calls keep their place (results are
     # still not representable); see docs/round-trip.md.
-    "openai": Protocol(
-        "openai",
-        lambda: OpenAIStreamEncoder(
-            "m", completion_id="chatcmpl-1", created=1, include_answered_tool_calls=True
-        ),
-        OpenAIStreamDecoder,
-    ),
+    "openai": {
+        "model": "m",
+        "completion_id": "chatcmpl-1",
+        "created": 1,
+        "include_answered_tool_calls": True,
+    },
+    # Every draft extension, so reasoning, tool calls, results and usage are carried.
+    "rais": {"extensions": True},
 }
+
+# Every registered protocol (a protocol registered later joins the shared tests by itself).
+PROTOCOLS = {
+    name: Protocol(
+        name, functools.partial(info.encoder, **ENCODER_OPTIONS.get(name, {})), info.decoder
+    )
+    for name, info in REGISTRY.items()
+}
+# The protocols assistant-stream 0.0.36 also writes.
+OLD_PROTOCOLS = ("data-stream", "assistant-transport", "openai")
 
 
 def decode_pieces(
@@ -406,6 +407,65 @@ def openai_expected_finish(message: dict[str, Any]) -> str:
         return "tool-calls"
     reasons = [step["finish_reason"] for step in message["steps"] if step["finished"]]
     return _OPENAI_REASONS.get(reasons[-1] if reasons else "stop", "stop")
+
+
+def rais_sent_calls(chunks: list[Any]) -> set[str] | None:
+    """The calls a RAIS stream sends before an error ends it (None: no error, every call).
+
+    A call is sent once its arguments finish or its result arrives; at the end of a stream
+    without error every call is sent.
+    """
+    sent: set[str] = set()
+    for chunk in chunks:
+        if chunk.type in ("tool-call-args-text-finish", "tool-result"):
+            sent.add(chunk.tool_call_id)
+        elif chunk.type == "error":
+            return sent
+    return None
+
+
+def rais_projection(message: dict[str, Any], sent: set[str] | None = None) -> dict[str, Any]:
+    """The part of a message a RAIS stream (all draft extensions) carries.
+
+    Lost: sources, files, data, annotations, state, every ``parent_id``, reasoning summaries,
+    part boundaries, the position of tool calls among the other parts (a call is sent once its
+    arguments are complete), tool-call artifacts, per-step framing, and everything after the
+    first error (calls whose arguments were still open then are never sent: ``sent``).
+    Kept: all text in order, all reasoning in order, each tool call (name, parsed
+    arguments, result, error flag; an error result of ``None`` reads back as ``"tool failed"``)
+    and the first error. The finish reason and usage are compared apart.
+    """
+    calls = {}
+    for part in message["parts"]:
+        if part["type"] == "tool-call" and (sent is None or part["tool_call_id"] in sent):
+            result = part["result"]
+            if part["is_error"] and result is None:
+                result = "tool failed"
+            calls[part["tool_call_id"]] = {
+                "tool_name": part["tool_name"],
+                "args": part["args"],
+                "has_result": part["has_result"],
+                "result": result if part["has_result"] else None,
+                "is_error": part["is_error"],
+            }
+    return {
+        "text": "".join(p["text"] for p in message["parts"] if p["type"] == "text"),
+        "reasoning": "".join(p["text"] for p in message["parts"] if p["type"] == "reasoning"),
+        "tool_calls": calls,
+        "errors": message["errors"][:1],
+    }
+
+
+def rais_expected_steps(message: dict[str, Any]) -> list[tuple[str, int, int]]:
+    """The steps a RAIS stream reports: one (``done`` with metadata) unless an error ended it."""
+    if message["errors"]:
+        return []
+    reasons = [step["finish_reason"] for step in message["steps"] if step["finished"]]
+    reason = reasons[-1] if reasons else "stop"
+    usage = message["usage"]
+    return [
+        ("stop" if reason == "error" else reason, usage["input_tokens"], usage["output_tokens"])
+    ]
 
 
 def until_first_error(chunks: list[Any]) -> list[Any]:

@@ -6,6 +6,9 @@ Losses per protocol (the same list is in docs/round-trip.md):
 - assistant transport: none.
 - OpenAI (encoder with ``include_answered_tool_calls=True``): see `openai_projection`;
   everything after the first error is dropped (an OpenAI stream ends at its error).
+- RAIS (encoder with every draft extension): see `rais_projection`.
+
+Every registered protocol must have a round-trip test here.
 """
 
 from __future__ import annotations
@@ -18,6 +21,9 @@ from _decoding_cases import (
     decode_pieces,
     openai_expected_finish,
     openai_projection,
+    rais_expected_steps,
+    rais_projection,
+    rais_sent_calls,
     until_first_error,
 )
 from hypothesis import HealthCheck, given, settings
@@ -73,3 +79,29 @@ async def test_openai_round_trip_keeps_what_the_protocol_carries(chunks: list[An
         assert decoded["usage"] == expected["usage"]
     else:
         assert decoded["steps"] == []
+
+
+@round_trip_settings
+@given(chunk_sequences())
+async def test_rais_round_trip_keeps_what_the_protocol_carries(chunks: list[Any]) -> None:
+    expected = accumulate(until_first_error(chunks), INITIAL_STATE).to_dict()
+    decoded = await round_trip("rais", chunks)
+    assert rais_projection(decoded) == rais_projection(expected, rais_sent_calls(chunks))
+    assert decoded["state"] == INITIAL_STATE
+    steps = [
+        (step["finish_reason"], step["usage"]["input_tokens"], step["usage"]["output_tokens"])
+        for step in decoded["steps"]
+    ]
+    assert steps == rais_expected_steps(expected)
+
+
+ROUND_TRIP_TESTS = {
+    "data-stream": test_data_stream_round_trip_is_the_identity,
+    "assistant-transport": test_assistant_transport_round_trip_is_the_identity,
+    "openai": test_openai_round_trip_keeps_what_the_protocol_carries,
+    "rais": test_rais_round_trip_keeps_what_the_protocol_carries,
+}
+
+
+def test_every_registered_protocol_has_a_round_trip_test() -> None:
+    assert sorted(ROUND_TRIP_TESTS) == sorted(PROTOCOLS)

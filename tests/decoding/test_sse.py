@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from assistant_stream_ce.errors import DecodeError
-from assistant_stream_ce.serialization._sse import LineReader, SSEParser
+from assistant_stream_ce.serialization.sse import LineReader, SSEParser
 
 
 def events(*pieces: bytes, dispatch_incomplete: bool = False) -> list[tuple[str | None, str, str]]:
@@ -82,7 +82,7 @@ def test_limits_bound_memory() -> None:
     with pytest.raises(DecodeError, match="longer than 10"):
         reader.feed(b"x" * 11)
     parser = SSEParser("test", max_event=10)
-    with pytest.raises(DecodeError, match="event longer than 10"):
+    with pytest.raises(DecodeError, match="event larger than 10"):
         parser.feed(b"data: 123456\ndata: 123456\n")
 
 

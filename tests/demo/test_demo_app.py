@@ -10,8 +10,9 @@ import httpx
 import pytest
 
 from _live import LiveServer
-from assistant_stream_ce.demo import FORMATS, DemoConfig, create_app
+from assistant_stream_ce.demo import DemoConfig, create_app
 from assistant_stream_ce.demo.app import STATIC_DIR
+from assistant_stream_ce.serialization import PROTOCOLS
 
 pytestmark = pytest.mark.http
 
@@ -23,7 +24,7 @@ def server(live_server: Callable[[Any], LiveServer]) -> LiveServer:
     return live_server(create_app(DemoConfig(pace=0)))
 
 
-@pytest.mark.parametrize("name", list(FORMATS))
+@pytest.mark.parametrize("name", list(PROTOCOLS))
 def test_each_format_streams_and_records_the_run(server: LiveServer, name: str) -> None:
     response = httpx.post(server.url(f"/api/chat/{name}"), json=HELLO, timeout=10)
     assert response.status_code == 200
@@ -38,7 +39,7 @@ def test_each_format_streams_and_records_the_run(server: LiveServer, name: str) 
 
 def test_formats_and_stats(server: LiveServer) -> None:
     formats = httpx.get(server.url("/api/formats"), timeout=5).json()
-    assert [f["name"] for f in formats["formats"]] == list(FORMATS)
+    assert [f["name"] for f in formats["formats"]] == list(PROTOCOLS)
     assert formats["provider"] == "offline"
     assert httpx.get(server.url("/api/runs/last"), timeout=5).status_code == 404
     httpx.post(server.url("/api/chat/rais"), json=HELLO, timeout=10)
@@ -61,7 +62,7 @@ def test_formats_and_stats(server: LiveServer) -> None:
 def test_malformed_bodies_get_a_json_4xx(
     server: LiveServer, body: bytes, status: int, words: str
 ) -> None:
-    for name in FORMATS:
+    for name in PROTOCOLS:
         response = httpx.post(server.url(f"/api/chat/{name}"), content=body, timeout=5)
         assert response.status_code == status, (name, response.text)
         assert words in response.json()["error"]

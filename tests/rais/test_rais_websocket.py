@@ -110,6 +110,7 @@ def test_custom_streams_built_with_rais_event(servers: dict[str, LiveServer]) ->
     [
         ("not json", "first message must be a JSON object"),
         ('{"prompt": "Hi"}', "first message must be a JSON object"),
+        ('{"messages": ' + "[" * 100_000, "first message must be a JSON object"),
         ('{"messages": [{"role": "robot", "content": "x"}]}', "'robot' is not one of"),
         ('{"messages": []}', "must not be empty"),
     ],

@@ -1,8 +1,9 @@
 """The demo chat server: a chat page and one streaming endpoint per wire protocol.
 
 ``POST /api/chat/<format>`` with ``{"messages": [{"role": "user", "content": "..."}]}`` streams
-the reply of the configured model (the built-in offline model by default) in that format.
-``GET /api/formats`` lists the formats, ``GET /api/runs`` / ``/api/runs/last`` / ``/api/stats``
+the reply of the configured model (the built-in offline model by default) in that format — any
+protocol in the registry (`assistant_stream_ce.serialization.PROTOCOLS`, read per request).
+``GET /api/formats`` lists them, ``GET /api/runs`` / ``/api/runs/last`` / ``/api/stats``
 report what recent runs did (frames and text deltas written, how they ended — including runs
 cancelled because the client went away).
 """
@@ -16,7 +17,6 @@ import logging
 import math
 import time
 from collections import deque
-from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any, Literal
@@ -27,17 +27,14 @@ from starlette.responses import FileResponse, JSONResponse, Response
 from starlette.staticfiles import StaticFiles
 from starlette.types import Message, Receive, Scope, Send
 
-from ..create_run import RunController, RunStream, create_run
+from ..create_run import RunController, create_run
 from ..errors import InvalidMessagesError
 from ..providers import run_provider, validate_messages
+from ..serialization import PROTOCOLS
 from ..serialization.assistant_stream_response import AssistantStreamResponse
-from ..serialization.assistant_transport import AssistantTransportResponse
-from ..serialization.data_stream import DataStreamResponse
-from ..serialization.openai_stream import OpenAIStreamResponse
-from ..serialization.rais import RAISResponse
 from ..serialization.stream_encoder import StreamEncoder
 
-__all__ = ["FORMATS", "DemoConfig", "Format", "create_app"]
+__all__ = ["DemoConfig", "create_app"]
 
 logger = logging.getLogger("assistant_stream_ce.demo")
 
@@ -45,59 +42,6 @@ STATIC_DIR = Path(__file__).parent / "static"
 
 Provider = Literal["offline", "openai", "anthropic"]
 RunStatus = Literal["running", "completed", "cancelled", "failed"]
-
-
-# -- the format registry -------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class Format:
-    """One wire protocol the demo serves: how to build its response and what it can carry."""
-
-    name: str
-    label: str
-    respond: Callable[[RunStream], AssistantStreamResponse]
-    #: What the page can show over this protocol (``text``, ``reasoning``, ``tool-calls``,
-    #: ``tool-results``, ``sources``, ``state``, ``errors``).
-    carries: tuple[str, ...]
-    sse: bool = True
-
-    def describe(self) -> dict[str, Any]:
-        return {
-            "name": self.name,
-            "label": self.label,
-            "endpoint": f"/api/chat/{self.name}",
-            "carries": list(self.carries),
-        }
-
-
-FORMATS: dict[str, Format] = {
-    fmt.name: fmt
-    for fmt in (
-        Format(
-            "data-stream",
-            "Data stream",
-            DataStreamResponse,
-            ("text", "reasoning", "tool-calls", "tool-results", "sources", "state", "errors"),
-            sse=False,
-        ),
-        Format(
-            "assistant-transport",
-            "Assistant transport",
-            AssistantTransportResponse,
-            ("text", "reasoning", "tool-calls", "tool-results", "sources", "state", "errors"),
-        ),
-        Format(
-            "openai",
-            "OpenAI",
-            lambda run: OpenAIStreamResponse(
-                run, model="assistant-stream-ce-demo", include_answered_tool_calls=True
-            ),
-            ("text", "reasoning", "tool-calls", "errors"),
-        ),
-        Format("rais", "RAIS", RAISResponse, ("text", "errors")),
-    )
-}
 
 
 # -- configuration and run records ---------------------------------------------------------
@@ -167,23 +111,26 @@ class _CountingEncoder(StreamEncoder):
     media_type = ""
     keepalive = b""
 
-    def __init__(self, inner: StreamEncoder, record: RunRecord, sse: bool) -> None:
+    def __init__(self, inner: StreamEncoder, record: RunRecord) -> None:
         self.inner = inner
         self.record = record
-        self.separator = b"\n\n" if sse else b"\n"
         self.media_type = inner.media_type  # type: ignore[misc]
         self.keepalive = inner.keepalive  # type: ignore[misc]
 
-    def _count(self, body: bytes) -> bytes:
-        self.record.frames += body.count(self.separator)
-        return body
-
-    def encode_batch(self, chunks: list[Any]) -> bytes:
+    def encode_frames(self, chunks: list[Any]) -> list[bytes]:
         self.record.text_deltas += sum(1 for chunk in chunks if chunk.type == "text-delta")
-        return self._count(self.inner.encode_batch(chunks))
+        frames = self.inner.encode_frames(chunks)
+        self.record.frames += len(frames)
+        return frames
 
-    def finish(self, failed: bool = False) -> bytes:
-        return self._count(self.inner.finish(failed))
+    def finish_frames(self, failed: bool = False) -> list[bytes]:
+        frames = self.inner.finish_frames(failed)
+        self.record.frames += len(frames)
+        return frames
+
+    @property
+    def closed(self) -> bool:
+        return self.inner.closed
 
 
 class _RecordedResponse(Response):
@@ -249,7 +196,10 @@ def create_app(config: DemoConfig | None = None) -> FastAPI:
     @app.get("/api/formats")
     async def formats() -> dict[str, Any]:
         return {
-            "formats": [fmt.describe() for fmt in FORMATS.values()],
+            "formats": [
+                {**info.describe(), "endpoint": f"/api/chat/{info.name}"}
+                for info in PROTOCOLS.values()
+            ],
             "provider": config.provider,
             "model": config.model,
         }
@@ -270,9 +220,9 @@ def create_app(config: DemoConfig | None = None) -> FastAPI:
 
     @app.post("/api/chat/{format_name}")
     async def chat(format_name: str, request: Request) -> Response:
-        fmt = FORMATS.get(format_name)
+        fmt = PROTOCOLS.get(format_name)
         if fmt is None:
-            return _error(404, f"unknown format {format_name!r}; use one of {', '.join(FORMATS)}")
+            return _error(404, f"unknown format {format_name!r}; use one of {', '.join(PROTOCOLS)}")
         if fmt.name == "rais" and "last-event-id" in request.headers:
             return Response(status_code=204)  # RAIS: no resumption, say so instead of replaying
         try:
@@ -310,8 +260,8 @@ def create_app(config: DemoConfig | None = None) -> FastAPI:
             if controller.is_cancelled:
                 log.end(record, "cancelled")
 
-        response = fmt.respond(create_run(run, state={}))
-        response.encoder = _CountingEncoder(response.encoder, record, fmt.sse)
+        response = fmt.response(create_run(run, state={}), **fmt.demo_options)
+        response.encoder = _CountingEncoder(response.encoder, record)
         return _RecordedResponse(response, record, log)
 
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")

@@ -9,6 +9,7 @@ from types import ModuleType
 from typing import Any
 
 from ..errors import MissingAPIKeyError, ProviderNotInstalledError
+from ..finish_reasons import from_wire_finish_reason
 from ._errors import from_sdk_error
 
 __all__ = [
@@ -30,28 +31,10 @@ BASE_URL_ENV = {"openai": "OPENAI_BASE_URL", "anthropic": "ANTHROPIC_BASE_URL"}
 
 _TRANSPORT_MODULES = {"httpx", "httpx2", "httpcore", "h11", "h2", "anyio", "ssl", "aiohttp", "json"}
 
-_FINISH_REASONS = {
-    # OpenAI Chat Completions
-    "stop": "stop",
-    "length": "length",
-    "tool_calls": "tool-calls",
-    "function_call": "tool-calls",
-    "content_filter": "content-filter",
-    # Anthropic Messages
-    "end_turn": "stop",
-    "stop_sequence": "stop",
-    "max_tokens": "length",
-    "model_context_window_exceeded": "length",
-    "tool_use": "tool-calls",
-    "refusal": "content-filter",
-}
-
 
 def map_finish_reason(reason: str | None) -> str:
     """Our finish reason for a provider's (``tool_calls`` → ``tool-calls``; unknown → ``other``)."""
-    if reason is None:
-        return "unknown"
-    return _FINISH_REASONS.get(reason, "other")
+    return from_wire_finish_reason(reason)
 
 
 def import_sdk(provider: str) -> ModuleType:

@@ -1,7 +1,7 @@
 """Turn provider SDK exceptions into `ProviderError`s whose messages are safe to show.
 
-Safe means: no API key (whole or any fragment of 8+ characters), no bearer token, no
-``sk-…`` secret, no header dump, and a bounded length.
+Safe means: nothing `redact` would remove (no API key, whole or in part, no bearer token, no
+``sk-…`` secret, no header dump), and a bounded length.
 """
 
 from __future__ import annotations
@@ -12,52 +12,11 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from ..errors import ProviderError
+from ..redaction import REDACTED, redact
 
 __all__ = ["REDACTED", "from_sdk_error", "redact", "safe_url", "stream_incomplete"]
 
-REDACTED = "[redacted]"
 MAX_REASON = 300
-FRAGMENT = 8
-
-_PATTERNS = [
-    # "Bearer <token>", "Basic <credentials>"
-    (re.compile(r"(?i)\b(bearer|basic)\s+(?!\[redacted\])[^\s,;\"'}]+"), r"\1 " + REDACTED),
-    # header or parameter dumps: "x-api-key: …", "api_key=…", "Authorization: …"
-    (
-        re.compile(
-            r"(?i)\b(x-api-key|api[-_]?key|authorization|x-goog-api-key)(\"?\s*[:=]\s*\"?)"
-            r"(?!\[redacted\]|(?:bearer|basic)\s)[^\s,;\"'}]+"
-        ),
-        r"\1\2" + REDACTED,
-    ),
-    # OpenAI / Anthropic style secrets, also when masked by the provider ("sk-ab***wxyz")
-    (re.compile(r"\b(sk-(?:ant-|proj-)?)(?!\[redacted\])[A-Za-z0-9_\-*]{3,}"), r"\1" + REDACTED),
-]
-
-
-def redact(text: str, secrets: Iterable[str | None] = ()) -> str:
-    """``text`` without the given secrets, any 8+ character fragment of them, or token patterns."""
-    for secret in {s for s in secrets if s}:
-        if len(secret) < FRAGMENT:
-            if len(secret) >= 4:
-                text = text.replace(secret, REDACTED)
-            continue
-        pieces = {secret[i : i + FRAGMENT] for i in range(len(secret) - FRAGMENT + 1)}
-        covered = [False] * len(text)
-        for i in range(len(text) - FRAGMENT + 1):
-            if text[i : i + FRAGMENT] in pieces:
-                covered[i : i + FRAGMENT] = [True] * FRAGMENT
-        if any(covered):
-            out: list[str] = []
-            for i, char in enumerate(text):
-                if not covered[i]:
-                    out.append(char)
-                elif i == 0 or not covered[i - 1]:
-                    out.append(REDACTED)
-            text = "".join(out)
-    for pattern, replacement in _PATTERNS:
-        text = pattern.sub(replacement, text)
-    return text
 
 
 def safe_url(url: object) -> str:

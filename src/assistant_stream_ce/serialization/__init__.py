@@ -1,5 +1,11 @@
-"""Wire protocols: an encoder, a Starlette response class and a decoder per protocol."""
+"""Wire protocols: an encoder, a decoder and a Starlette response class per protocol.
 
+`PROTOCOLS` maps each protocol's name to its `ProtocolInfo` (classes, media type, what it
+carries); every protocol module registers itself when imported.
+"""
+
+# Protocol modules register themselves on import, in this order (the order lists show).
+from . import data_stream, assistant_transport, openai_stream, rais  # noqa: I001
 from .assistant_stream_response import AssistantStreamResponse
 from .assistant_transport import (
     AssistantTransportDecoder,
@@ -7,11 +13,23 @@ from .assistant_transport import (
     AssistantTransportResponse,
 )
 from .data_stream import DataStreamDecoder, DataStreamEncoder, DataStreamResponse
+from .decoding import StreamDecoder
 from .openai_stream import OpenAIStreamDecoder, OpenAIStreamEncoder, OpenAIStreamResponse
 from .rais import RAISDecoder, RAISEncoder, RAISResponse
+from .registry import (
+    PROTOCOLS,
+    ProtocolInfo,
+    detect_protocol,
+    get_protocol,
+    register_protocol,
+    unregister_protocol,
+)
 from .stream_encoder import StreamEncoder
 
+del data_stream, assistant_transport, openai_stream, rais
+
 __all__ = [
+    "PROTOCOLS",
     "AssistantStreamResponse",
     "AssistantTransportDecoder",
     "AssistantTransportEncoder",
@@ -22,8 +40,14 @@ __all__ = [
     "OpenAIStreamDecoder",
     "OpenAIStreamEncoder",
     "OpenAIStreamResponse",
+    "ProtocolInfo",
     "RAISDecoder",
     "RAISEncoder",
     "RAISResponse",
+    "StreamDecoder",
     "StreamEncoder",
+    "detect_protocol",
+    "get_protocol",
+    "register_protocol",
+    "unregister_protocol",
 ]

@@ -24,7 +24,7 @@ from ..assistant_stream_chunk import (
     ToolResultChunk,
     UpdateStateChunk,
 )
-from ._decoding import (
+from .decoding import (
     Malformed,
     StreamDecoder,
     check_operations,
@@ -35,7 +35,7 @@ from ._decoding import (
     require,
     shape_error,
 )
-from ._sse import LineReader
+from .sse import LineReader
 
 __all__ = ["DataStreamDecoder"]
 

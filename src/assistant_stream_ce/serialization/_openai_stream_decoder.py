@@ -16,8 +16,9 @@ from ..assistant_stream_chunk import (
     ToolCallBeginChunk,
     ToolCallDeltaChunk,
 )
-from ._decoding import Malformed, StreamDecoder, get_int, loads, require, shape_error
-from ._sse import SSEEvent, SSEParser
+from ..finish_reasons import from_wire_finish_reason
+from .decoding import Malformed, StreamDecoder, get_int, loads, require, shape_error
+from .sse import SSEEvent, SSEParser
 
 __all__ = ["OpenAIStreamDecoder"]
 
@@ -26,14 +27,6 @@ logger = logging.getLogger("assistant_stream_ce.serialization")
 _orjson_loads = orjson.loads
 _OrjsonError = orjson.JSONDecodeError
 _SHAPE_ERRORS = (TypeError, KeyError, AttributeError, ValueError, IndexError)
-
-_FINISH_REASONS = {
-    "stop": "stop",
-    "length": "length",
-    "tool_calls": "tool-calls",
-    "function_call": "tool-calls",
-    "content_filter": "content-filter",
-}
 
 Out = list[Any]
 
@@ -148,7 +141,7 @@ class OpenAIStreamDecoder(StreamDecoder):
                     if type(reason) is not str:
                         raise Malformed("choices", "'finish_reason' must be a string")
                     self._finish_calls(out)
-                    self._finish_reason = _FINISH_REASONS.get(reason, "other")
+                    self._finish_reason = from_wire_finish_reason(reason)
         usage = value.get("usage")
         if usage is not None and type(usage) is dict:
             # the latest usage wins (servers with continuous usage stats send it on every chunk)

@@ -21,8 +21,9 @@ from starlette.background import BackgroundTask
 from starlette.responses import Response
 from starlette.types import Receive, Scope, Send
 
-from ..assistant_stream_chunk import AssistantStreamChunk, ErrorChunk
-from .stream_encoder import StreamEncoder, as_run_stream, log_failure_at_terminal_frame
+from .._source import as_chunk_source
+from ..assistant_stream_chunk import AssistantStreamChunk
+from .stream_encoder import StreamEncoder, drive
 
 __all__ = [
     "DEFAULT_HEARTBEAT_INTERVAL",
@@ -108,7 +109,7 @@ class AssistantStreamResponse(Response):
         headers: Mapping[str, str] | None = None,
         background: BackgroundTask | None = None,
     ) -> None:
-        self.stream = as_run_stream(stream)
+        self.stream = as_chunk_source(stream)
         self.write_interval = _resolve_write_interval(write_interval)
         self.encoder = stream_encoder
         self.heartbeat_interval = resolve_heartbeat_interval(heartbeat)
@@ -125,7 +126,6 @@ class AssistantStreamResponse(Response):
         self._send_started: float | None = None
         self._time = time.monotonic  # replaced by the running loop's clock in _write
         self._last_write = 0.0
-        self._keepalive_due = False
         self._watchdog: asyncio.TimerHandle | None = None
         self._heartbeat: asyncio.TimerHandle | None = None
 
@@ -173,7 +173,6 @@ class AssistantStreamResponse(Response):
         now = loop.time()
         idle_until = self._last_write + interval
         if now >= idle_until:
-            self._keepalive_due = True
             self.stream.interrupt()
             idle_until = now + interval
         self._heartbeat = loop.call_later(idle_until - now, self._check_idle, writer)
@@ -208,54 +207,16 @@ class AssistantStreamResponse(Response):
             {"type": "http.response.start", "status": self.status_code, "headers": self.raw_headers}
         )
         self._time = asyncio.get_running_loop().time
-        encoder = self.encoder
-        run = self.stream
-        keepalive = encoder.keepalive
-        failed = False
-        # The first take starts the run; afterwards the buffer is driven directly.
-        batch = run.take_nowait()
-        buffer = run.buffer
-        buffer.wake_interval = self.write_interval
-        take_nowait = buffer.take_nowait
-        next_batch = buffer.next_batch
+        frames = drive(self.stream, self.encoder, wake_interval=self.write_interval)
         try:
-            while True:
-                if batch is None:
-                    try:
-                        batch = await next_batch()
-                    except StopAsyncIteration:
-                        break
-                    except Exception:
-                        logger.exception("the run failed; its error was sent to the client")
-                        failed = True
-                        break
-                if batch is None:
-                    if self._keepalive_due:
-                        self._keepalive_due = False
-                        await self._send_body(send, keepalive)
-                else:
-                    body = encoder.encode_batch(batch)
-                    if body:
-                        await self._send_body(send, body)
-                    if encoder.closed:
-                        # The protocol's stream ended (a terminal error): nothing more may
-                        # follow, so end the body now; the run is cancelled on the way out.
-                        failed = log_failure_at_terminal_frame(buffer)
-                        break
-                batch = take_nowait()
-            tail = encoder.finish(failed)
+            async for batch in frames:  # a keepalive when the idle timer interrupted the wait
+                await self._send_body(send, b"".join(batch))
+            await self._send_body(send, b"", more_body=False)
         except OSError:
             # ASGI servers may raise on a write to a closed connection.
             self.ended_early = "disconnect"
-            return
-        except Exception:
-            logger.exception("encoding the stream failed")
-            tail = encoder.encode_batch([ErrorChunk("Internal error while streaming the response")])
-            tail += encoder.finish(failed=True)
-        try:
-            await self._send_body(send, tail, more_body=False)
-        except OSError:
-            self.ended_early = "disconnect"
+        finally:
+            await frames.aclose()
 
     def __repr__(self) -> str:
         return f"<{type(self).__name__} {self.encoder.media_type}>"

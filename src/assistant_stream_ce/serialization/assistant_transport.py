@@ -20,11 +20,11 @@ Read by ``useAssistantTransportRuntime({protocol: "assistant-transport"})`` and 
 from __future__ import annotations
 
 import logging
-from collections.abc import AsyncIterable, Callable, Mapping
+from collections.abc import AsyncIterable, Mapping
 from typing import Any
 
-from .._json import dumps, dumps_text, escape_line_separators
-from ..assistant_stream_chunk import AssistantStreamChunk
+from .._json import dumps, dumps_text
+from ..assistant_stream_chunk import AssistantStreamChunk, chunk_handlers
 from ..errors import SerializationError
 from .assistant_stream_response import (
     DEFAULT_SEND_TIMEOUT,
@@ -32,171 +32,121 @@ from .assistant_stream_response import (
     AssistantStreamResponse,
     HeartbeatOption,
 )
+from .parts import PartListener, PartMachine, Segment, ToolCall
+from .registry import CAPABILITIES, ProtocolInfo, register_protocol
+from .sse import DATA_PREFIX, EVENT_END, SSE_DONE, sse_comment, sse_data
 from .stream_encoder import MessageTotals, StreamEncoder
 
 __all__ = ["AssistantTransportDecoder", "AssistantTransportEncoder", "AssistantTransportResponse"]
 
 logger = logging.getLogger("assistant_stream_ce.serialization")
 
-Emit = Callable[[bytes], None]
-
-_DONE = b"data: [DONE]\n\n"
-
-
-class _ToolPart:
-    __slots__ = ("args_open", "had_text", "index", "open", "suffix")
-
-    def __init__(self, index: int) -> None:
-        self.index = index
-        self.suffix = b',"path":[%d]}\n\n' % index
-        self.args_open = True
-        self.had_text = False
-        self.open = True
+_TEXT_DELTA = DATA_PREFIX + b'{"type":"text-delta","textDelta":'
+_ARGS_FINISH = DATA_PREFIX + b'{"type":"tool-call-args-text-finish"'
+_EMPTY_ARGS = _TEXT_DELTA + b'"{}"'
 
 
-class AssistantTransportEncoder(StreamEncoder):
+def _path_suffix(index: int) -> bytes:
+    """What ends an event addressed to part ``index``."""
+    return b',"path":[%d]}' % index + EVENT_END
+
+
+class AssistantTransportEncoder(StreamEncoder, PartListener):
     """Encoder for the assistant transport SSE protocol."""
 
     media_type = "text/event-stream"
-    keepalive = b": heartbeat\n\n"
+    keepalive = sse_comment("heartbeat")
 
     def __init__(self) -> None:
-        self._next_index = 0
-        # The open text/reasoning part that deltas append to: kind, parent, path suffix.
-        self._append_kind: str | None = None
-        self._append_parent: str | None = None
-        self._append_index = -1
-        self._append_suffix = b""
-        self._tools: dict[str, _ToolPart] = {}
+        self._parts = PartMachine(self)
         self._totals = MessageTotals()
-        self._handlers: dict[str, Callable[[Any, Emit], None]] = {
-            "reasoning-delta": self._reasoning_delta,
-            "reasoning-part-start": self._reasoning_part_start,
-            "tool-call-begin": self._tool_call_begin,
-            "tool-call-delta": self._tool_call_delta,
-            "tool-call-args-text-finish": self._tool_call_args_finish,
-            "tool-result": self._tool_result,
-            "data": self._data,
-            "error": self._error,
-            "update-state": self._update_state,
-            "source": self._source,
-            "file": self._file,
-            "annotations": self._annotations,
-            "step-start": self._step_start,
-            "step-finish": self._step_finish,
-        }
+        self._out: list[bytes] = []
+        self._handlers = chunk_handlers(self)
 
-    def encode_batch(self, chunks: list[Any]) -> bytes:
-        out: list[bytes] = []
+    def encode_frames(self, chunks: list[Any]) -> list[bytes]:
+        out = self._out = []
         emit = out.append
         handlers = self._handlers
+        segment_for = self._parts.segment_for
         for chunk in chunks:
             kind = chunk.type
             if kind == "text-delta":
-                if self._append_kind != "text" or self._append_parent != chunk.parent_id:
-                    self._open_append_part("text", chunk.parent_id, None, emit)
-                emit(b'data: {"type":"text-delta","textDelta":')
-                emit(dumps_text(chunk.text_delta))
-                emit(self._append_suffix)
+                text = dumps_text(chunk.text_delta)
+                emit(_TEXT_DELTA + text + segment_for("text", chunk.parent_id).tag)
                 continue
             handler = handlers.get(kind)
             if handler is None:
                 logger.debug("assistant transport: no event for chunk type %r", kind)
                 continue
             try:
-                handler(chunk, emit)
+                handler(chunk)
             except SerializationError as exc:
                 logger.warning("%s", exc)
-                self._error_event(str(exc), emit)
-        return escape_line_separators(b"".join(out))
+                self._error_event(str(exc))
+        return out
 
-    def finish(self, failed: bool = False) -> bytes:
-        out: list[bytes] = []
-        self._close_everything(out.append)
+    def finish_frames(self, failed: bool = False) -> list[bytes]:
+        out = self._out = []
+        self._parts.close_all()
         if not failed:
             totals = self._totals
             value = {
                 "type": "message-finish",
-                "finishReason": totals.finish_reason(),
+                "finishReason": totals.finish_reason(self._parts.unanswered),
                 "usage": totals.usage(),
             }
-            self._event(value, "message-finish", out.append)
-        out.append(_DONE)
-        return b"".join(out)
+            self._event(value, "message-finish")
+        out.append(SSE_DONE)
+        return out
 
-    # -- parts ---------------------------------------------------------------------------
+    # -- parts (the part machine's listener) ------------------------------------------------
 
-    @staticmethod
-    def _event(value: Any, chunk_type: str, emit: Emit) -> None:
-        payload = dumps(value, chunk_type)
-        emit(b"data: ")
-        emit(payload)
-        emit(b"\n\n")
+    def _event(self, value: Any, chunk_type: str) -> None:
+        self._out.append(sse_data(dumps(value, chunk_type)))
 
-    def _start_part(self, part: dict[str, Any], chunk_type: str, emit: Emit) -> int:
-        self._event({"type": "part-start", "part": part, "path": []}, chunk_type, emit)
-        index = self._next_index
-        self._next_index += 1
-        return index
+    def _part_start(self, part: dict[str, Any], chunk_type: str) -> bytes:
+        return sse_data(dumps({"type": "part-start", "part": part, "path": []}, chunk_type))
 
-    @staticmethod
-    def _finish_part(index: int, emit: Emit) -> None:
-        emit(b'data: {"type":"part-finish","path":[%d]}\n\n' % index)
+    def _part_finish(self, index: int) -> None:
+        self._out.append(DATA_PREFIX + b'{"type":"part-finish"' + _path_suffix(index))
 
-    def _close_append_part(self, emit: Emit) -> None:
-        if self._append_kind is not None:
-            self._finish_part(self._append_index, emit)
-            self._append_kind = None
-            self._append_parent = None
+    def segment_opened(self, segment: Segment) -> None:
+        part: dict[str, Any] = {"type": segment.kind}
+        if segment.summary is not None:
+            part["unstable_summary"] = segment.summary
+        if segment.parent_id is not None:
+            part["parentId"] = segment.parent_id
+        self._out.append(self._part_start(part, segment.kind))
+        segment.tag = _path_suffix(segment.index)
 
-    def _open_append_part(
-        self, kind: str, parent_id: str | None, summary: str | None, emit: Emit
-    ) -> None:
-        self._close_append_part(emit)
-        part: dict[str, Any] = {"type": kind}
-        if summary is not None:
-            part["unstable_summary"] = summary
-        if parent_id is not None:
-            part["parentId"] = parent_id
-        index = self._start_part(part, kind, emit)
-        self._append_kind = kind
-        self._append_parent = parent_id
-        self._append_index = index
-        self._append_suffix = b',"path":[%d]}\n\n' % index
+    def segment_closed(self, segment: Segment) -> None:
+        self._part_finish(segment.index)
 
-    def _close_args(self, tool: _ToolPart, emit: Emit) -> None:
-        if tool.args_open:
-            tool.args_open = False
-            if not tool.had_text:
-                emit(b'data: {"type":"text-delta","textDelta":"{}"' + tool.suffix)
-            emit(b'data: {"type":"tool-call-args-text-finish"' + tool.suffix)
+    def tool_opened(self, tool: ToolCall) -> None:
+        tool.tag = _path_suffix(tool.index)
 
-    def _close_everything(self, emit: Emit) -> None:
-        self._close_append_part(emit)
-        for tool in self._tools.values():
-            if tool.open:
-                self._close_args(tool, emit)
-                tool.open = False
-                self._finish_part(tool.index, emit)
+    def args_closed(self, tool: ToolCall, last_text: str) -> None:
+        out = self._out
+        if last_text:
+            out.append(_TEXT_DELTA + dumps_text(last_text) + tool.tag)
+        elif not tool.has_args:
+            out.append(_EMPTY_ARGS + tool.tag)
+        out.append(_ARGS_FINISH + tool.tag)
+
+    def tool_closed(self, tool: ToolCall) -> None:
+        self._part_finish(tool.index)
 
     # -- handlers ------------------------------------------------------------------------
 
-    def _reasoning_delta(self, chunk: Any, emit: Emit) -> None:
-        if self._append_kind != "reasoning" or self._append_parent != chunk.parent_id:
-            self._open_append_part("reasoning", chunk.parent_id, None, emit)
-        emit(b'data: {"type":"text-delta","textDelta":')
-        emit(dumps_text(chunk.reasoning_delta))
-        emit(self._append_suffix)
+    def _reasoning_delta(self, chunk: Any) -> None:
+        text = dumps_text(chunk.reasoning_delta)
+        segment = self._parts.segment_for("reasoning", chunk.parent_id)
+        self._out.append(_TEXT_DELTA + text + segment.tag)
 
-    def _reasoning_part_start(self, chunk: Any, emit: Emit) -> None:
-        self._open_append_part("reasoning", chunk.parent_id, chunk.unstable_summary, emit)
+    def _reasoning_part_start(self, chunk: Any) -> None:
+        self._parts.start_segment("reasoning", chunk.parent_id, chunk.unstable_summary)
 
-    def _tool_call_begin(self, chunk: Any, emit: Emit) -> None:
-        if chunk.tool_call_id in self._tools:
-            logger.warning(
-                "assistant transport: duplicate tool call id %r dropped", chunk.tool_call_id
-            )
-            return
+    def _tool_call_begin(self, chunk: Any) -> None:
         part: dict[str, Any] = {
             "type": "tool-call",
             "toolCallId": chunk.tool_call_id,
@@ -204,41 +154,32 @@ class AssistantTransportEncoder(StreamEncoder):
         }
         if chunk.parent_id is not None:
             part["parentId"] = chunk.parent_id
-        payload = dumps({"type": "part-start", "part": part, "path": []}, chunk.type)
-        self._close_append_part(emit)
-        emit(b"data: ")
-        emit(payload)
-        emit(b"\n\n")
-        self._tools[chunk.tool_call_id] = _ToolPart(self._next_index)
-        self._totals.unanswered.add(chunk.tool_call_id)
-        self._next_index += 1
+        frame = self._part_start(part, chunk.type)
+        if chunk.tool_call_id in self._parts.tools:
+            logger.warning(
+                "assistant transport: duplicate tool call id %r dropped", chunk.tool_call_id
+            )
+            return
+        self._parts.close_segment()
+        self._out.append(frame)
+        self._parts.begin_tool(chunk.tool_call_id, chunk.tool_name, chunk.parent_id)
 
-    def _tool_call_delta(self, chunk: Any, emit: Emit) -> None:
-        tool = self._tools.get(chunk.tool_call_id)
-        if tool is None or not tool.args_open:
+    def _tool_call_delta(self, chunk: Any) -> None:
+        text = chunk.args_text_delta
+        tool = self._parts.args_delta(chunk.tool_call_id, text)
+        if tool is None:
             logger.warning(
                 "assistant transport: argument text for a closed or unknown tool call dropped"
             )
             return
-        if chunk.args_text_delta:
-            tool.had_text = True
-            emit(b'data: {"type":"text-delta","textDelta":')
-            emit(dumps_text(chunk.args_text_delta))
-            emit(tool.suffix)
+        if text:
+            self._out.append(_TEXT_DELTA + dumps_text(text) + tool.tag)
 
-    def _tool_call_args_finish(self, chunk: Any, emit: Emit) -> None:
-        tool = self._tools.get(chunk.tool_call_id)
-        if tool is None or not tool.args_open:
-            return
-        if chunk.args_text_delta:
-            tool.had_text = True
-            emit(b'data: {"type":"text-delta","textDelta":')
-            emit(dumps_text(chunk.args_text_delta))
-            emit(tool.suffix)
-        self._close_args(tool, emit)
+    def _tool_call_args_text_finish(self, chunk: Any) -> None:
+        self._parts.finish_args(chunk.tool_call_id, chunk.args_text_delta)
 
-    def _tool_result(self, chunk: Any, emit: Emit) -> None:
-        tool = self._tools.get(chunk.tool_call_id)
+    def _tool_result(self, chunk: Any) -> None:
+        tool = self._parts.tools.get(chunk.tool_call_id)
         if tool is None:
             logger.warning(
                 "assistant transport: result for unknown tool call %r dropped (no tool-call-begin)",
@@ -253,17 +194,12 @@ class AssistantTransportEncoder(StreamEncoder):
         }
         if chunk.artifact is not None:
             value["artifact"] = chunk.artifact
-        payload = dumps(value, chunk.type)
-        self._close_args(tool, emit)
-        self._totals.unanswered.discard(chunk.tool_call_id)
-        emit(b"data: ")
-        emit(payload)
-        emit(b"\n\n")
-        if tool.open:
-            tool.open = False
-            self._finish_part(tool.index, emit)
+        frame = sse_data(dumps(value, chunk.type))
+        self._parts.result(chunk.tool_call_id)
+        self._out.append(frame)
+        self._parts.close_tool(tool)
 
-    def _source(self, chunk: Any, emit: Emit) -> None:
+    def _source(self, chunk: Any) -> None:
         part: dict[str, Any] = {
             "type": "source",
             "sourceType": chunk.source_type,
@@ -274,59 +210,50 @@ class AssistantTransportEncoder(StreamEncoder):
             part["title"] = chunk.title
         if chunk.parent_id is not None:
             part["parentId"] = chunk.parent_id
-        self._complete_part(part, chunk.type, emit)
+        self._complete_part(part, chunk.type)
 
-    def _file(self, chunk: Any, emit: Emit) -> None:
+    def _file(self, chunk: Any) -> None:
         part: dict[str, Any] = {"type": "file", "data": chunk.data, "mimeType": chunk.mime_type}
         if chunk.parent_id is not None:
             part["parentId"] = chunk.parent_id
-        self._complete_part(part, chunk.type, emit)
+        self._complete_part(part, chunk.type)
 
-    def _complete_part(self, part: dict[str, Any], chunk_type: str, emit: Emit) -> None:
-        payload = dumps({"type": "part-start", "part": part, "path": []}, chunk_type)
-        self._close_append_part(emit)
-        emit(b"data: ")
-        emit(payload)
-        emit(b"\n\n")
-        index = self._next_index
-        self._next_index += 1
-        self._finish_part(index, emit)
+    def _complete_part(self, part: dict[str, Any], chunk_type: str) -> None:
+        frame = self._part_start(part, chunk_type)
+        index = self._parts.standalone()
+        self._out.append(frame)
+        self._part_finish(index)
 
-    def _data(self, chunk: Any, emit: Emit) -> None:
-        self._event({"type": "data", "data": [chunk.data]}, chunk.type, emit)
+    def _data(self, chunk: Any) -> None:
+        self._event({"type": "data", "data": [chunk.data]}, chunk.type)
 
-    def _annotations(self, chunk: Any, emit: Emit) -> None:
-        self._event(
-            {"type": "annotations", "annotations": list(chunk.annotations)}, chunk.type, emit
+    def _annotations(self, chunk: Any) -> None:
+        self._event({"type": "annotations", "annotations": list(chunk.annotations)}, chunk.type)
+
+    def _update_state(self, chunk: Any) -> None:
+        self._event({"type": "update-state", "operations": chunk.operations}, chunk.type)
+
+    def _error_event(self, message: str) -> None:
+        self._parts.close_all()
+        self._out.append(
+            DATA_PREFIX + b'{"type":"error","error":' + dumps_text(message) + b"}" + EVENT_END
         )
 
-    def _update_state(self, chunk: Any, emit: Emit) -> None:
-        self._event({"type": "update-state", "operations": chunk.operations}, chunk.type, emit)
+    def _error(self, chunk: Any) -> None:
+        self._error_event(str(chunk.error))
 
-    def _error_event(self, message: str, emit: Emit) -> None:
-        self._close_everything(emit)
-        emit(b'data: {"type":"error","error":')
-        emit(dumps_text(message))
-        emit(b"}\n\n")
+    def _step_start(self, chunk: Any) -> None:
+        self._event({"type": "step-start", "messageId": chunk.message_id}, chunk.type)
 
-    def _error(self, chunk: Any, emit: Emit) -> None:
-        self._error_event(str(chunk.error), emit)
-
-    def _step_start(self, chunk: Any, emit: Emit) -> None:
-        self._event({"type": "step-start", "messageId": chunk.message_id}, chunk.type, emit)
-
-    def _step_finish(self, chunk: Any, emit: Emit) -> None:
+    def _step_finish(self, chunk: Any) -> None:
+        value = {
+            "type": "step-finish",
+            "finishReason": chunk.finish_reason,
+            "usage": {"inputTokens": chunk.input_tokens, "outputTokens": chunk.output_tokens},
+            "isContinued": chunk.is_continued,
+        }
+        self._event(value, chunk.type)
         self._totals.step_finished(chunk)
-        self._event(
-            {
-                "type": "step-finish",
-                "finishReason": chunk.finish_reason,
-                "usage": {"inputTokens": chunk.input_tokens, "outputTokens": chunk.output_tokens},
-                "isContinued": chunk.is_continued,
-            },
-            chunk.type,
-            emit,
-        )
 
 
 class AssistantTransportResponse(AssistantStreamResponse):
@@ -357,3 +284,26 @@ class AssistantTransportResponse(AssistantStreamResponse):
 
 
 from ._assistant_transport_decoder import AssistantTransportDecoder  # noqa: E402
+
+
+def _sniff(payload: Any) -> bool:
+    return isinstance(payload, dict) and payload.get("type") in _EVENT_TYPES
+
+
+_EVENT_TYPES = frozenset(
+    {"part-start", "text-delta", "part-finish", "step-start", "update-state", "message-finish"}
+)
+
+register_protocol(
+    ProtocolInfo(
+        name="assistant-transport",
+        label="Assistant transport",
+        description="assistant-ui assistant transport SSE "
+        '(useAssistantTransportRuntime({protocol: "assistant-transport"}))',
+        encoder=AssistantTransportEncoder,
+        decoder=AssistantTransportDecoder,
+        response=AssistantTransportResponse,
+        carries=frozenset(CAPABILITIES),
+        sniff=_sniff,
+    )
+)

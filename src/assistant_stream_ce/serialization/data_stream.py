@@ -37,13 +37,13 @@ tool call (so ``onToolCall`` fires for calls left to the client), and usage is w
 from __future__ import annotations
 
 import logging
-from collections.abc import AsyncIterable, Callable, Mapping
+from collections.abc import AsyncIterable, Mapping
 from typing import Any, ClassVar, Literal
 
 import orjson
 
-from .._json import dumps, dumps_text, escape_line_separators
-from ..assistant_stream_chunk import AssistantStreamChunk
+from .._json import dumps, dumps_text
+from ..assistant_stream_chunk import AssistantStreamChunk, chunk_handlers
 from ..errors import SerializationError
 from .assistant_stream_response import (
     DEFAULT_SEND_TIMEOUT,
@@ -51,24 +51,25 @@ from .assistant_stream_response import (
     AssistantStreamResponse,
     HeartbeatOption,
 )
+from .parts import PartListener, PartMachine, ToolCall
+from .registry import CAPABILITIES, ProtocolInfo, register_protocol
 from .stream_encoder import MessageTotals, StreamEncoder
 
 __all__ = ["DataStreamDecoder", "DataStreamEncoder", "DataStreamProfile", "DataStreamResponse"]
 
 logger = logging.getLogger("assistant_stream_ce.serialization")
 
-Emit = Callable[[bytes], None]
-
 #: ``"assistant-ui"`` (default): every frame assistant-ui reads; ``"ai-sdk-v4"``: only frames
 #: the Vercel AI SDK v4 data stream parser accepts.
 DataStreamProfile = Literal["assistant-ui", "ai-sdk-v4"]
 
 
-class DataStreamEncoder(StreamEncoder):
+class DataStreamEncoder(StreamEncoder, PartListener):
     """Encoder for the assistant-ui data stream."""
 
     media_type = "text/plain"
     keepalive = b"\n"
+    sse = False
     headers: ClassVar[dict[str, str]] = {
         "x-vercel-ai-data-stream": "v1",
         "Access-Control-Expose-Headers": "x-vercel-ai-data-stream",
@@ -79,105 +80,74 @@ class DataStreamEncoder(StreamEncoder):
             raise ValueError(f"profile must be 'assistant-ui' or 'ai-sdk-v4', got {profile!r}")
         self.profile = profile
         self._v4 = profile == "ai-sdk-v4"
-        # v4 profile: tool call id -> (tool name, argument pieces) until the arguments finish
-        self._v4_args: dict[str, tuple[str, list[str]]] = {}
-        # tool call id -> whether any argument text was sent, for calls whose args are open
-        self._open_args: dict[str, bool] = {}
-        self._known_tools: set[str] = set()
+        # v4 keeps each call's argument text for its complete `9:` frame.
+        self._parts = PartMachine(self, keep_args=self._v4)
         self._totals = MessageTotals()
-        self._handlers: dict[str, Callable[[Any, Emit], None]] = {
-            "reasoning-delta": self._reasoning_delta,
-            "reasoning-part-start": self._reasoning_part_start,
-            "tool-call-begin": self._tool_call_begin,
-            "tool-call-delta": self._tool_call_delta,
-            "tool-call-args-text-finish": self._tool_call_args_finish,
-            "tool-result": self._tool_result,
-            "data": self._data,
-            "error": self._error,
-            "update-state": self._update_state,
-            "source": self._source,
-            "file": self._file,
-            "annotations": self._annotations,
-            "step-start": self._step_start,
-            "step-finish": self._step_finish,
-        }
+        self._out: list[bytes] = []
+        self._handlers = chunk_handlers(self)
 
-    def encode_batch(self, chunks: list[Any]) -> bytes:
-        out: list[bytes] = []
+    def encode_frames(self, chunks: list[Any]) -> list[bytes]:
+        out = self._out = []
         emit = out.append
         handlers = self._handlers
         for chunk in chunks:
             kind = chunk.type
             if kind == "text-delta" and chunk.parent_id is None:
-                emit(b"0:")
-                emit(dumps_text(chunk.text_delta))
-                emit(b"\n")
+                emit(b"0:" + dumps_text(chunk.text_delta) + b"\n")
                 continue
-            handler = handlers.get(kind) if kind != "text-delta" else self._text_delta
+            handler = handlers.get(kind)
             if handler is None:
                 logger.debug("data stream: no frame for chunk type %r", kind)
                 continue
             try:
-                handler(chunk, emit)
+                handler(chunk)
             except SerializationError as exc:
                 logger.warning("%s", exc)
-                self._error_frame(str(exc), emit)
-        return escape_line_separators(b"".join(out))
+                self._error_frame(str(exc))
+        return out
 
-    def finish(self, failed: bool = False) -> bytes:
-        out: list[bytes] = []
-        self._close_all_args(out.append)
+    def finish_frames(self, failed: bool = False) -> list[bytes]:
+        out = self._out = []
+        self._parts.close_all_args()
         if not failed:
             totals = self._totals
             usage = totals.usage()
             if self._v4:
                 usage = _v4_usage(usage["inputTokens"], usage["outputTokens"])
-            value = {"finishReason": totals.finish_reason(), "usage": usage}
+            value = {"finishReason": totals.finish_reason(self._parts.unanswered), "usage": usage}
             out.append(b"d:" + dumps(value, "message-finish") + b"\n")
-        return b"".join(out)
+        return out
 
     # -- frames --------------------------------------------------------------------------
 
-    @staticmethod
-    def _frame(code: bytes, value: Any, chunk_type: str, emit: Emit) -> None:
-        payload = dumps(value, chunk_type)
-        emit(code)
-        emit(payload)
-        emit(b"\n")
+    def _frame(self, code: bytes, value: Any, chunk_type: str) -> None:
+        self._out.append(code + dumps(value, chunk_type) + b"\n")
 
-    def _error_frame(self, message: str, emit: Emit) -> None:
-        self._close_all_args(emit)
-        emit(b"3:")
-        emit(dumps_text(message))
-        emit(b"\n")
+    def _error_frame(self, message: str) -> None:
+        self._parts.close_all_args()
+        self._out.append(b"3:" + dumps_text(message) + b"\n")
 
-    def _text_delta(self, chunk: Any, emit: Emit) -> None:
-        if self._v4:
-            emit(b"0:")
-            emit(dumps_text(chunk.text_delta))
-            emit(b"\n")
+    def _text_delta(self, chunk: Any) -> None:
+        if self._v4 or chunk.parent_id is None:
+            self._out.append(b"0:" + dumps_text(chunk.text_delta) + b"\n")
             return
         self._frame(
             b"aui-text-delta:",
             {"textDelta": chunk.text_delta, "parentId": chunk.parent_id},
             chunk.type,
-            emit,
         )
 
-    def _reasoning_delta(self, chunk: Any, emit: Emit) -> None:
+    def _reasoning_delta(self, chunk: Any) -> None:
         if chunk.parent_id is None or self._v4:
-            emit(b"g:")
-            emit(dumps_text(chunk.reasoning_delta))
-            emit(b"\n")
+            self._out.append(b"g:" + dumps_text(chunk.reasoning_delta) + b"\n")
         else:
             self._frame(
                 b"aui-reasoning-delta:",
                 {"reasoningDelta": chunk.reasoning_delta, "parentId": chunk.parent_id},
                 chunk.type,
-                emit,
             )
 
-    def _reasoning_part_start(self, chunk: Any, emit: Emit) -> None:
+    def _reasoning_part_start(self, chunk: Any) -> None:
         if self._v4:
             return  # v4 has no reasoning part boundaries or summaries
         value: dict[str, Any] = {}
@@ -185,66 +155,52 @@ class DataStreamEncoder(StreamEncoder):
             value["unstable_summary"] = chunk.unstable_summary
         if chunk.parent_id is not None:
             value["parentId"] = chunk.parent_id
-        self._frame(b"aui-reasoning-part-start:", value, chunk.type, emit)
+        self._frame(b"aui-reasoning-part-start:", value, chunk.type)
 
-    def _tool_call_begin(self, chunk: Any, emit: Emit) -> None:
-        if chunk.tool_call_id in self._known_tools:
-            logger.warning("data stream: duplicate tool call id %r dropped", chunk.tool_call_id)
-            return
+    def _tool_call_begin(self, chunk: Any) -> None:
         value: dict[str, Any] = {"toolCallId": chunk.tool_call_id, "toolName": chunk.tool_name}
         if chunk.parent_id is not None and not self._v4:
             value["parentId"] = chunk.parent_id
-        self._frame(b"b:", value, chunk.type, emit)
-        if self._v4:
-            self._v4_args[chunk.tool_call_id] = (chunk.tool_name, [])
-        self._known_tools.add(chunk.tool_call_id)
-        self._totals.unanswered.add(chunk.tool_call_id)
-        self._open_args[chunk.tool_call_id] = False
+        frame = b"b:" + dumps(value, chunk.type) + b"\n"
+        if self._parts.begin_tool(chunk.tool_call_id, chunk.tool_name, chunk.parent_id) is None:
+            logger.warning("data stream: duplicate tool call id %r dropped", chunk.tool_call_id)
+            return
+        self._out.append(frame)
 
-    def _tool_call_delta(self, chunk: Any, emit: Emit) -> None:
-        tool_call_id = chunk.tool_call_id
-        if tool_call_id not in self._open_args:
+    def _tool_call_delta(self, chunk: Any) -> None:
+        text = chunk.args_text_delta
+        frame = (
+            b"c:" + dumps({"toolCallId": chunk.tool_call_id, "argsTextDelta": text}, chunk.type)
+            if text
+            else b""
+        )
+        if self._parts.args_delta(chunk.tool_call_id, text) is None:
             logger.warning("data stream: argument text for a closed or unknown tool call dropped")
             return
-        if chunk.args_text_delta:
-            self._open_args[tool_call_id] = True
-            if self._v4:
-                self._v4_args[tool_call_id][1].append(chunk.args_text_delta)
-            self._frame(
-                b"c:",
-                {"toolCallId": tool_call_id, "argsTextDelta": chunk.args_text_delta},
-                chunk.type,
-                emit,
-            )
+        if frame:
+            self._out.append(frame + b"\n")
 
-    def _close_args(self, tool_call_id: str, emit: Emit, last_delta: str = "") -> None:
+    def _tool_call_args_text_finish(self, chunk: Any) -> None:
+        self._parts.finish_args(chunk.tool_call_id, chunk.args_text_delta)
+
+    def args_closed(self, tool: ToolCall, last_text: str) -> None:
         if self._v4:
-            self._v4_tool_call(tool_call_id, emit, last_delta)
+            self._v4_tool_call(tool, last_text)
             return
-        had_text = self._open_args.pop(tool_call_id)
-        if not had_text and not last_delta:
-            last_delta = "{}"
-        emit(b"c:")
-        emit(
-            dumps(
-                {"toolCallId": tool_call_id, "argsTextDelta": last_delta, "isFinal": True},
-                "tool-call-args-text-finish",
-            )
+        if not tool.has_args and not last_text:
+            last_text = "{}"
+        self._frame(
+            b"c:",
+            {"toolCallId": tool.id, "argsTextDelta": last_text, "isFinal": True},
+            "tool-call-args-text-finish",
         )
-        emit(b"\n")
 
-    def _v4_tool_call(self, tool_call_id: str, emit: Emit, last_delta: str) -> None:
-        del self._open_args[tool_call_id]
-        tool_name, pieces = self._v4_args.pop(tool_call_id)
-        if last_delta:
+    def _v4_tool_call(self, tool: ToolCall, last_text: str) -> None:
+        if last_text:
             self._frame(
-                b"c:",
-                {"toolCallId": tool_call_id, "argsTextDelta": last_delta},
-                "tool-call-delta",
-                emit,
+                b"c:", {"toolCallId": tool.id, "argsTextDelta": last_text}, "tool-call-delta"
             )
-            pieces.append(last_delta)
-        text = "".join(pieces)
+        text = tool.args_text
         try:
             args = orjson.loads(text) if text.strip() else {}
         except orjson.JSONDecodeError:
@@ -253,27 +209,18 @@ class DataStreamEncoder(StreamEncoder):
             logger.warning(
                 "data stream (ai-sdk-v4): arguments of tool call %r are not a JSON object; "
                 "sent as {}",
-                tool_call_id,
+                tool.id,
             )
             args = {}
         self._frame(
             b"9:",
-            {"toolCallId": tool_call_id, "toolName": tool_name, "args": args},
+            {"toolCallId": tool.id, "toolName": tool.name, "args": args},
             "tool-call-args-text-finish",
-            emit,
         )
 
-    def _close_all_args(self, emit: Emit) -> None:
-        for tool_call_id in list(self._open_args):
-            self._close_args(tool_call_id, emit)
-
-    def _tool_call_args_finish(self, chunk: Any, emit: Emit) -> None:
-        if chunk.tool_call_id in self._open_args:
-            self._close_args(chunk.tool_call_id, emit, chunk.args_text_delta)
-
-    def _tool_result(self, chunk: Any, emit: Emit) -> None:
+    def _tool_result(self, chunk: Any) -> None:
         tool_call_id = chunk.tool_call_id
-        if tool_call_id not in self._known_tools:
+        if tool_call_id not in self._parts.tools:
             logger.warning(
                 "data stream: result for unknown tool call %r dropped (no tool-call-begin)",
                 tool_call_id,
@@ -284,63 +231,58 @@ class DataStreamEncoder(StreamEncoder):
             value["artifact"] = chunk.artifact
         if chunk.is_error:
             value["isError"] = True
-        payload = dumps(value, chunk.type)
-        if tool_call_id in self._open_args:
-            self._close_args(tool_call_id, emit)
-        self._totals.unanswered.discard(tool_call_id)
-        emit(b"a:")
-        emit(payload)
-        emit(b"\n")
+        frame = b"a:" + dumps(value, chunk.type) + b"\n"
+        self._parts.result(tool_call_id)
+        self._out.append(frame)
 
-    def _data(self, chunk: Any, emit: Emit) -> None:
-        self._frame(b"2:", [chunk.data], chunk.type, emit)
+    def _data(self, chunk: Any) -> None:
+        self._frame(b"2:", [chunk.data], chunk.type)
 
-    def _annotations(self, chunk: Any, emit: Emit) -> None:
-        self._frame(b"8:", list(chunk.annotations), chunk.type, emit)
+    def _annotations(self, chunk: Any) -> None:
+        self._frame(b"8:", list(chunk.annotations), chunk.type)
 
-    def _update_state(self, chunk: Any, emit: Emit) -> None:
+    def _update_state(self, chunk: Any) -> None:
         if self._v4:
             logger.debug("data stream (ai-sdk-v4): state updates are not sent")
             return
-        self._frame(b"aui-state:", chunk.operations, chunk.type, emit)
+        self._frame(b"aui-state:", chunk.operations, chunk.type)
 
-    def _error(self, chunk: Any, emit: Emit) -> None:
-        self._error_frame(str(chunk.error), emit)
+    def _error(self, chunk: Any) -> None:
+        self._error_frame(str(chunk.error))
 
-    def _source(self, chunk: Any, emit: Emit) -> None:
+    def _source(self, chunk: Any) -> None:
         value: dict[str, Any] = {"sourceType": chunk.source_type, "id": chunk.id, "url": chunk.url}
         if chunk.title is not None:
             value["title"] = chunk.title
         if chunk.parent_id is not None and not self._v4:
             value["parentId"] = chunk.parent_id
-        self._frame(b"h:", value, chunk.type, emit)
+        self._frame(b"h:", value, chunk.type)
 
-    def _file(self, chunk: Any, emit: Emit) -> None:
+    def _file(self, chunk: Any) -> None:
         value: dict[str, Any] = {"data": chunk.data, "mimeType": chunk.mime_type}
         if chunk.parent_id is not None and not self._v4:
             value["parentId"] = chunk.parent_id
-        self._frame(b"k:", value, chunk.type, emit)
+        self._frame(b"k:", value, chunk.type)
 
-    def _step_start(self, chunk: Any, emit: Emit) -> None:
-        self._frame(b"f:", {"messageId": chunk.message_id}, chunk.type, emit)
+    def _step_start(self, chunk: Any) -> None:
+        self._frame(b"f:", {"messageId": chunk.message_id}, chunk.type)
 
-    def _step_finish(self, chunk: Any, emit: Emit) -> None:
-        self._close_all_args(emit)
-        self._totals.step_finished(chunk)
+    def _step_finish(self, chunk: Any) -> None:
         if self._v4:
             usage = _v4_usage(chunk.input_tokens, chunk.output_tokens)
         else:
             usage = {"inputTokens": chunk.input_tokens, "outputTokens": chunk.output_tokens}
-        self._frame(
-            b"e:",
+        frame = b"e:" + dumps(
             {
                 "finishReason": chunk.finish_reason,
                 "usage": usage,
                 "isContinued": chunk.is_continued,
             },
             chunk.type,
-            emit,
         )
+        self._parts.close_all_args()
+        self._totals.step_finished(chunk)
+        self._out.append(frame + b"\n")
 
 
 def _v4_usage(input_tokens: int, output_tokens: int) -> dict[str, int]:
@@ -377,3 +319,17 @@ class DataStreamResponse(AssistantStreamResponse):
 
 
 from ._data_stream_decoder import DataStreamDecoder  # noqa: E402
+
+register_protocol(
+    ProtocolInfo(
+        name="data-stream",
+        label="Data stream",
+        description="assistant-ui data stream (useDataStreamRuntime, "
+        'useAssistantTransportRuntime); profile="ai-sdk-v4" for the AI SDK v4 useChat',
+        encoder=DataStreamEncoder,
+        decoder=DataStreamDecoder,
+        response=DataStreamResponse,
+        carries=frozenset(CAPABILITIES),
+        marker=("x-vercel-ai-data-stream", "v1"),
+    )
+)

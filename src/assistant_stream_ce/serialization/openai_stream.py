@@ -24,15 +24,18 @@ import time
 from collections.abc import AsyncIterable, Callable, Mapping
 from typing import Any, Literal
 
-from .._json import dumps, dumps_text, escape_line_separators
+from .._json import dumps, dumps_text
 from ..assistant_stream_chunk import AssistantStreamChunk
 from ..errors import SerializationError
+from ..finish_reasons import to_wire_finish_reason
 from .assistant_stream_response import (
     DEFAULT_SEND_TIMEOUT,
     DEFAULT_WRITE_INTERVAL,
     AssistantStreamResponse,
     HeartbeatOption,
 )
+from .registry import ProtocolInfo, register_protocol
+from .sse import DATA_PREFIX, EVENT_END, SSE_DONE, sse_comment, sse_data
 from .stream_encoder import StreamEncoder
 
 __all__ = [
@@ -46,14 +49,6 @@ logger = logging.getLogger("assistant_stream_ce.serialization")
 
 Emit = Callable[[bytes], None]
 ReasoningField = Literal["reasoning_content", "reasoning", "both", "none"]
-
-_FINISH_REASONS = {
-    "stop": "stop",
-    "length": "length",
-    "tool-calls": "tool_calls",
-    "content-filter": "content_filter",
-}
-_DONE = b"data: [DONE]\n\n"
 
 
 def generate_openai_style_id() -> str:
@@ -77,7 +72,7 @@ class OpenAIStreamEncoder(StreamEncoder):
     """Encoder for OpenAI ``chat.completion.chunk`` server-sent events."""
 
     media_type = "text/event-stream"
-    keepalive = b": keep-alive\n\n"
+    keepalive = sse_comment("keep-alive")
 
     def __init__(
         self,
@@ -106,8 +101,8 @@ class OpenAIStreamEncoder(StreamEncoder):
             header["system_fingerprint"] = system_fingerprint
         # Every chunk is `prefix + <delta JSON> + suffix` (header fields shared).
         self._header = dumps(header, "openai")[:-1]
-        self._prefix = b"data: " + self._header + b',"choices":[{"index":0,"delta":'
-        self._suffix = b',"logprobs":null,"finish_reason":null}]}\n\n'
+        self._prefix = DATA_PREFIX + self._header + b',"choices":[{"index":0,"delta":'
+        self._suffix = b',"logprobs":null,"finish_reason":null}]}' + EVENT_END
         self._started = False
         self._errored = False
         self._tools: dict[str, _ToolCall] = {}
@@ -129,7 +124,7 @@ class OpenAIStreamEncoder(StreamEncoder):
         """True once an error event ended the stream (OpenAI errors are terminal)."""
         return self._errored
 
-    def encode_batch(self, chunks: list[Any]) -> bytes:
+    def encode_frames(self, chunks: list[Any]) -> list[bytes]:
         out: list[bytes] = []
         emit = out.append
         if not self._started:
@@ -141,17 +136,13 @@ class OpenAIStreamEncoder(StreamEncoder):
             kind = chunk.type
             try:
                 if kind == "text-delta":
-                    emit(self._prefix)
-                    emit(b'{"content":')
-                    emit(dumps_text(chunk.text_delta))
-                    emit(b"}")
-                    emit(self._suffix)
+                    text = dumps_text(chunk.text_delta)
+                    emit(self._prefix + b'{"content":' + text + b"}" + self._suffix)
                 elif kind == "reasoning-delta":
                     if self._reasoning_keys:
                         text = dumps_text(chunk.reasoning_delta)
-                        emit(self._prefix)
-                        emit(b"{" + b",".join(key + text for key in self._reasoning_keys) + b"}")
-                        emit(self._suffix)
+                        delta = b",".join(key + text for key in self._reasoning_keys)
+                        emit(self._prefix + b"{" + delta + b"}" + self._suffix)
                 elif kind == "tool-call-begin":
                     self._tool_call_begin(chunk, emit)
                 elif kind == "tool-call-delta" or kind == "tool-call-args-text-finish":
@@ -168,9 +159,9 @@ class OpenAIStreamEncoder(StreamEncoder):
             except SerializationError as exc:
                 logger.warning("%s", exc)
                 self._error_event(str(exc), emit)
-        return escape_line_separators(b"".join(out))
+        return out
 
-    def finish(self, failed: bool = False) -> bytes:
+    def finish_frames(self, failed: bool = False) -> list[bytes]:
         out: list[bytes] = []
         emit = out.append
         if not self._started:
@@ -181,14 +172,15 @@ class OpenAIStreamEncoder(StreamEncoder):
             if self._unanswered_shown:
                 reason = "tool_calls"
             else:
-                reason = _FINISH_REASONS.get(self._last_finish_reason or "stop", "stop")
+                reason = to_wire_finish_reason(self._last_finish_reason or "stop", unknown="stop")
                 if reason == "tool_calls":
                     reason = "stop"  # every call was answered by the run itself
             emit(
                 self._prefix
                 + b'{},"logprobs":null,"finish_reason":"'
                 + reason.encode()
-                + b'"}]}\n\n'
+                + b'"}]}'
+                + EVENT_END
             )
             include_usage = self.include_usage
             if include_usage or (include_usage is None and self._usage_reported):
@@ -197,16 +189,15 @@ class OpenAIStreamEncoder(StreamEncoder):
                     "completion_tokens": self._output_tokens,
                     "total_tokens": self._input_tokens + self._output_tokens,
                 }
-                emit(b"data: " + self._header + b',"choices":[],"usage":' + dumps(usage) + b"}\n\n")
-        emit(_DONE)
-        return b"".join(out)
+                emit(sse_data(self._header + b',"choices":[],"usage":' + dumps(usage) + b"}"))
+        emit(SSE_DONE)
+        return out
 
     # -- tool calls ----------------------------------------------------------------------
 
     def _emit_tool_fragment(self, fragment: dict[str, Any], emit: Emit) -> None:
-        emit(self._prefix)
-        emit(b'{"tool_calls":[' + dumps(fragment, "tool-call") + b"]}")
-        emit(self._suffix)
+        payload = dumps(fragment, "tool-call")
+        emit(self._prefix + b'{"tool_calls":[' + payload + b"]}" + self._suffix)
 
     def _show(self, tool: _ToolCall, emit: Emit) -> None:
         tool.shown = True
@@ -267,7 +258,7 @@ class OpenAIStreamEncoder(StreamEncoder):
     def _error_event(self, message: str, emit: Emit) -> None:
         self._errored = True
         error = {"error": {"message": message, "type": "server_error", "param": None, "code": None}}
-        emit(b"data: " + dumps(error) + b"\n\n")
+        emit(sse_data(dumps(error)))
 
 
 class OpenAIStreamResponse(AssistantStreamResponse):
@@ -314,3 +305,27 @@ class OpenAIStreamResponse(AssistantStreamResponse):
 
 
 from ._openai_stream_decoder import OpenAIStreamDecoder  # noqa: E402
+
+
+def _sniff(payload: Any) -> bool:
+    if not isinstance(payload, dict):
+        return False
+    return payload.get("object") == "chat.completion.chunk" or (
+        "error" in payload and "type" not in payload
+    )
+
+
+register_protocol(
+    ProtocolInfo(
+        name="openai",
+        label="OpenAI",
+        description="OpenAI-compatible chat.completion.chunk stream (openai SDKs, LangChain, "
+        "any OpenAI-compatible client)",
+        encoder=OpenAIStreamEncoder,
+        decoder=OpenAIStreamDecoder,
+        response=OpenAIStreamResponse,
+        carries=frozenset({"text", "reasoning", "tool-calls", "usage", "errors"}),
+        demo_options={"model": "assistant-stream-ce-demo", "include_answered_tool_calls": True},
+        sniff=_sniff,
+    )
+)

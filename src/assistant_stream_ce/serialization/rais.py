@@ -20,35 +20,28 @@ not resumable). `RAISDecoder` turns RAIS bytes back into chunks.
 
 from __future__ import annotations
 
-import json
 import logging
-import re
 import time
-from collections.abc import AsyncIterable, AsyncIterator, Callable, Iterable, Mapping
+from collections.abc import AsyncIterable, Callable, Iterable, Mapping
 from typing import Any, ClassVar, Literal, Union
 
 from starlette.responses import Response
 from starlette.types import Receive, Scope, Send
 
-from .._json import dumps, dumps_text, escape_line_separators
-from ..assistant_stream_chunk import (
-    AssistantStreamChunk,
-    ErrorChunk,
-    ReasoningDeltaChunk,
-    StepFinishChunk,
-    TextDeltaChunk,
-    ToolCallArgsTextFinishChunk,
-    ToolCallBeginChunk,
-    ToolCallDeltaChunk,
-    ToolResultChunk,
-)
-from ..errors import DecodeError, SerializationError
+from .._json import dumps, dumps_text
+from ..assistant_stream_chunk import AssistantStreamChunk
+from ..errors import SerializationError
+from ..finish_reasons import to_wire_finish_reason
+from ..redaction import redact
 from .assistant_stream_response import (
     DEFAULT_SEND_TIMEOUT,
     DEFAULT_WRITE_INTERVAL,
     AssistantStreamResponse,
     HeartbeatOption,
 )
+from .decoding import Malformed, loads
+from .registry import ProtocolInfo, register_protocol
+from .sse import sse_comment, sse_data, sse_event
 from .stream_encoder import StreamEncoder
 
 __all__ = [
@@ -56,6 +49,7 @@ __all__ = [
     "RAISDecoder",
     "RAISEncoder",
     "RAISExtension",
+    "RAISJSONEncoder",
     "RAISResponse",
     "redact_secrets",
     "resolve_extensions",
@@ -74,7 +68,6 @@ RAIS_EXTENSIONS: frozenset[str] = frozenset({"reasoning", "tool_calls", "metadat
 GENERIC_ERROR = "The response failed because of an internal error."
 
 _DONE_PAYLOAD = b'{"type":"done"}'
-_FINISH_REASONS = {"tool-calls": "tool_calls", "content-filter": "content_filter"}
 
 
 def resolve_extensions(extensions: ExtensionsOption) -> frozenset[str]:
@@ -99,45 +92,8 @@ def resolve_extensions(extensions: ExtensionsOption) -> frozenset[str]:
     return names
 
 
-# -- secrets ------------------------------------------------------------------------------------
-
-_TOKEN = re.compile(r"[A-Za-z0-9_\-.+/=]+")
-_REDACTED = "[redacted]"
-# A token of the message that shares this many consecutive characters with a secret is redacted.
-_MIN_SHARED = 4
-# Secrets shorter than this are only redacted as a whole (short fragments would hit ordinary words).
-_MIN_FRAGMENT_SECRET = 8
-
-
-def redact_secrets(text: str, secrets: Iterable[str | None]) -> str:
-    """Remove every secret from ``text``, whole or in part.
-
-    Each occurrence of a secret is replaced by ``[redacted]``, and so is every word-like token
-    that shares at least four consecutive characters with a secret (masked echoes such as
-    ``sk-ab*****wxyz`` leave such fragments).
-    """
-    keys = [secret for secret in secrets if secret]
-    if not keys:
-        return text
-    for key in keys:
-        if key in text:
-            text = text.replace(key, _REDACTED)
-    long_keys = [key for key in keys if len(key) >= _MIN_FRAGMENT_SECRET]
-    if not long_keys:
-        return text
-
-    def shares_fragment(token: str) -> bool:
-        if len(token) < _MIN_SHARED or token == _REDACTED:
-            return False
-        for start in range(len(token) - _MIN_SHARED + 1):
-            fragment = token[start : start + _MIN_SHARED]
-            if any(fragment in key for key in long_keys):
-                return True
-        return False
-
-    return _TOKEN.sub(
-        lambda match: _REDACTED if shares_fragment(match.group()) else match.group(), text
-    )
+#: The library's one redaction rule, under the name this module has always exported.
+redact_secrets = redact
 
 
 # -- encoder ------------------------------------------------------------------------------------
@@ -157,8 +113,8 @@ def _parse_arguments(text: str) -> Any:
     if not text.strip():
         return {}
     try:
-        return json.loads(text)
-    except ValueError:
+        return loads(text)
+    except Malformed:
         return text
 
 
@@ -166,7 +122,7 @@ class RAISEncoder(StreamEncoder):
     """Encoder for RAIS v1 server-sent events (draft extensions opt-in, see the module doc)."""
 
     media_type = "text/event-stream"
-    keepalive = b": keep-alive\n\n"
+    keepalive = sse_comment("keep-alive")
     headers: ClassVar[dict[str, str]] = {
         "Cache-Control": "no-cache, no-transform",
         "Connection": "keep-alive",
@@ -209,14 +165,21 @@ class RAISEncoder(StreamEncoder):
 
     # -- public encoding API --------------------------------------------------------------
 
-    def encode_batch(self, chunks: list[Any]) -> bytes:
-        return b"".join(self.encode_events(chunks))
+    def encode_frames(self, chunks: list[Any]) -> list[bytes]:
+        return self._frames(self.encode_payloads(chunks))
 
-    def finish(self, failed: bool = False) -> bytes:
-        return b"".join(self.finish_events(failed))
+    def finish_frames(self, failed: bool = False) -> list[bytes]:
+        return self._frames(self.finish_payloads(failed))
 
-    def encode_events(self, chunks: list[Any]) -> list[bytes]:
-        """Like `encode_batch`, one ``bytes`` per event."""
+    def _frames(self, payloads: list[bytes]) -> list[bytes]:
+        if not self.event_ids:
+            return [sse_data(payload) for payload in payloads]
+        first = self._next_id
+        self._next_id += len(payloads)
+        return [sse_event(payload, id=first + i) for i, payload in enumerate(payloads)]
+
+    def encode_payloads(self, chunks: list[Any]) -> list[bytes]:
+        """The JSON of each event the chunks make (what the WebSocket transport sends)."""
         out: list[bytes] = []
         emit = out.append
         for chunk in chunks:
@@ -244,6 +207,8 @@ class RAISEncoder(StreamEncoder):
             elif kind == "tool-call-args-text-finish":
                 tool = self._tools.get(chunk.tool_call_id)
                 if tool is not None:
+                    if chunk.args_text_delta and not tool.sent:
+                        tool.args.append(chunk.args_text_delta)
                     self._send_tool_call(chunk.tool_call_id, tool, emit)
             elif kind == "tool-result":
                 self._text_broken = True
@@ -258,8 +223,8 @@ class RAISEncoder(StreamEncoder):
                 self._output_tokens += int(chunk.output_tokens or 0)
         return out
 
-    def finish_events(self, failed: bool = False) -> list[bytes]:
-        """Like `finish`, one ``bytes`` per event."""
+    def finish_payloads(self, failed: bool = False) -> list[bytes]:
+        """The JSON of the events that end the stream."""
         out: list[bytes] = []
         emit = out.append
         if self._terminal is None:
@@ -290,19 +255,14 @@ class RAISEncoder(StreamEncoder):
         if self._terminal == "error":
             data["finish_reason"] = "error"
         else:
-            reason = self._finish_reason or "stop"
-            data["finish_reason"] = _FINISH_REASONS.get(reason, reason)
+            data["finish_reason"] = to_wire_finish_reason(self._finish_reason or "stop")
         return data
 
     # -- events ---------------------------------------------------------------------------
 
-    def _payload(self, payload: bytes, emit: Emit) -> None:
-        payload = escape_line_separators(payload)
-        if self.event_ids:
-            emit(b"id: %d\ndata: %s\n\n" % (self._next_id, payload))
-            self._next_id += 1
-        else:
-            emit(b"data: " + payload + b"\n\n")
+    @staticmethod
+    def _payload(payload: bytes, emit: Emit) -> None:
+        emit(payload)
 
     def _text(self, text: str, emit: Emit) -> None:
         if not text:
@@ -315,7 +275,7 @@ class RAISEncoder(StreamEncoder):
 
     def _error(self, message: str, emit: Emit) -> None:
         if self.redact:
-            message = redact_secrets(message, self.redact)
+            message = redact(message, self.redact)
         self._terminal = "error"
         self._payload(
             b'{"type":"error","error":' + dumps_text(message or GENERIC_ERROR) + b"}", emit
@@ -359,6 +319,14 @@ class RAISEncoder(StreamEncoder):
                 {"type": "tool_result", "id": chunk.tool_call_id, "output": None, "error": str(exc)}
             )
         self._payload(payload, emit)
+
+
+class RAISJSONEncoder(RAISEncoder):
+    """`RAISEncoder` whose frames are the bare JSON of each event (no SSE framing): what the
+    RAIS WebSocket transport sends, one text message per event."""
+
+    def _frames(self, payloads: list[bytes]) -> list[bytes]:
+        return payloads
 
 
 # -- response -----------------------------------------------------------------------------------
@@ -425,353 +393,25 @@ class RAISResponse(AssistantStreamResponse):
         await super().__call__(scope, receive, send)
 
 
-# -- decoder ------------------------------------------------------------------------------------
-
-#: The most bytes one event (or one line) may hold before decoding fails.
-MAX_EVENT_BYTES = 10 * 1024 * 1024
-
-_BOM = b"\xef\xbb\xbf"
-_KNOWN_IGNORED = frozenset({"partial_tool_result"})
+from ._rais_decoder import RAISDecoder  # noqa: E402
 
 
-class _Event:
-    __slots__ = ("data", "line", "offset")
-
-    def __init__(self, data: str, line: int, offset: int) -> None:
-        self.data = data
-        self.line = line
-        self.offset = offset
+def _sniff(payload: Any) -> bool:
+    return isinstance(payload, dict) and payload.get("type") in _EVENT_TYPES
 
 
-class _SSEParser:
-    """An incremental SSE parser (WHATWG field rules) that tracks line numbers and offsets."""
+_EVENT_TYPES = frozenset({"text", "done", "reasoning", "tool_call", "tool_result", "metadata"})
 
-    def __init__(self, max_event_bytes: int) -> None:
-        self.max_event_bytes = max_event_bytes
-        self._pending = b""
-        self._skip_lf = False
-        self._at_start = True
-        self.line = 0  # lines completed so far
-        self.offset = 0  # byte offset of the next line's start
-        self._data: list[str] | None = None
-        self._data_size = 0
-        self._event_line = 0
-        self._event_offset = 0
-
-    def error(
-        self, problem: str, line: int | None = None, offset: int | None = None
-    ) -> DecodeError:
-        line = self.line + 1 if line is None else line
-        offset = self.offset if offset is None else offset
-        return DecodeError(f"RAIS stream: line {line} (byte offset {offset}): {problem}")
-
-    def feed(self, data: bytes) -> list[_Event]:
-        """Parse more bytes; return the events they complete."""
-        events: list[_Event] = []
-        if self._skip_lf and data:
-            self._skip_lf = False
-            if data[:1] == b"\n":
-                data = data[1:]
-                self.offset += 1
-        buffer = self._pending + data if self._pending else data
-        if self._at_start:
-            if len(buffer) < 3 and _BOM.startswith(buffer):
-                self._pending = buffer
-                return events
-            self._at_start = False
-            if buffer.startswith(_BOM):
-                buffer = buffer[3:]
-                self.offset += 3
-        start = 0
-        end = len(buffer)
-        while start < end:
-            lf = buffer.find(b"\n", start)
-            cr = buffer.find(b"\r", start, lf if lf != -1 else end)
-            if cr != -1:
-                stop, after = cr, cr + 1
-                if after < end:
-                    if buffer[after] == 0x0A:
-                        after += 1
-                else:
-                    self._skip_lf = True
-            elif lf != -1:
-                stop, after = lf, lf + 1
-            else:
-                break
-            self._line(buffer[start:stop], events)
-            self.offset += after - start
-            start = after
-        self._pending = buffer[start:]
-        if len(self._pending) > self.max_event_bytes:
-            raise self.error(f"a line longer than {self.max_event_bytes} bytes")
-        return events
-
-    def _line(self, raw: bytes, events: list[_Event]) -> None:
-        line_number = self.line + 1
-        self.line = line_number
-        if not raw:
-            data = self._data
-            if data is not None:
-                self._data = None
-                self._data_size = 0
-                events.append(_Event("\n".join(data), self._event_line, self._event_offset))
-            return
-        try:
-            text = raw.decode("utf-8")
-        except UnicodeDecodeError as exc:
-            raise self.error(
-                f"invalid UTF-8 ({exc.reason} at column {exc.start + 1})", line_number
-            ) from None
-        if text[0] == ":":
-            return
-        name, colon, value = text.partition(":")
-        if colon and value[:1] == " ":
-            value = value[1:]
-        if name != "data":
-            return  # event, id, retry and unknown fields carry nothing RAIS uses
-        if self._data is None:
-            self._data = []
-            self._event_line = line_number
-            self._event_offset = self.offset
-        self._data.append(value)
-        self._data_size += len(raw)
-        if self._data_size > self.max_event_bytes:
-            raise self.error(f"an event larger than {self.max_event_bytes} bytes", line_number)
-
-    def close(self) -> _Event | None:
-        """End of input: the unterminated last event (or line), if there is one."""
-        tail = self._pending
-        self._pending = b""
-        if tail:
-            events: list[_Event] = []
-            self._line(tail, events)
-        if self._data is None:
-            return None
-        event = _Event("\n".join(self._data), self._event_line, self._event_offset)
-        self._data = None
-        return event
-
-
-ByteSource = Union[AsyncIterable[bytes], Iterable[bytes]]
-
-
-class RAISDecoder:
-    """Decode RAIS bytes (v1 and the draft extensions) into chunks.
-
-    ``text`` → `TextDeltaChunk`; ``error`` → `ErrorChunk`; ``reasoning`` → `ReasoningDeltaChunk`;
-    ``tool_call`` (RFC form ``tool``/``input`` or changelog form ``name``/``arguments``) →
-    `ToolCallBeginChunk`, one `ToolCallDeltaChunk`, `ToolCallArgsTextFinishChunk`;
-    ``tool_result`` → `ToolResultChunk`; ``done`` → a `StepFinishChunk` (``stop``, with the usage
-    and finish reason of a ``metadata`` event if one arrives), yielded when the input ends.
-    ``data: [DONE]`` counts as ``done``. Unknown event types are ignored (debug log).
-
-    Strict mode (the default) raises `DecodeError` for invalid JSON, events of the wrong shape,
-    events after ``done``/``error`` (other than ``metadata``), an unterminated last event and a
-    stream that ends without ``done`` or ``error``. Lenient mode drops bad events (warning log),
-    parses an unterminated last event and accepts a stream without a terminal event, like the
-    reference client. Errors name the line and byte offset. Exceptions raised by the byte
-    source itself propagate unchanged.
-    """
-
-    def __init__(self, strict: bool = True, *, max_event_bytes: int = MAX_EVENT_BYTES) -> None:
-        self.strict = strict
-        self.max_event_bytes = max_event_bytes
-
-    async def decode_stream(self, stream: ByteSource) -> AsyncIterator[AssistantStreamChunk]:
-        """Yield the chunks of a RAIS byte stream (bytes may be split anywhere)."""
-        parser = _SSEParser(self.max_event_bytes)
-        state = _DecodeState(self.strict, parser)
-        source: object = stream
-        if isinstance(source, AsyncIterable):
-            async for data in source:
-                for chunk in state.feed(data):
-                    yield chunk
-        elif isinstance(source, Iterable) and not isinstance(source, (bytes, bytearray, str)):
-            for data in source:
-                for chunk in state.feed(data):
-                    yield chunk
-        else:
-            raise DecodeError(
-                f"RAIS stream: expected an iterable of bytes, got {type(source).__name__}"
-            )
-        for chunk in state.close():
-            yield chunk
-
-
-class _DecodeState:
-    """Turns parsed SSE events into chunks and enforces the RAIS lifecycle."""
-
-    def __init__(self, strict: bool, parser: _SSEParser) -> None:
-        self.strict = strict
-        self.parser = parser
-        self.terminal: str | None = None
-        self.finish: StepFinishChunk | None = None
-
-    def feed(self, data: Any) -> list[AssistantStreamChunk]:
-        if not isinstance(data, (bytes, bytearray, memoryview)):
-            raise self.parser.error(f"expected bytes from the source, got {type(data).__name__}")
-        chunks: list[AssistantStreamChunk] = []
-        for event in self.parser.feed(bytes(data)):
-            self._event(event, chunks)
-        return chunks
-
-    def close(self) -> list[AssistantStreamChunk]:
-        chunks: list[AssistantStreamChunk] = []
-        tail = self.parser.close()
-        if tail is not None:
-            if self.strict:
-                raise self.parser.error(
-                    "the stream ended inside an event (no blank line after it)",
-                    tail.line,
-                    tail.offset,
-                )
-            self._event(tail, chunks)
-        if self.terminal is None and self.strict:
-            raise self.parser.error("the stream ended without a done or error event")
-        if self.finish is not None:
-            chunks.append(self.finish)
-            self.finish = None
-        return chunks
-
-    def _bad(self, event: _Event, problem: str) -> None:
-        if self.strict:
-            raise self.parser.error(problem, event.line, event.offset)
-        logger.warning(
-            "RAIS stream: line %d: %s (event dropped)", event.line, problem.replace("%", "%%")
-        )
-
-    def _event(self, event: _Event, chunks: list[AssistantStreamChunk]) -> None:
-        text = event.data
-        if text.strip() == "[DONE]":
-            if self.terminal is None:
-                self._done(None)
-            return
-        try:
-            payload = json.loads(text)
-        except ValueError as exc:
-            self._bad(event, f"data is not valid JSON ({exc})")
-            return
-        if not isinstance(payload, dict):
-            self._bad(event, f"data is not a JSON object (got {type(payload).__name__})")
-            return
-        kind = payload.get("type")
-        if not isinstance(kind, str):
-            self._bad(event, "event has no string 'type' field")
-            return
-        if self.terminal is not None and kind != "metadata":
-            self._bad(event, f"{kind!r} event after the terminal {self.terminal!r} event")
-            return
-        handler = _HANDLERS.get(kind)
-        if handler is None:
-            logger.debug("RAIS stream: line %d: ignoring unknown event type %r", event.line, kind)
-            return
-        problem = handler(self, payload, chunks)
-        if problem is not None:
-            self._bad(event, problem)
-
-    def _done(self, metadata: Any) -> None:
-        self.terminal = "done"
-        if self.finish is None:
-            self.finish = StepFinishChunk("stop")
-        if isinstance(metadata, dict):
-            self._metadata(metadata, [])
-
-    # Handlers return a problem description or None.
-
-    def _text(self, payload: dict[str, Any], chunks: list[AssistantStreamChunk]) -> str | None:
-        text = payload.get("text")
-        if not isinstance(text, str):
-            return "'text' event without a string 'text' field"
-        if text:
-            chunks.append(TextDeltaChunk(text))
-        return None
-
-    def _on_done(self, payload: dict[str, Any], chunks: list[AssistantStreamChunk]) -> str | None:
-        self._done(payload.get("metadata"))
-        return None
-
-    def _error(self, payload: dict[str, Any], chunks: list[AssistantStreamChunk]) -> str | None:
-        error = payload.get("error")
-        if not isinstance(error, str):
-            return "'error' event without a string 'error' field"
-        self.terminal = "error"
-        chunks.append(ErrorChunk(error))
-        return None
-
-    def _reasoning(self, payload: dict[str, Any], chunks: list[AssistantStreamChunk]) -> str | None:
-        text = payload.get("text")
-        if not isinstance(text, str):
-            return "'reasoning' event without a string 'text' field"
-        if text:
-            chunks.append(ReasoningDeltaChunk(text))
-        return None
-
-    def _tool_call(self, payload: dict[str, Any], chunks: list[AssistantStreamChunk]) -> str | None:
-        tool_call_id = payload.get("id")
-        name = payload.get("tool", payload.get("name"))
-        if not isinstance(tool_call_id, str) or not isinstance(name, str):
-            return "'tool_call' event without string 'id' and 'tool' fields"
-        arguments = payload.get("input", payload.get("arguments", {}))
-        if isinstance(arguments, str):
-            args_text = arguments or "{}"
-        else:
-            try:
-                args_text = json.dumps(arguments, ensure_ascii=False, separators=(",", ":"))
-            except ValueError:  # pragma: no cover - parsed JSON always dumps
-                return "'tool_call' input cannot be re-encoded"
-        chunks.append(ToolCallBeginChunk(tool_call_id, name))
-        chunks.append(ToolCallDeltaChunk(tool_call_id, args_text))
-        chunks.append(ToolCallArgsTextFinishChunk(tool_call_id))
-        return None
-
-    def _tool_result(
-        self, payload: dict[str, Any], chunks: list[AssistantStreamChunk]
-    ) -> str | None:
-        tool_call_id = payload.get("id")
-        if not isinstance(tool_call_id, str):
-            return "'tool_result' event without a string 'id' field"
-        error = payload.get("error")
-        if error is not None and not isinstance(error, str):
-            return "'tool_result' event with a non-string 'error' field"
-        output = payload.get("output")
-        if error is not None and output is None:
-            output = error
-        chunks.append(ToolResultChunk(tool_call_id, output, is_error=error is not None))
-        return None
-
-    def _metadata(self, payload: dict[str, Any], chunks: list[AssistantStreamChunk]) -> str | None:
-        finish = self.finish
-        if finish is None:
-            if self.terminal == "error":
-                return None  # no step finished; metadata after an error adds nothing
-            finish = self.finish = StepFinishChunk("stop")
-        tokens = payload.get("tokens")
-        if isinstance(tokens, dict):
-            input_tokens = tokens.get("input")
-            output_tokens = tokens.get("output")
-            if isinstance(input_tokens, int) and not isinstance(input_tokens, bool):
-                finish.input_tokens = input_tokens
-            if isinstance(output_tokens, int) and not isinstance(output_tokens, bool):
-                finish.output_tokens = output_tokens
-        reason = payload.get("finish_reason")
-        if isinstance(reason, str) and reason not in ("error", "abort"):
-            finish.finish_reason = reason.replace("_", "-")
-        return None
-
-    def _ignored(self, payload: dict[str, Any], chunks: list[AssistantStreamChunk]) -> str | None:
-        logger.debug("RAIS stream: ignoring %r event", payload.get("type"))
-        return None
-
-
-_Handler = Callable[[_DecodeState, dict[str, Any], list[AssistantStreamChunk]], Union[str, None]]
-
-_HANDLERS: dict[str, _Handler] = {
-    "text": _DecodeState._text,
-    "done": _DecodeState._on_done,
-    "error": _DecodeState._error,
-    "reasoning": _DecodeState._reasoning,
-    "tool_call": _DecodeState._tool_call,
-    "tool_result": _DecodeState._tool_result,
-    "metadata": _DecodeState._metadata,
-    **{name: _DecodeState._ignored for name in _KNOWN_IGNORED},
-}
+register_protocol(
+    ProtocolInfo(
+        name="rais",
+        label="RAIS",
+        description="RAIS v1 (react-ai-stream useAIChat for React and Vue); draft extensions "
+        "opt-in",
+        encoder=RAISEncoder,
+        decoder=RAISDecoder,
+        response=RAISResponse,
+        carries=frozenset({"text", "errors"}),
+        sniff=_sniff,
+    )
+)

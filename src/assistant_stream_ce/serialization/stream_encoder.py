@@ -1,53 +1,64 @@
-"""The encoder interface: chunks in, protocol bytes out, one batch at a time."""
+"""The encoder interface (chunks in, wire frames out) and the one loop that drives it.
+
+`drive` is the only place a chunk source meets an encoder: the response classes, `iter_bytes`,
+`encode_stream` and the RAIS helpers all consume it. It takes every batch that is ready without
+awaiting, encodes each batch at once, stops at a terminal frame, and always ends with the
+protocol's end of stream — also when the run raised (its error frame is already encoded) or the
+encoder itself failed.
+"""
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from abc import ABC, abstractmethod
-from collections.abc import AsyncIterable, AsyncIterator, Callable
+from collections.abc import AsyncGenerator, AsyncIterable, AsyncIterator, Callable
 from typing import Any, ClassVar
 
 from .._buffer import ChunkBuffer
-from ..assistant_stream_chunk import AssistantStreamChunk
-from ..create_run import RunController, RunStream, create_run
+from .._source import ChunkSource, as_chunk_source
+from ..assistant_stream_chunk import AssistantStreamChunk, ErrorChunk
 
-__all__ = ["MessageTotals", "StreamEncoder", "as_run_stream"]
+__all__ = [
+    "INTERNAL_ERROR",
+    "MessageTotals",
+    "StreamEncoder",
+    "close_source",
+    "drive",
+    "encode_batches",
+]
 
 logger = logging.getLogger("assistant_stream_ce.serialization")
 
-Emit = Callable[[bytes], None]
-
-
-def as_run_stream(stream: AsyncIterable[AssistantStreamChunk]) -> RunStream:
-    """Wrap any async iterable of chunks as a `RunStream` (a run that merges it in)."""
-    if isinstance(stream, RunStream):
-        return stream
-
-    async def forward(controller: RunController) -> None:
-        controller.add_stream(stream)
-
-    return create_run(forward)
+#: The error frame's text when encoding itself failed (the details go to the server log).
+INTERNAL_ERROR = "Internal error while streaming the response"
 
 
 class MessageTotals:
     """What a message-finish frame reports: the final reason and the usage summed over steps."""
 
-    __slots__ = ("input_tokens", "last_reason", "output_tokens", "unanswered")
+    __slots__ = ("input_tokens", "last_reason", "output_tokens", "usage_reported")
 
     def __init__(self) -> None:
         self.last_reason: str | None = None
         self.input_tokens = 0
         self.output_tokens = 0
-        self.unanswered: set[str] = set()
+        #: Whether any step reported a non-zero token count.
+        self.usage_reported = False
 
     def step_finished(self, chunk: Any) -> None:
         self.last_reason = chunk.finish_reason
-        self.input_tokens += int(chunk.input_tokens or 0)
-        self.output_tokens += int(chunk.output_tokens or 0)
+        input_tokens = int(chunk.input_tokens or 0)
+        output_tokens = int(chunk.output_tokens or 0)
+        if input_tokens or output_tokens:
+            self.usage_reported = True
+        self.input_tokens += input_tokens
+        self.output_tokens += output_tokens
 
-    def finish_reason(self) -> str:
-        """``tool-calls`` while a call waits for a result (client's turn), else the last step's."""
-        if self.unanswered:
+    def finish_reason(self, unanswered: bool) -> str:
+        """``tool-calls`` while a call waits for a result (client's turn), else the last step's
+        (``stop`` when there was none, or when the last step's calls were all answered)."""
+        if unanswered:
             return "tool-calls"
         if self.last_reason is None or self.last_reason == "tool-calls":
             return "stop"
@@ -67,11 +78,16 @@ def log_failure_at_terminal_frame(buffer: ChunkBuffer) -> bool:
     return True
 
 
+def _log_run_failure(exc: BaseException) -> None:
+    logger.error("the run failed; its error was sent to the client", exc_info=exc)
+
+
 class StreamEncoder(ABC):
-    """Turns chunks into the bytes of one wire protocol.
+    """Turns chunks into the frames of one wire protocol.
 
     An encoder instance holds the state of one response (open parts, indices); make a new one
-    per stream. `encode_batch` may be called many times, then `finish` exactly once.
+    per stream. `encode_frames` may be called many times, then `finish_frames` exactly once.
+    Every item they return is one complete frame (an SSE event, a data-stream line).
     """
 
     #: Media type of the response body.
@@ -80,24 +96,34 @@ class StreamEncoder(ABC):
     keepalive: ClassVar[bytes]
     #: Protocol-specific response headers (markers such as ``x-vercel-ai-data-stream``).
     headers: ClassVar[dict[str, str]] = {}
+    #: Whether frames are server-sent events (they may then carry ``id:`` lines).
+    sse: ClassVar[bool] = True
 
     @abstractmethod
-    def encode_batch(self, chunks: list[Any]) -> bytes:
-        """Encode ready chunks (in order) into one piece of the body."""
+    def encode_frames(self, chunks: list[Any]) -> list[bytes]:
+        """Encode ready chunks (in order) into frames."""
 
     @abstractmethod
-    def finish(self, failed: bool = False) -> bytes:
+    def finish_frames(self, failed: bool = False) -> list[bytes]:
         """Close every open part and write the protocol's end of stream.
 
         ``failed`` says the run ended by raising (its error frame was already written), so no
         successful message finish may follow.
         """
 
+    def encode_batch(self, chunks: list[Any]) -> bytes:
+        """Encode ready chunks into one piece of the body."""
+        return b"".join(self.encode_frames(chunks))
+
+    def finish(self, failed: bool = False) -> bytes:
+        """`finish_frames` as one piece of the body."""
+        return b"".join(self.finish_frames(failed))
+
     @property
     def closed(self) -> bool:
         """True once a terminal frame was written (an error that ends the protocol's stream).
 
-        The response classes then finish the body at once and cancel the run.
+        The drive loop then ends the body at once and the run is cancelled.
         """
         return False
 
@@ -119,39 +145,110 @@ class StreamEncoder(ABC):
         If the run fails, its error frame has already been encoded; the failure is logged and
         the stream still ends properly. Closing this iterator early closes the run.
         """
-        run = as_run_stream(stream)
-        failed = False
+        batches = encode_batches(as_chunk_source(stream), self)
         try:
-            # The first take starts the run; afterwards the buffer is driven directly.
-            batch = run.take_nowait()
-            buffer = run.buffer
-            take_nowait = buffer.take_nowait
-            next_batch = buffer.next_batch
-            while True:
-                if batch is None:
-                    try:
-                        batch = await next_batch()
-                    except StopAsyncIteration:
-                        break
-                    except Exception:
-                        logger.exception("the run failed; its error was sent to the client")
-                        failed = True
-                        break
-                if batch:
-                    data = self.encode_batch(batch)
-                    if data:
-                        yield data
-                    if self.closed:
-                        failed = log_failure_at_terminal_frame(buffer)
-                        break
-                batch = take_nowait()
-            yield self.finish(failed)
+            async for batch in batches:
+                yield b"".join(batch)
         finally:
-            await run.aclose()
+            await batches.aclose()
 
     async def encode_stream(
         self, stream: AsyncIterable[AssistantStreamChunk]
     ) -> AsyncIterator[str]:
-        """Like `iter_bytes`, as text (the interface of the library we succeed)."""
-        async for data in self.iter_bytes(stream):
-            yield data.decode()
+        """Encode a whole stream as text, exactly one frame per item (the interface of the
+        library we succeed). Chunks of a plain async iterable are not merged."""
+        batches = encode_batches(as_chunk_source(stream, coalesce=False), self)
+        try:
+            async for batch in batches:
+                for frame in batch:
+                    yield frame.decode()
+        finally:
+            await batches.aclose()
+
+
+# Closes still running after their consumer was cancelled (kept referenced until done).
+_closing: set[asyncio.Future[None]] = set()
+
+
+async def close_source(source: ChunkSource) -> None:
+    """Close ``source`` even if the consumer is being cancelled (the close then finishes on
+    its own, so a cancelled request still cancels its run)."""
+    closing = asyncio.ensure_future(source.aclose())
+    try:
+        await asyncio.shield(closing)
+    except asyncio.CancelledError:
+        if not closing.done():
+            _closing.add(closing)
+            closing.add_done_callback(_closing.discard)
+        raise
+
+
+async def encode_batches(
+    source: ChunkSource, encoder: StreamEncoder, **options: Any
+) -> AsyncGenerator[list[bytes], None]:
+    """`drive` that owns ``source``: the source is closed when the batches end or are closed."""
+    frames = drive(source, encoder, **options)
+    try:
+        async for batch in frames:
+            yield batch
+    finally:
+        await frames.aclose()
+        await close_source(source)
+
+
+async def drive(
+    source: ChunkSource,
+    encoder: StreamEncoder,
+    *,
+    idle_timeout: float | None = None,
+    wake_interval: float | None = None,
+    on_run_failure: Callable[[BaseException], None] = _log_run_failure,
+    internal_error: str = INTERNAL_ERROR,
+) -> AsyncGenerator[list[bytes], None]:
+    """Encode ``source``'s chunks with ``encoder``: one list of frames per ready batch.
+
+    A wait that ends with nothing ready — after ``idle_timeout`` seconds, or because someone
+    called ``source.interrupt()`` — yields ``[encoder.keepalive]``. ``wake_interval`` sets the
+    buffer's write coalescing (`ChunkBuffer.wake_interval`). The last list holds the end of
+    stream. A run that raises is reported to ``on_run_failure`` (its error frame was encoded
+    already); an encoder that raises is logged and replaced by an error frame with
+    ``internal_error``. Closing the generator does not close the source.
+    """
+    failed = False
+    batch = source.take_nowait()  # the first take starts the run
+    buffer = source.buffer
+    if wake_interval is not None:
+        buffer.wake_interval = wake_interval
+    take_nowait = buffer.take_nowait
+    next_batch = buffer.next_batch
+    keepalive = [encoder.keepalive]
+    try:
+        while True:
+            if batch is None:
+                try:
+                    batch = await next_batch(idle_timeout)
+                except StopAsyncIteration:
+                    break
+                except Exception as exc:
+                    on_run_failure(exc)
+                    failed = True
+                    break
+                if batch is None:
+                    yield keepalive
+                    batch = take_nowait()
+                    continue
+            if batch:
+                frames = encoder.encode_frames(batch)
+                if frames:
+                    yield frames
+                if encoder.closed:
+                    # The protocol's stream ended (a terminal error): nothing more may follow.
+                    failed = log_failure_at_terminal_frame(buffer)
+                    break
+            batch = take_nowait()
+        tail = encoder.finish_frames(failed)
+    except Exception:
+        logger.exception("encoding the stream failed")
+        tail = encoder.encode_frames([ErrorChunk(internal_error)])
+        tail += encoder.finish_frames(failed=True)
+    yield tail

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import json
 import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
@@ -12,11 +13,8 @@ import httpx
 
 from ..accumulator import accumulate
 from ..errors import DecodeError
-from ..serialization.assistant_transport import AssistantTransportDecoder
-from ..serialization.data_stream import DataStreamDecoder
-from ..serialization.openai_stream import OpenAIStreamDecoder
-from ..serialization.rais import RAISDecoder
-from ._wire import SSE_FORMATS, Frame, Framer, interpreter_for
+from ..serialization import PROTOCOLS, detect_protocol, get_protocol
+from ._wire import Frame, Framer, Interpreter, interpreter_for, is_sse
 
 __all__ = ["DEFAULT_BODY", "Exchange", "accumulated_message", "record"]
 
@@ -40,6 +38,8 @@ class Exchange:
     transport_error: str | None = None
     #: True when `record` stopped reading on purpose (``stop_after``).
     aborted: bool = False
+    #: Why the protocol could not be detected (``format`` left empty), if it could not.
+    detect_error: str | None = None
 
     @property
     def data_frames(self) -> list[Frame]:
@@ -75,7 +75,7 @@ class Exchange:
 
 def record(
     url: str,
-    format_name: str,
+    format_name: str | None,
     body: Any,
     *,
     headers: Mapping[str, str] | None = None,
@@ -86,26 +86,53 @@ def record(
 ) -> Exchange:
     """POST ``body`` (JSON, or raw ``bytes``) to ``url`` and read the streamed answer.
 
-    ``on_frame`` sees every frame as it is read; ``stop_after`` closes the connection after
-    that many data frames (a client abort).
+    ``format_name`` None detects the protocol from the response (a marker header, a media type
+    only one protocol uses, else the first data frame); ``exchange.format`` says what it found
+    (empty when nothing matched: ``detect_error`` says why). ``on_frame`` sees every frame as
+    it is read; ``stop_after`` closes the connection after that many data frames (an abort).
     """
-    exchange = Exchange(url, format_name)
-    framer = Framer(format_name in SSE_FORMATS)
-    interpreter = interpreter_for(format_name)
+    exchange = Exchange(url, format_name or "")
+    framer: Framer | None = None
+    interpreter: Interpreter | None = None
+    waiting: list[Frame] = []  # frames read before the protocol was known
     own_client = client is None
     http = client or httpx.Client(timeout=httpx.Timeout(timeout, connect=10.0))
     request_headers = {"Accept": "text/event-stream, text/plain, */*", **(headers or {})}
     content = body if isinstance(body, bytes) else None
     started = time.perf_counter()
 
+    def use(name: str) -> None:
+        nonlocal interpreter
+        exchange.format = name
+        interpreter = interpreter_for(name)
+
     def add(frames: list[Frame]) -> bool:
         for frame in frames:
+            if interpreter is None:
+                waiting.append(frame)
+                if frame.data is None or frame.data == "[DONE]":
+                    continue
+                try:
+                    payload = json.loads(frame.data)
+                except ValueError:
+                    continue
+                detected = detect_protocol(exchange.headers, payload)
+                if detected is None:
+                    continue
+                use(detected)
+                pending = list(waiting)
+                waiting.clear()
+                if add(pending):
+                    return True
+                continue
             interpreter.interpret(frame)
             exchange.frames.append(frame)
             if on_frame is not None:
                 on_frame(frame)
         return stop_after is not None and len(exchange.data_frames) >= stop_after
 
+    if format_name is not None:
+        use(format_name)
     try:
         with http.stream(
             "POST",
@@ -117,6 +144,16 @@ def record(
             exchange.headers_at = time.perf_counter() - started
             exchange.status = response.status_code
             exchange.headers = response.headers
+            if interpreter is None:
+                detected = detect_protocol(response.headers)
+                if detected is not None:
+                    use(detected)
+            sse = (
+                is_sse(exchange.format)
+                if exchange.format
+                else "event-stream" in (response.headers.get("content-type", ""))
+            )
+            framer = Framer(sse)
             chunks: list[bytes] = []
             for data in response.iter_bytes():
                 now = time.perf_counter() - started
@@ -133,10 +170,18 @@ def record(
         exchange.transport_error = (
             f"{type(exc).__name__}: {exc}" if str(exc) else type(exc).__name__
         )
+    except DecodeError as exc:
+        exchange.transport_error = str(exc)
     finally:
         exchange.ended_at = time.perf_counter() - started
         if own_client:
             http.close()
+    if interpreter is None and exchange.status is not None:
+        exchange.detect_error = (
+            "could not tell the protocol from the response "
+            f"(Content-Type: {exchange.headers.get('content-type', 'none')}); "
+            f"pass --format ({', '.join(PROTOCOLS)})"
+        )
     return exchange
 
 
@@ -158,10 +203,4 @@ def accumulated_message(exchange: Exchange) -> dict[str, Any]:
 
 
 def _decoder(format_name: str) -> Any:
-    if format_name == "data-stream":
-        return DataStreamDecoder(strict=False)
-    if format_name == "assistant-transport":
-        return AssistantTransportDecoder(strict=False)
-    if format_name == "openai":
-        return OpenAIStreamDecoder(strict=False)
-    return RAISDecoder(strict=False)
+    return get_protocol(format_name).decoder(strict=False)

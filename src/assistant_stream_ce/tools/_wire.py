@@ -12,10 +12,22 @@ import json
 from dataclasses import dataclass, field
 from typing import Any
 
-__all__ = ["FORMAT_NAMES", "Frame", "Framer", "Interpreter", "interpreter_for"]
+from ..assistant_stream_chunk import ErrorChunk, TextDeltaChunk
+from ..errors import DecodeError
+from ..serialization import PROTOCOLS, get_protocol
+from ..serialization.sse import DEFAULT_MAX_LINE, LineSplitter, parse_field
 
-FORMAT_NAMES = ("data-stream", "assistant-transport", "openai", "rais")
-SSE_FORMATS = frozenset({"assistant-transport", "openai", "rais"})
+__all__ = ["Frame", "Framer", "Interpreter", "format_names", "interpreter_for", "is_sse"]
+
+
+def format_names() -> list[str]:
+    """The names of every registered protocol."""
+    return list(PROTOCOLS)
+
+
+def is_sse(format_name: str) -> bool:
+    """Whether the protocol's frames are server-sent events."""
+    return get_protocol(format_name).sse
 
 
 @dataclass
@@ -49,42 +61,22 @@ class Frame:
         return len(self.raw)
 
 
-def _split_lines(buffer: bytes) -> tuple[list[tuple[bytes, bytes]], bytes]:
-    """Complete lines with their endings (LF, CRLF or CR) and the unfinished rest."""
-    lines: list[tuple[bytes, bytes]] = []
-    start = 0
-    length = len(buffer)
-    i = 0
-    while i < length:
-        byte = buffer[i]
-        if byte == 0x0A:
-            lines.append((buffer[start:i], b"\n"))
-            start = i + 1
-        elif byte == 0x0D:
-            if i + 1 == length:
-                break  # a CR at the end might be the first half of a CRLF
-            if buffer[i + 1] == 0x0A:
-                lines.append((buffer[start:i], b"\r\n"))
-                i += 1
-            else:
-                lines.append((buffer[start:i], b"\r"))
-            start = i + 1
-        i += 1
-    return lines, buffer[start:]
-
-
 class Framer:
-    """Cuts a body into frames as bytes arrive (``sse`` events or data-stream lines)."""
+    """Cuts a body into frames as bytes arrive (``sse`` events or data-stream lines).
 
-    def __init__(self, sse: bool) -> None:
+    Lines come from the library's shared `LineSplitter` (with their line ends kept, so `check`
+    can judge them); SSE fields are read with the shared `parse_field`.
+    """
+
+    def __init__(self, sse: bool, max_line: int = DEFAULT_MAX_LINE) -> None:
         self.sse = sse
-        self._rest = b""
+        self._lines = LineSplitter("response body", max_line)
         self._block: list[tuple[bytes, bytes]] = []
 
     def feed(self, data: bytes, at: float) -> list[Frame]:
-        lines, self._rest = _split_lines(self._rest + data)
+        """The frames a read completes (raises `DecodeError` for a line over the limit)."""
         frames: list[Frame] = []
-        for line, ending in lines:
+        for line, ending in self._lines.feed_with_endings(data):
             if not self.sse:
                 frames.append(self._line_frame(line, line + ending, at, True))
             elif line:
@@ -96,7 +88,7 @@ class Framer:
 
     def close(self, at: float) -> list[Frame]:
         """The unterminated tail, if the body ended in the middle of a frame."""
-        rest, self._rest = self._rest, b""
+        rest = self._lines.close() or b""
         if not self.sse:
             return [self._line_frame(rest, rest, at, False)] if rest else []
         block, self._block = self._block, []
@@ -136,14 +128,12 @@ class Framer:
             text, error = self._decode(line)
             if error:
                 errors.append(error)
-            if text.startswith(":"):
-                continue
-            name, colon, value = text.partition(":")
-            if colon and value.startswith(" "):
-                value = value[1:]
-            fields.append((name, value if colon else ""))
-            if name == "data":
-                data.append(value if colon else "")
+            field = parse_field(text)
+            if field is None:
+                continue  # a comment
+            fields.append(field)
+            if field[0] == "data":
+                data.append(field[1])
         return Frame(
             at,
             raw,
@@ -295,11 +285,51 @@ class _RAIS(Interpreter):
             frame.terminal = "error"
 
 
+class _Decoded(Interpreter):
+    """Any registered protocol without its own interpreter: frames read by its decoder."""
+
+    def __init__(self, format_name: str) -> None:
+        super().__init__()
+        self.format = format_name
+        info = get_protocol(format_name)
+        self.sse = info.sse
+        self.decoder = info.decoder(strict=False)
+        self.decoder.reset()
+
+    def interpret(self, frame: Frame) -> Frame:
+        if frame.keepalive:
+            frame.type = "keepalive"
+            return frame
+        # an SSE event's data, or a whole line of a line protocol
+        payload = frame.data if self.sse else frame.raw.decode("utf-8", "replace").strip()
+        if payload is not None and payload != "[DONE]":
+            try:
+                frame.value = json.loads(payload)
+            except ValueError as exc:
+                frame.json_error = str(exc)
+        try:
+            chunks = self.decoder.feed(frame.raw)
+        except DecodeError as exc:
+            frame.type = "malformed"
+            frame.json_error = frame.json_error or str(exc)
+            return frame
+        frame.type = "+".join(dict.fromkeys(chunk.type for chunk in chunks)) or "frame"
+        text = "".join(chunk.text_delta for chunk in chunks if isinstance(chunk, TextDeltaChunk))
+        frame.text = text or None
+        errors = [str(chunk.error) for chunk in chunks if isinstance(chunk, ErrorChunk)]
+        if errors:
+            frame.error = errors[0]
+        if self.decoder.done:
+            frame.terminal = "done"
+        return frame
+
+
 _INTERPRETERS: dict[str, type[Interpreter]] = {
     cls.format: cls for cls in (_DataStream, _AssistantTransport, _OpenAI, _RAIS)
 }
 
 
 def interpreter_for(format_name: str) -> Interpreter:
-    """A fresh interpreter for one response in ``format_name``."""
-    return _INTERPRETERS[format_name]()
+    """A fresh interpreter for one response in ``format_name`` (any registered protocol)."""
+    cls = _INTERPRETERS.get(format_name)
+    return cls() if cls is not None else _Decoded(format_name)

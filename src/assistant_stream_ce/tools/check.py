@@ -19,20 +19,16 @@ from typing import Any, Literal, TextIO
 
 import httpx
 
+from ..serialization import get_protocol
+from ..serialization.sse import DATA_PREFIX
 from ._fetch import Exchange, record
-from ._wire import SSE_FORMATS, Frame
+from ._wire import Frame, is_sse
 
 __all__ = ["CheckResult", "Checker", "run_check", "run_checks"]
 
 Level = Literal["MUST", "SHOULD"]
 Status = Literal["pass", "warn", "fail"]
 
-MEDIA_TYPES = {
-    "data-stream": "text/plain",
-    "assistant-transport": "text/event-stream",
-    "openai": "text/event-stream",
-    "rais": "text/event-stream",
-}
 _KNOWN_DATA_STREAM_CODES = frozenset(
     {"0", "g", "b", "c", "9", "a", "h", "k", "2", "8", "3", "f", "e", "d", "i", "j"}
     | {"aui-text-delta", "aui-reasoning-delta", "aui-reasoning-part-start", "aui-data"}
@@ -95,7 +91,7 @@ def _where(index: int, frame: Frame) -> str:
 def _check_headers(ex: Exchange, c: Checker) -> None:
     fmt = ex.format
     headers = ex.headers
-    expected = MEDIA_TYPES[fmt]
+    expected = get_protocol(fmt).media_type
     c.item(
         "content-type",
         "MUST",
@@ -182,7 +178,7 @@ def _check_framing(ex: Exchange, c: Checker) -> None:
         "CR found in the body" if has_cr else "",
     )
     unterminated = _first(frames, lambda f: not f.terminated)
-    what = "a blank line" if fmt in SSE_FORMATS else "a line feed"
+    what = "a blank line" if is_sse(fmt) else "a line feed"
     c.item(
         "frames-terminated",
         "MUST",
@@ -195,7 +191,9 @@ def _check_framing(ex: Exchange, c: Checker) -> None:
             else f"the body ended inside {_where(unterminated, frames[unterminated])}"
         ),
     )
-    if fmt not in SSE_FORMATS:
+    if not is_sse(fmt):
+        if fmt != "data-stream":
+            return
         no_code = _first(ex.data_frames, lambda f: f.code is None)
         c.item(
             "line-format",
@@ -209,7 +207,7 @@ def _check_framing(ex: Exchange, c: Checker) -> None:
     no_space = _first(
         data_frames,
         lambda f: any(
-            line.startswith(b"data:") and not line.startswith(b"data: ")
+            line.startswith(DATA_PREFIX[:-1]) and not line.startswith(DATA_PREFIX)
             for line in f.raw.splitlines()
         ),
     )
@@ -272,7 +270,7 @@ def _check_json(ex: Exchange, c: Checker) -> None:
 
 def _check_keepalives(ex: Exchange, c: Checker) -> None:
     keepalives = ex.keepalives
-    if ex.format in SSE_FORMATS:
+    if is_sse(ex.format):
         bad = [f for f in keepalives if f.fields]  # e.g. `event: ping` with no data
         pings = _first(
             ex.data_frames, lambda f: (f.data or "").strip().lower() in ("", "ping", "keep-alive")
@@ -804,14 +802,17 @@ def _check_last_event_id(
 # -- running ---------------------------------------------------------------------------------
 
 
-def run_checks(url: str, fmt: str, body: Any, *, timeout: float = 60.0) -> tuple[Exchange, Checker]:
-    """Run every check of ``fmt`` against ``url``; the main exchange and the results."""
+def run_checks(
+    url: str, fmt: str | None, body: Any, *, timeout: float = 60.0
+) -> tuple[Exchange, Checker]:
+    """Run every check of ``fmt`` (None: detected) against ``url``; the exchange and results."""
     c = Checker()
-    headers = {"Origin": "http://check.invalid"} if fmt == "rais" else None
+    headers = {"Origin": "http://check.invalid"}
     with httpx.Client(timeout=httpx.Timeout(timeout, connect=10.0)) as client:
         ex = record(url, fmt, body, headers=headers, client=client)
-        if ex.status is None:
+        if ex.status is None or not ex.format:
             return ex, c
+        fmt = ex.format
         c.item(
             "status", "MUST", "the stream is answered 200", ex.status == 200, f"HTTP {ex.status}"
         )
@@ -820,7 +821,9 @@ def run_checks(url: str, fmt: str, body: Any, *, timeout: float = 60.0) -> tuple
         _check_headers(ex, c)
         _check_framing(ex, c)
         _check_json(ex, c)
-        _PROTOCOL_CHECKS[fmt](ex, c)
+        protocol_checks = _PROTOCOL_CHECKS.get(fmt)
+        if protocol_checks is not None:
+            protocol_checks(ex, c)
         _check_text_and_errors(ex, c)
         _check_keepalives(ex, c)
         _check_bad_body(url, fmt, c, client)
@@ -832,7 +835,7 @@ def run_checks(url: str, fmt: str, body: Any, *, timeout: float = 60.0) -> tuple
 
 def run_check(
     url: str,
-    fmt: str,
+    fmt: str | None,
     body: Any,
     *,
     as_json: bool = False,
@@ -842,8 +845,11 @@ def run_check(
     """Run ``check``; exit status 0 (no MUST failed), 1 (a MUST failed), 2 (no answer)."""
     out = out or sys.stdout
     ex, c = run_checks(url, fmt, body, timeout=timeout)
-    if ex.status is None:
-        message = f"could not reach {url}: {ex.transport_error}"
+    if ex.status is None or not ex.format:
+        if ex.status is None:
+            message = f"could not reach {url}: {ex.transport_error}"
+        else:
+            message = f"{url}: {ex.detect_error}"
         if as_json:
             print(json.dumps({"url": url, "format": fmt, "error": message}), file=out)
         else:
@@ -853,6 +859,7 @@ def run_check(
         status: sum(1 for r in c.results if r.status == status)
         for status in ("pass", "warn", "fail")
     }
+    fmt = ex.format
     if as_json:
         report = {
             "url": url,

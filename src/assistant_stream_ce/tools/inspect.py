@@ -74,7 +74,7 @@ def _timeline_line(frame: Frame) -> str:
 
 def run_inspect(
     url: str,
-    format_name: str,
+    format_name: str | None,
     body: Any,
     *,
     as_json: bool = False,
@@ -85,7 +85,11 @@ def run_inspect(
     """Run ``inspect``; return the exit status (0 done, 1 error or cut off, 2 not a stream)."""
     out = out or sys.stdout
     if not as_json:
-        print(f"POST {url}  ({format_name})", file=out, flush=True)
+        print(
+            f"POST {url}  ({format_name or 'protocol detected from the response'})",
+            file=out,
+            flush=True,
+        )
 
     def show(frame: Frame) -> None:
         print(_timeline_line(frame), file=out, flush=True)
@@ -93,6 +97,12 @@ def run_inspect(
     exchange = record(
         url, format_name, body, headers=headers, timeout=timeout, on_frame=None if as_json else show
     )
+    if exchange.status is not None and not exchange.format:
+        if as_json:
+            print(json.dumps({"url": url, "error": exchange.detect_error}), file=out)
+        else:
+            print(exchange.detect_error, file=out)
+        return 2
     report = inspect_report(exchange)
     if as_json:
         print(json.dumps(report, indent=2, ensure_ascii=False), file=out)

@@ -226,6 +226,20 @@
     },
   };
 
+  // A registered protocol this page has no parser for: its frames are shown as they arrive.
+  function rawParser(view, stats) {
+    const lines = new LineSplitter((line) => {
+      if (line === "") return stats.keepalive();
+      stats.frame();
+      view.appendText(`${line}\n`);
+      return undefined;
+    });
+    return {
+      push: (text) => lines.push(text),
+      end: () => lines.end(),
+    };
+  }
+
   // ---------------------------------------------------------------------------------------
   // Rendering one assistant message.
 
@@ -511,7 +525,8 @@
       const names = (list) => list.map((w) => words[w] || w).join(", ");
       $("caption").textContent =
         `POST ${fmt.endpoint}` +
-        (missing.length ? ` · ${fmt.label} cannot carry ${names(missing)}` : " · carries everything");
+        (missing.length ? ` · ${fmt.label} cannot carry ${names(missing)}` : " · carries everything") +
+        (PARSERS[fmt.name] ? "" : " · shown as raw frames");
     },
 
     setBusy(busy) {
@@ -574,7 +589,7 @@
           view.addError(`HTTP ${response.status}: ${message}`);
           status = "error";
         } else {
-          const parser = PARSERS[format](view, stats);
+          const parser = (PARSERS[format] || rawParser)(view, stats);
           const reader = response.body.getReader();
           const decoder = new TextDecoder();
           for (;;) {

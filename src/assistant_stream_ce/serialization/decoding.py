@@ -134,6 +134,10 @@ class StreamDecoder:
         terminator. Raises `DecodeError` (only) for a body that breaks the protocol; errors of
         the source itself propagate unchanged.
         """
+        if isinstance(source, (bytes, bytearray, memoryview, str)):
+            raise DecodeError(
+                f"{self.protocol}: expected an iterable of bytes, got {type(source).__name__}"
+            )
         self.reset()
         feed = self.feed
         if hasattr(source, "__aiter__"):
