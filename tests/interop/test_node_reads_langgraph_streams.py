@@ -1,4 +1,4 @@
-"""The real npm assistant-stream client decodes a LangGraph graph streamed by stream_graph."""
+"""Real JavaScript clients (npm assistant-stream, AI SDK v4) decode graphs from stream_graph."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ import pytest
 
 pytest.importorskip("langgraph")
 
-from node_client import decode_with_assistant_stream
+from node_client import decode_with_ai_sdk, decode_with_assistant_stream
 
 from _langgraph_graphs import question, react_graph, subgraph_graph
 from _util import encode
@@ -56,3 +56,25 @@ async def test_subgraph_graph(protocol: str) -> None:
     texts = [p["text"] for p in decoded["message"]["parts"] if p["type"] == "text"]
     assert "".join(texts) == "Found three papers.Summary: three."
     assert "SECRET" not in str(decoded["message"])
+
+
+async def test_ai_sdk_v4_reads_the_react_graph() -> None:
+    async def run(controller: Any) -> None:
+        await stream_graph(controller, react_graph(), question())
+
+    body = await encode(DataStreamEncoder("ai-sdk-v4"), create_run(run))
+    result = decode_with_ai_sdk(body)
+    assert result["ok"], result
+    chat = result["chat"]
+    assert chat["ok"], chat
+    assert chat["finishReason"] == "stop"
+    invocations = chat["message"]["toolInvocations"]
+    assert [
+        (i["toolCallId"], i["toolName"], i["args"], i["state"], i["result"]) for i in invocations
+    ] == [
+        ("call_w", "get_weather", {"city": "Oslo"}, "result", "sunny in Oslo"),
+        ("call_t", "get_time", {"zone": "UTC"}, "result", "12:00 UTC"),
+    ]
+    text = "".join(p["text"] for p in chat["message"]["parts"] if p["type"] == "text")
+    assert text == "Let me check. It is sunny at noon."
+    assert chat["message"]["reasoning"] == "Need weather and time."
