@@ -85,3 +85,15 @@ __all__ = [
     "accumulate_stream",
     "create_run",
 ]
+
+try:  # LangGraph helpers need langchain-core (extra [langgraph])
+    from .modules.langgraph import (
+        append_langgraph_event,
+        get_tool_call_subgraph_state,
+        stream_graph,
+    )
+except ModuleNotFoundError as exc:  # pragma: no cover - depends on the environment
+    if not (exc.name or "").startswith("langchain_core"):
+        raise
+else:
+    __all__ += ["append_langgraph_event", "get_tool_call_subgraph_state", "stream_graph"]

@@ -62,8 +62,9 @@ class ReasoningPartStartChunk:
     """Opens a new reasoning part, optionally carrying a summary of it."""
 
     unstable_summary: str | None = None
-    type: str = "reasoning-part-start"
+    # Field order as upstream assistant-stream (parent_id before type), unlike the other chunks.
     parent_id: str | None = None
+    type: str = "reasoning-part-start"
 
 
 @dataclass(slots=True)

@@ -222,9 +222,16 @@ class RunController:
             else:
                 self._core.push_reasoning(reasoning_delta, self._parent_id)
 
-    def add_reasoning_part(self, summary: str | None = None) -> None:
-        """Start a new reasoning part, optionally with a summary of it."""
-        self._core.push(ReasoningPartStartChunk(summary, "reasoning-part-start", self._parent_id))
+    def add_reasoning_part(
+        self, unstable_summary: str | None = None, *, summary: str | None = None
+    ) -> None:
+        """Start a new reasoning part, optionally with a summary of it.
+
+        ``unstable_summary`` is upstream assistant-stream's name; ``summary`` is kept as well.
+        """
+        if unstable_summary is None:
+            unstable_summary = summary
+        self._core.push(ReasoningPartStartChunk(unstable_summary, self._parent_id))
 
     async def add_tool_call(
         self, tool_name: str, tool_call_id: str | None = None
@@ -461,3 +468,11 @@ def create_run(
     that the consumer has not read yet are merged into one chunk.
     """
     return RunStream(callback, state, coalesce)
+
+
+# Names assistant-stream 0.0.36 made importable from this module (through its own imports),
+# kept here even where this module stops using them (tests/test_compat_surface.py checks).
+from .assistant_stream_chunk import ReasoningDeltaChunk as ReasoningDeltaChunk  # noqa: E402
+from .assistant_stream_chunk import TextDeltaChunk as TextDeltaChunk  # noqa: E402
+from .modules.tool_call import create_tool_call as create_tool_call  # noqa: E402
+from .state_manager import StateManager as StateManager  # noqa: E402
