@@ -58,23 +58,29 @@ async def test_a_too_deep_value_costs_one_error_frame_and_no_later_token(protoco
 
 
 def timed(function: Any, *args: Any) -> tuple[Any, float, float]:
-    """Result, seconds and peak traced MiB of ``function(*args)``."""
-    tracemalloc.start()
+    """Result, seconds (untraced) and peak traced MiB (a second, traced call) of ``function``.
+
+    The bounds below are loose for a loaded machine: what they catch is quadratic behaviour,
+    which took minutes and gigabytes on these inputs.
+    """
     started = time.perf_counter()
+    result = function(*args)
+    seconds = time.perf_counter() - started
+    tracemalloc.start()
     try:
-        result = function(*args)
+        function(*args)
     finally:
         _, peak = tracemalloc.get_traced_memory()
         tracemalloc.stop()
-    return result, time.perf_counter() - started, peak / 2**20
+    return result, seconds, peak / 2**20
 
 
 def test_partial_json_is_linear_in_depth_and_length() -> None:
     _, seconds, peak = timed(parse_partial_json, "[" * 100_000)
-    assert seconds < 2 and peak < 64
+    assert seconds < 5 and peak < 64, (seconds, peak)
     value, seconds, peak = timed(parse_partial_json, '{"k": "' + "x" * 2_000_000)
     assert value == {"k": "x" * 2_000_000}
-    assert seconds < 2 and peak < 64, (seconds, peak)
+    assert seconds < 5 and peak < 64, (seconds, peak)
     assert parse_partial_json('{"a": [1, {"b": "x') == {"a": [1, {"b": "x"}]}
 
 
@@ -92,6 +98,6 @@ def test_accumulating_hostile_arguments_and_state_is_typed_and_bounded() -> None
         ),
     ]
     message, seconds, _ = timed(accumulate, chunks)
-    assert seconds < 5
+    assert seconds < 10
     assert message.state == {"list": [1], "ok": True}  # the bad operations are skipped
     assert message.to_dict()["parts"][0]["args"] == {}

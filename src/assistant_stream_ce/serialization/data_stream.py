@@ -51,6 +51,7 @@ from .assistant_stream_response import (
     AssistantStreamResponse,
     HeartbeatOption,
 )
+from .heartbeat import DATA_STREAM_KEEPALIVE
 from .parts import PartListener, PartMachine, ToolCall
 from .registry import CAPABILITIES, ProtocolInfo, register_protocol
 from .stream_encoder import MessageTotals, StreamEncoder
@@ -68,7 +69,7 @@ class DataStreamEncoder(StreamEncoder, PartListener):
     """Encoder for the assistant-ui data stream."""
 
     media_type = "text/plain"
-    keepalive = b"\n"
+    keepalive = DATA_STREAM_KEEPALIVE
     sse = False
     headers: ClassVar[dict[str, str]] = {
         "x-vercel-ai-data-stream": "v1",
@@ -333,3 +334,9 @@ register_protocol(
         marker=("x-vercel-ai-data-stream", "v1"),
     )
 )
+
+
+# Names assistant-stream 0.0.36 let users import from this module (their homes are elsewhere).
+from ..state import StateProxy as StateProxy  # noqa: E402
+from ..state import StateProxyJSONEncoder as StateProxyJSONEncoder  # noqa: E402
+from .heartbeat import DATA_STREAM_KEEPALIVE_LINE as DATA_STREAM_KEEPALIVE_LINE  # noqa: E402

@@ -9,13 +9,11 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import math
 from collections.abc import AsyncGenerator, AsyncIterator
+from typing import Union
 
-from .assistant_stream_response import (
-    DEFAULT_HEARTBEAT_INTERVAL,
-    HeartbeatOption,
-    resolve_heartbeat_interval,
-)
+from .sse import sse_comment
 
 __all__ = [
     "DATA_STREAM_KEEPALIVE_LINE",
@@ -27,10 +25,36 @@ __all__ = [
     "resolve_heartbeat_interval",
 ]
 
+#: Seconds of silence before a response sends a keepalive (``heartbeat=True``).
+DEFAULT_HEARTBEAT_INTERVAL = 15.0
+
+#: ``heartbeat=``: seconds, True (the default interval) or False/None/0 (off).
+HeartbeatOption = Union[float, int, bool, None]
+
 #: The SSE keepalive: a comment line, ignored by every SSE parser.
-SSE_HEARTBEAT_LINE = ": heartbeat\n\n"
+SSE_HEARTBEAT = sse_comment("heartbeat")
+SSE_HEARTBEAT_LINE = SSE_HEARTBEAT.decode()
 #: The data stream keepalive: an empty line, skipped by the data stream decoders.
-DATA_STREAM_KEEPALIVE_LINE = "\n"
+DATA_STREAM_KEEPALIVE = b"\n"
+DATA_STREAM_KEEPALIVE_LINE = DATA_STREAM_KEEPALIVE.decode()
+
+
+def resolve_heartbeat_interval(heartbeat: HeartbeatOption) -> float | None:
+    """Seconds between idle keepalives: True → default, False/None/0 → off.
+
+    Raises ValueError for a negative or non-finite interval.
+    """
+    if heartbeat is True:
+        return DEFAULT_HEARTBEAT_INTERVAL
+    if heartbeat is None or heartbeat is False:
+        return None
+    interval = float(heartbeat)
+    if not math.isfinite(interval) or interval < 0:
+        raise ValueError(
+            f"heartbeat must be True, False, 0 or a positive finite number of seconds, "
+            f"got {heartbeat!r}"
+        )
+    return interval or None
 
 
 async def add_keepalive(

@@ -11,13 +11,14 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from abc import ABC, abstractmethod
+from abc import ABC
 from collections.abc import AsyncGenerator, AsyncIterable, AsyncIterator, Callable
 from typing import Any, ClassVar
 
 from .._buffer import ChunkBuffer
 from .._source import ChunkSource, as_chunk_source
 from ..assistant_stream_chunk import AssistantStreamChunk, ErrorChunk
+from .heartbeat import SSE_HEARTBEAT_LINE
 
 __all__ = [
     "INTERNAL_ERROR",
@@ -92,24 +93,31 @@ class StreamEncoder(ABC):
 
     #: Media type of the response body.
     media_type: ClassVar[str]
-    #: Bytes sent when the stream has been idle for the heartbeat interval.
-    keepalive: ClassVar[bytes]
     #: Protocol-specific response headers (markers such as ``x-vercel-ai-data-stream``).
     headers: ClassVar[dict[str, str]] = {}
+    #: Bytes sent when the stream has been idle (b"": no keepalive).
+    keepalive: ClassVar[bytes] = b""
     #: Whether frames are server-sent events (they may then carry ``id:`` lines).
     sse: ClassVar[bool] = True
 
-    @abstractmethod
     def encode_frames(self, chunks: list[Any]) -> list[bytes]:
-        """Encode ready chunks (in order) into frames."""
+        """Encode ready chunks (in order) into frames (every encoder of ours implements it;
+        an encoder written for assistant-stream 0.0.36 overrides `encode_stream` instead)."""
+        raise NotImplementedError(f"{type(self).__name__} does not implement encode_frames")
 
-    @abstractmethod
     def finish_frames(self, failed: bool = False) -> list[bytes]:
         """Close every open part and write the protocol's end of stream.
 
         ``failed`` says the run ended by raising (its error frame was already written), so no
         successful message finish may follow.
         """
+        raise NotImplementedError(f"{type(self).__name__} does not implement finish_frames")
+
+    @classmethod
+    def frame_level(cls) -> bool:
+        """Whether this encoder implements the frame-level interface (else only
+        `encode_stream`, like the encoders written for assistant-stream 0.0.36)."""
+        return cls.encode_frames is not StreamEncoder.encode_frames
 
     def encode_batch(self, chunks: list[Any]) -> bytes:
         """Encode ready chunks into one piece of the body."""
@@ -131,9 +139,13 @@ class StreamEncoder(ABC):
         """The response media type (kept for compatibility)."""
         return self.media_type
 
-    def get_keepalive_token(self) -> str:
-        """The idle keepalive text (kept for compatibility)."""
-        return self.keepalive.decode()
+    def get_keepalive_token(self) -> str | None:
+        """The idle keepalive text; for an encoder without one, the SSE comment when its media
+        type is ``text/event-stream``, else None (no keepalives)."""
+        keepalive = getattr(self, "keepalive", None)
+        if keepalive:
+            return str(keepalive.decode())
+        return SSE_HEARTBEAT_LINE if self.get_media_type() == "text/event-stream" else None
 
     def encode_chunk(self, chunk: AssistantStreamChunk) -> str:
         """Encode a single chunk (convenience; prefer `encode_batch`)."""
@@ -252,3 +264,4 @@ async def drive(
         tail = encoder.encode_frames([ErrorChunk(internal_error)])
         tail += encoder.finish_frames(failed=True)
     yield tail
+
