@@ -16,7 +16,9 @@ import threading
 from collections.abc import Callable, Iterator, Sequence
 from typing import TYPE_CHECKING, Any, NoReturn, Protocol, Union
 
-from .assistant_stream_chunk import ObjectStreamOperation
+from ._json import dumps
+from .assistant_stream_chunk import ErrorChunk, ObjectStreamOperation
+from .errors import SerializationError
 
 if TYPE_CHECKING:
     from .create_run import _RunCore
@@ -136,6 +138,12 @@ def apply_operation(state: Any, operation: Any) -> Any:
     return root
 
 
+def _is_plain(value: Any) -> bool:
+    """Whether ``value`` is a scalar that always has a JSON form."""
+    cls = value.__class__
+    return cls is str or cls is int or cls is bool or value is None
+
+
 def _canonical_key(node: Any, key: PathKey) -> str:
     """A path segment as the protocols carry it, resolved against the container it indexes."""
     if isinstance(node, list):
@@ -217,7 +225,16 @@ class StateStore:
         ):
             self._apply({"type": "append-text", "path": wire, "value": value[len(current) :]})
             return
-        self._apply({"type": "set", "path": wire, "value": value})
+        try:
+            snapshot = copy_json_value(value)  # later changes to `value` never reach the client
+            if not _is_plain(snapshot):
+                dumps(snapshot, "update-state")
+        except (SerializationError, RecursionError) as exc:
+            # Only this operation is refused: the state stays as it was on both sides.
+            reason = exc if isinstance(exc, SerializationError) else "the value is nested too deep"
+            self._core.push(ErrorChunk(f"state at {wire} not changed: {reason}"))
+            return
+        self._apply({"type": "set", "path": wire, "value": snapshot})
 
     def append_text(self, path: tuple[PathKey, ...], text: str) -> None:
         """Append ``text`` to the string at ``path`` and emit ``append-text``."""
@@ -321,7 +338,9 @@ class StateProxy:
         self[len(container)] = value
 
     def extend(self, values: Any) -> None:
-        for value in values:
+        # a snapshot first: `state["l"] += state["l"]` must not chase its own appends
+        items = copy_json_value(values) if isinstance(values, StateProxy) else list(values)
+        for value in items:
             self.append(value)
 
     def __iadd__(self, other: Any) -> StateProxy:

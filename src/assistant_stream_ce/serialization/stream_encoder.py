@@ -264,4 +264,3 @@ async def drive(
         tail = encoder.encode_frames([ErrorChunk(internal_error)])
         tail += encoder.finish_frames(failed=True)
     yield tail
-
