@@ -32,6 +32,8 @@ logger = logging.getLogger(__name__)
 
 # How long a callback may keep running after its consumer went away before it is cancelled.
 CANCEL_GRACE_SECONDS = 0.05
+# How long `aclose` then waits for the cancelled tasks to end (a callback may ignore it).
+CANCEL_WAIT_SECONDS = 1.0
 
 _get_ident = threading.get_ident
 
@@ -130,7 +132,14 @@ class _RunCore:
             self.buffer.finish()
 
     def fail(self, exc: BaseException) -> None:
-        """A producer raised: emit the error chunk, stop the others, end with ``exc``."""
+        """A producer raised: emit the error chunk, stop the others, end with ``exc``.
+
+        ``SystemExit`` and ``KeyboardInterrupt`` from a callback fail the run like any error
+        (logged): they never reach the server that consumes it.
+        """
+        if not isinstance(exc, Exception):
+            logger.error("a producer of the run raised %s", type(exc).__name__, exc_info=exc)
+            exc = RuntimeError(f"the run was stopped by {type(exc).__name__}")
         if self.failed:
             logger.error("another producer of the run also failed", exc_info=exc)
             return
@@ -445,7 +454,14 @@ class RunStream(AsyncIterator[AssistantStreamChunk]):
         for task in still_running:
             task.cancel()
         if still_running:
-            await asyncio.wait(still_running)
+            _, ignoring = await asyncio.wait(still_running, timeout=CANCEL_WAIT_SECONDS)
+            if ignoring:
+                logger.warning(
+                    "%d task(s) of the run kept running %.1f s after being cancelled (a callback "
+                    "that catches CancelledError must re-raise it); no longer waiting for them",
+                    len(ignoring),
+                    CANCEL_WAIT_SECONDS,
+                )
 
     def __del__(self) -> None:
         if self._closed or not self._started:

@@ -17,7 +17,7 @@ from collections.abc import Callable, Iterator, Sequence
 from typing import TYPE_CHECKING, Any, NoReturn, Protocol, Union
 
 from ._json import dumps
-from .assistant_stream_chunk import ErrorChunk, ObjectStreamOperation
+from .assistant_stream_chunk import ObjectStreamOperation
 from .errors import SerializationError
 
 if TYPE_CHECKING:
@@ -229,10 +229,11 @@ class StateStore:
             snapshot = copy_json_value(value)  # later changes to `value` never reach the client
             if not _is_plain(snapshot):
                 dumps(snapshot, "update-state")
-        except (SerializationError, RecursionError) as exc:
-            # Only this operation is refused: the state stays as it was on both sides.
-            reason = exc if isinstance(exc, SerializationError) else "the value is nested too deep"
-            self._core.push(ErrorChunk(f"state at {wire} not changed: {reason}"))
+        except (SerializationError, RecursionError):
+            # Refused: the state stays as it was here and on every client. The operation still
+            # goes to the encoders, which report it as the protocol's error (when the protocol
+            # carries state at all) and send the rest of its batch.
+            self._core.emit_state({"type": "set", "path": wire, "value": value})
             return
         self._apply({"type": "set", "path": wire, "value": snapshot})
 

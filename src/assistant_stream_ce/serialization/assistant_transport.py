@@ -36,7 +36,7 @@ from .heartbeat import SSE_HEARTBEAT
 from .parts import PartListener, PartMachine, Segment, ToolCall
 from .registry import CAPABILITIES, ProtocolInfo, register_protocol
 from .sse import DATA_PREFIX, EVENT_END, SSE_DONE, sse_data
-from .stream_encoder import MessageTotals, StreamEncoder
+from .stream_encoder import MessageTotals, StreamEncoder, encode_operations
 
 __all__ = ["AssistantTransportDecoder", "AssistantTransportEncoder", "AssistantTransportResponse"]
 
@@ -232,7 +232,11 @@ class AssistantTransportEncoder(StreamEncoder, PartListener):
         self._event({"type": "annotations", "annotations": list(chunk.annotations)}, chunk.type)
 
     def _update_state(self, chunk: Any) -> None:
-        self._event({"type": "update-state", "operations": chunk.operations}, chunk.type)
+        _, payload, problems = encode_operations(chunk.operations)
+        if payload is not None:
+            self._out.append(sse_data(b'{"type":"update-state","operations":' + payload + b"}"))
+        for problem in problems:
+            self._error_event(problem)
 
     def _error_event(self, message: str) -> None:
         self._parts.close_all()

@@ -54,7 +54,7 @@ from .assistant_stream_response import (
 from .heartbeat import DATA_STREAM_KEEPALIVE
 from .parts import PartListener, PartMachine, ToolCall
 from .registry import CAPABILITIES, ProtocolInfo, register_protocol
-from .stream_encoder import MessageTotals, StreamEncoder
+from .stream_encoder import MessageTotals, StreamEncoder, encode_operations
 
 __all__ = ["DataStreamDecoder", "DataStreamEncoder", "DataStreamProfile", "DataStreamResponse"]
 
@@ -246,7 +246,11 @@ class DataStreamEncoder(StreamEncoder, PartListener):
         if self._v4:
             logger.debug("data stream (ai-sdk-v4): state updates are not sent")
             return
-        self._frame(b"aui-state:", chunk.operations, chunk.type)
+        _, payload, problems = encode_operations(chunk.operations)
+        if payload is not None:
+            self._out.append(b"aui-state:" + payload + b"\n")
+        for problem in problems:
+            self._error_frame(problem)
 
     def _error(self, chunk: Any) -> None:
         self._error_frame(str(chunk.error))

@@ -16,8 +16,10 @@ from collections.abc import AsyncGenerator, AsyncIterable, AsyncIterator, Callab
 from typing import Any, ClassVar
 
 from .._buffer import ChunkBuffer
+from .._json import dumps
 from .._source import ChunkSource, as_chunk_source
 from ..assistant_stream_chunk import AssistantStreamChunk, ErrorChunk
+from ..errors import SerializationError
 from .heartbeat import SSE_HEARTBEAT_LINE
 
 __all__ = [
@@ -27,6 +29,7 @@ __all__ = [
     "close_source",
     "drive",
     "encode_batches",
+    "encode_operations",
 ]
 
 logger = logging.getLogger("assistant_stream_ce.serialization")
@@ -67,6 +70,26 @@ class MessageTotals:
 
     def usage(self) -> dict[str, int]:
         return {"inputTokens": self.input_tokens, "outputTokens": self.output_tokens}
+
+
+def encode_operations(operations: list[Any]) -> tuple[list[Any], bytes | None, list[str]]:
+    """State operations as JSON: (the operations sent, their JSON or None, a problem per
+    operation that has no JSON form). One bad value costs its own operation, not the batch."""
+    try:
+        return operations, dumps(operations, "update-state"), []
+    except SerializationError:
+        pass
+    valid: list[Any] = []
+    problems: list[str] = []
+    for operation in operations:
+        try:
+            dumps(operation, "update-state")
+        except (SerializationError, RecursionError) as exc:
+            path = operation.get("path") if isinstance(operation, dict) else None
+            problems.append(f"state at {path} not changed: {exc}")
+        else:
+            valid.append(operation)
+    return valid, (dumps(valid, "update-state") if valid else None), problems
 
 
 def log_failure_at_terminal_frame(buffer: ChunkBuffer) -> bool:
