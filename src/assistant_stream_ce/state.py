@@ -116,13 +116,18 @@ def apply_operation(state: Any, operation: Any) -> Any:
     root = state if isinstance(state, (dict, list)) else {}
     node = root
     for key in path[:-1]:
-        key = _child_key(node, key, False)
-        child = node[key] if isinstance(node, list) else node.get(key)
+        if node.__class__ is dict and key.__class__ is str:  # the common case, inline
+            child = node.get(key)
+        else:
+            key = _child_key(node, key, False)
+            child = node[key] if isinstance(node, list) else node.get(key)
         if child is None:
             child = {}
             node[key] = child
         node = child
-    key = _child_key(node, path[-1], True)
+    key = path[-1]
+    if node.__class__ is not dict or key.__class__ is not str:
+        key = _child_key(node, key, True)
     if kind == "append-text":
         if isinstance(node, list):
             current = node[key] if key < len(node) else None
@@ -191,6 +196,10 @@ class StateStore:
         node = self.data
         wire: list[str] = []
         for key in path:
+            if node.__class__ is dict and key.__class__ is str:  # the common case, inline
+                wire.append(key)
+                node = node.get(key)
+                continue
             segment = _canonical_key(node, key) if isinstance(node, (dict, list)) else str(key)
             wire.append(segment)
             if isinstance(node, list):

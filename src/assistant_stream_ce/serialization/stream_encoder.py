@@ -208,6 +208,9 @@ _closing: set[asyncio.Future[None]] = set()
 async def close_source(source: ChunkSource) -> None:
     """Close ``source`` even if the consumer is being cancelled (the close then finishes on
     its own, so a cancelled request still cancels its run)."""
+    if source.buffer.closed:
+        await source.aclose()  # the producers are done: nothing to wait for or cancel
+        return
     closing = asyncio.ensure_future(source.aclose())
     try:
         await asyncio.shield(closing)
