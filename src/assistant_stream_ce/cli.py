@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import logging
 import sys
 from collections.abc import Sequence
 from typing import Any
@@ -133,6 +134,12 @@ def _demo(args: argparse.Namespace) -> int:
     config = DemoConfig(
         provider=args.provider, model=args.model, base_url=args.base_url, pace=args.pace
     )
+    # The demo's own log lines (runs completed, cancelled, failed) next to uvicorn's.
+    handler = logging.StreamHandler()
+    handler.setFormatter(logging.Formatter("%(levelname)s:     %(message)s"))
+    library_logger = logging.getLogger("assistant_stream_ce")
+    library_logger.addHandler(handler)
+    library_logger.setLevel(logging.INFO)
     print(f"assistant-stream-ce demo on http://{args.host}:{args.port}/", flush=True)
     uvicorn.run(create_app(config), host=args.host, port=args.port, log_level="info")
     return 0

@@ -470,15 +470,29 @@
     abort: null,
     scrollPending: false,
 
-    changed() {
+    // Follow the newest text while the reader is at the bottom; a reader who scrolls up to
+    // read stays where they are until they come back down (or send a message).
+    follow: true,
+
+    changed(force = false) {
+      if (force) this.follow = true;
       if (this.scrollPending) return;
       this.scrollPending = true;
       requestAnimationFrame(() => {
         this.scrollPending = false;
         const scroller = $("scroller");
-        if (scroller.scrollHeight - scroller.scrollTop - scroller.clientHeight < 160) {
-          scroller.scrollTop = scroller.scrollHeight;
-        }
+        if (this.follow) scroller.scrollTop = scroller.scrollHeight;
+      });
+    },
+
+    watchScroll() {
+      const scroller = $("scroller");
+      let last = scroller.scrollTop;
+      scroller.addEventListener("scroll", () => {
+        const fromBottom = scroller.scrollHeight - scroller.scrollTop - scroller.clientHeight;
+        if (scroller.scrollTop < last - 2) this.follow = false; // the reader scrolled up
+        else if (fromBottom < 24) this.follow = true; // back at the bottom
+        last = scroller.scrollTop;
       });
     },
 
@@ -565,7 +579,7 @@
       for (const name of ["ttfb", "frames", "bytes", "duration"]) this.stat(name, "—");
       this.abort = new AbortController();
       this.setBusy(true);
-      this.changed();
+      this.changed(true); // show the message just sent, and follow the reply
 
       let status = "done";
       try {
@@ -645,6 +659,7 @@
 
     async init() {
       const input = $("input");
+      this.watchScroll();
       $("composer").addEventListener("submit", (event) => {
         event.preventDefault();
         const text = input.value;
