@@ -755,9 +755,11 @@ def _check_bad_body(url: str, fmt: str, c: Checker, client: httpx.Client) -> Non
     )
 
 
-def _check_abort(url: str, fmt: str, body: Any, c: Checker, client: httpx.Client) -> None:
-    aborted = record(url, fmt, body, stop_after=1, client=client)
-    follow = record(url, fmt, body, client=client)
+def _check_abort(
+    url: str, fmt: str, body: Any, c: Checker, client: httpx.Client, limits: dict[str, Any]
+) -> None:
+    aborted = record(url, fmt, body, stop_after=1, client=client, **limits)
+    follow = record(url, fmt, body, client=client, **limits)
     ok = (
         follow.status == 200
         and follow.ending() in ("done", "error")
@@ -780,14 +782,16 @@ def _check_abort(url: str, fmt: str, body: Any, c: Checker, client: httpx.Client
 
 
 def _check_last_event_id(
-    url: str, body: Any, ex: Exchange, c: Checker, client: httpx.Client
+    url: str, body: Any, ex: Exchange, c: Checker, client: httpx.Client, limits: dict[str, Any]
 ) -> None:
     last_id = ""
     for frame in ex.data_frames:
         for name, value in frame.fields:
             if name == "id":
                 last_id = value
-    resumed = record(url, "rais", body, headers={"Last-Event-ID": last_id or "1"}, client=client)
+    resumed = record(
+        url, "rais", body, headers={"Last-Event-ID": last_id or "1"}, client=client, **limits
+    )
     replayed = len(resumed.text_frames)
     ok = resumed.status == 204 or (resumed.status == 200 and replayed == 0)
     c.item(
@@ -803,13 +807,13 @@ def _check_last_event_id(
 
 
 def run_checks(
-    url: str, fmt: str | None, body: Any, *, timeout: float = 60.0
+    url: str, fmt: str | None, body: Any, *, timeout: float = 60.0, **limits: Any
 ) -> tuple[Exchange, Checker]:
     """Run every check of ``fmt`` (None: detected) against ``url``; the exchange and results."""
     c = Checker()
     headers = {"Origin": "http://check.invalid"}
     with httpx.Client(timeout=httpx.Timeout(timeout, connect=10.0)) as client:
-        ex = record(url, fmt, body, headers=headers, client=client)
+        ex = record(url, fmt, body, headers=headers, client=client, **limits)
         if ex.status is None or not ex.format:
             return ex, c
         fmt = ex.format
@@ -827,9 +831,9 @@ def run_checks(
         _check_text_and_errors(ex, c)
         _check_keepalives(ex, c)
         _check_bad_body(url, fmt, c, client)
-        _check_abort(url, fmt, body, c, client)
+        _check_abort(url, fmt, body, c, client, limits)
         if fmt == "rais":
-            _check_last_event_id(url, body, ex, c, client)
+            _check_last_event_id(url, body, ex, c, client, limits)
     return ex, c
 
 
@@ -841,10 +845,11 @@ def run_check(
     as_json: bool = False,
     timeout: float = 60.0,
     out: TextIO | None = None,
+    **limits: Any,
 ) -> int:
     """Run ``check``; exit status 0 (no MUST failed), 1 (a MUST failed), 2 (no answer)."""
     out = out or sys.stdout
-    ex, c = run_checks(url, fmt, body, timeout=timeout)
+    ex, c = run_checks(url, fmt, body, timeout=timeout, **limits)
     if ex.status is None or not ex.format:
         if ex.status is None:
             message = f"could not reach {url}: {ex.transport_error}"
