@@ -350,6 +350,7 @@ class RunStream(AsyncIterator[AssistantStreamChunk]):
         try:
             await self._callback(controller)
         except asyncio.CancelledError:
+            core.buffer.cancelled = True
             core.producer_done()
             raise
         except BaseException as exc:
