@@ -24,7 +24,7 @@ from .assistant_stream_chunk import (
 )
 from .errors import error_message
 from .modules.tool_call import ToolCallController, generate_openai_style_tool_call_id
-from .state import PathKey, StateProxy, StateStore
+from .state import PathKey, StateProxy, StateStore, copy_json_value
 
 __all__ = ["ReadOnlyCancellationSignal", "RunController", "RunStream", "create_run"]
 
@@ -332,6 +332,7 @@ class RunStream(AsyncIterator[AssistantStreamChunk]):
     def __init__(self, callback: RunCallback, state: Any, coalesce: bool) -> None:
         self._callback = callback
         self._core = _RunCore(state, coalesce)
+        self._initial_state = copy_json_value(state)
         self._started = False
         self._closed = False
         self._batch: list[Any] = []
@@ -394,6 +395,11 @@ class RunStream(AsyncIterator[AssistantStreamChunk]):
     def interrupt(self) -> None:
         """Make a pending `next_batch` return None at once (no chunk is lost)."""
         self._core.buffer.interrupt()
+
+    @property
+    def initial_state(self) -> Any:
+        """A copy of the state the run starts from (``create_run(state=...)``)."""
+        return copy_json_value(self._initial_state)
 
     @property
     def buffer(self) -> ChunkBuffer:

@@ -482,8 +482,9 @@ class UIMessageStreamEncoder(StreamEncoder, PartListener):
 class UIMessageStreamResponse(AssistantStreamResponse):
     """Serve a run as a Vercel AI SDK UI message stream (``useChat``, ``readUIMessageStream``).
 
-    ``sdk_version``, ``message_id`` and ``initial_state`` are `UIMessageStreamEncoder`'s. The
-    idle keepalive is a ``: keep-alive`` comment every ``heartbeat`` seconds (on by default).
+    ``sdk_version``, ``message_id`` and ``initial_state`` are `UIMessageStreamEncoder`'s;
+    ``initial_state`` defaults to the run's own (``create_run(state=...)``). The idle keepalive
+    is a ``: keep-alive`` comment every ``heartbeat`` seconds (on by default).
     """
 
     def __init__(
@@ -499,6 +500,9 @@ class UIMessageStreamResponse(AssistantStreamResponse):
         status_code: int = 200,
         headers: Mapping[str, str] | None = None,
     ) -> None:
+        if initial_state is None:
+            # a run from `create_run` knows the state it starts from
+            initial_state = getattr(stream, "initial_state", None)
         super().__init__(
             stream,
             UIMessageStreamEncoder(
