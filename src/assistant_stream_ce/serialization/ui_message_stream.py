@@ -49,7 +49,9 @@ import uuid
 from collections.abc import AsyncIterable, Mapping
 from typing import Any, ClassVar, Literal
 
-from .._json import dumps, dumps_text
+import orjson
+
+from .._json import dumps, dumps_text, escape_line_separators
 from ..assistant_stream_chunk import AssistantStreamChunk, chunk_handlers
 from ..errors import SerializationError
 from ..state import StateOperationError, apply_operation, copy_json_value
@@ -74,6 +76,9 @@ __all__ = [
 ]
 
 logger = logging.getLogger("assistant_stream_ce.serialization")
+
+_orjson_dumps = orjson.dumps
+_JSONEncodeError = orjson.JSONEncodeError
 
 #: The major version of npm ``ai`` the stream is written for.
 UISDKVersion = Literal[5, 6, 7]
@@ -176,10 +181,20 @@ class UIMessageStreamEncoder(StreamEncoder, PartListener):
         for chunk in chunks:
             kind = chunk.type
             if kind == "text-delta":
-                if not self._in_step:
-                    self._open_step()
-                segment = parts.segment_for("text", chunk.parent_id)
-                emit(segment.tag + dumps_text(chunk.text_delta) + _END)
+                segment = parts.segment
+                parent_id = chunk.parent_id
+                if segment is None or segment.kind != "text" or segment.parent_id != parent_id:
+                    # an open segment implies an open step
+                    if not self._in_step:
+                        self._open_step()
+                    segment = parts.start_segment("text", parent_id)
+                try:
+                    text = _orjson_dumps(chunk.text_delta)
+                except _JSONEncodeError:
+                    text = dumps_text(chunk.text_delta)  # lone surrogates, or not a string
+                if not text.isascii():
+                    text = escape_line_separators(text)
+                emit(segment.tag + text + _END)
                 continue
             handler = handlers.get(kind)
             if handler is None:
