@@ -440,6 +440,7 @@ class RunStream(AsyncIterator[AssistantStreamChunk]):
         if not pending:
             return
         assert core.cancel_event is not None
+        core.buffer.cancelled = True  # the run is stopped before it finished
         core.cancel_event.set()
         _, still_running = await asyncio.wait(pending, timeout=CANCEL_GRACE_SECONDS)
         for task in still_running:

@@ -242,6 +242,26 @@ async def test_a_cancelled_run_ends_with_abort(version: int) -> None:
     assert not any(isinstance(e, dict) and e["type"] == "finish" for e in events)
 
 
+async def test_a_run_stopped_from_outside_ends_with_abort() -> None:
+    """A stop request closes the run while its response still streams: the run sees the
+    cancellation, returns, and the stream ends with abort."""
+    started = asyncio.Event()
+
+    async def run(controller: RunController) -> None:
+        controller.append_text("partial")
+        started.set()
+        await controller.cancelled_event.wait()  # cooperative: returns once stopped
+
+    stream = create_run(run)
+    encoder = UIMessageStreamEncoder(sdk_version=7)
+    reading = asyncio.ensure_future(encode(encoder, stream))
+    await started.wait()
+    await stream.aclose()  # what a stop endpoint does
+    events = events_of(await reading)
+    assert {"type": "text-delta", "id": "t1", "delta": "partial"} in events
+    assert events[-2] == {"type": "abort", "reason": "the run was cancelled"}
+
+
 async def test_a_run_that_raises_ends_with_its_error_and_done() -> None:
     async def run(controller: RunController) -> None:
         controller.append_text("Let me check.")
