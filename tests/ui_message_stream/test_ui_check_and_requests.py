@@ -153,7 +153,7 @@ def test_a_history_converts_to_provider_messages(caplog: pytest.LogCaptureFixtur
     assert isinstance(parts[4], DynamicToolUIPart) and parts[4].tool_name == "lookup"
     assert isinstance(parts[-1], UnknownUIPart)
     with caplog.at_level(logging.WARNING):
-        messages = request.to_provider_messages(system="You help.")
+        messages = request.to_provider_messages(system="You help.", client_system=True)
     assert messages == [
         {"role": "system", "content": "You help."},
         {"role": "system", "content": "Be brief."},
@@ -199,6 +199,12 @@ def test_a_history_converts_to_provider_messages(caplog: pytest.LogCaptureFixtur
     assert "'application/pdf'" not in caplog.text and "'file' part skipped" in caplog.text
     assert "'hologram' part skipped" in caplog.text
     assert "admin" not in json.dumps(messages) and "999999" not in json.dumps(messages)
+    # by default the server owns the system prompt: the client's is left out
+    assert request.to_provider_messages(system="You help.")[:2] == [
+        {"role": "system", "content": "You help."},
+        messages[2],
+    ]
+    assert "system message from the client left out" in caplog.text
 
 
 @pytest.mark.parametrize(

@@ -232,9 +232,13 @@ class UIChatRequest(BaseModel):
         """The extra fields the transport's ``body`` option added."""
         return dict(self.model_extra or {})
 
-    def to_provider_messages(self, system: str | None = None) -> list[dict[str, Any]]:
+    def to_provider_messages(
+        self, system: str | None = None, *, client_system: bool = False
+    ) -> list[dict[str, Any]]:
         """The history as OpenAI-style messages (see `ui_messages_to_provider_messages`)."""
-        return ui_messages_to_provider_messages(self.messages, system=system)
+        return ui_messages_to_provider_messages(
+            self.messages, system=system, client_system=client_system
+        )
 
 
 # -- conversion ------------------------------------------------------------------------------
@@ -330,11 +334,13 @@ def _assistant_messages(message: UIMessage, where: str) -> list[dict[str, Any]]:
 
 
 def ui_messages_to_provider_messages(
-    messages: list[UIMessage], system: str | None = None
+    messages: list[UIMessage], system: str | None = None, *, client_system: bool = False
 ) -> list[dict[str, Any]]:
     """OpenAI-style messages (what `run_provider` takes) for a UI message history.
 
-    User text and images (``file`` parts with an ``image/*`` type) become content; each step
+    ``system`` (the server's prompt) comes first. System messages sent by the client are left
+    out with a warning unless ``client_system=True``: the server owns the system prompt. User
+    text and images (``file`` parts with an ``image/*`` type) become content; each step
     of an assistant message becomes an assistant message with its text and ``tool_calls``,
     followed by one ``tool`` message per call (the output as JSON text, the ``errorText``, or
     a denial with its reason). Calls without an outcome yet, reasoning, sources, ``data-*`` and
@@ -347,6 +353,9 @@ def ui_messages_to_provider_messages(
         where = f"messages[{index}]"
         if message.role == "assistant":
             out.extend(_assistant_messages(message, where))
+            continue
+        if message.role == "system" and not client_system:
+            logger.warning("%s: a system message from the client left out", where)
             continue
         content = _user_content(message, where)
         if content is not None:
