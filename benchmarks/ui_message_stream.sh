@@ -2,7 +2,7 @@
 # UI message stream encoding in process: ours vs pydantic-ai's VercelAIEventStream.
 # Installs pydantic-ai-slim into its own venv (the library never depends on it).
 #
-#   benchmarks/ui_message_stream.sh [--tokens N] [--reps N]
+#   benchmarks/ui_message_stream.sh [--tokens N] [--reps N] [--http N]
 #
 # Environment: PYTHON (interpreter for the venv, default python3), BENCH_UI_VENV (venv path,
 # default benchmarks/.venv-ui).
@@ -18,7 +18,8 @@ if [ ! -x "$VENV/bin/python" ]; then
     "$PYTHON" -m venv "$VENV"
 fi
 PIP=("$VENV/bin/python" -m pip install --quiet --disable-pip-version-check)
-"${PIP[@]}" "pydantic-ai-slim==2.68.0" "starlette>=0.37" "orjson>=3.9"
+"${PIP[@]}" "pydantic-ai-slim==2.68.0" "starlette>=0.37" "orjson>=3.9" "uvicorn>=0.29" httptools \
+    "httpx>=0.27"
 "${PIP[@]}" -e "$ROOT"
 
 exec "$VENV/bin/python" "$HERE/ui_message_stream_bench.py" "$@"
