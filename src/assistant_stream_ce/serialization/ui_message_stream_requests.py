@@ -10,6 +10,10 @@ OpenAI-style message list `run_provider` takes::
         messages = request.to_provider_messages()
         return UIMessageStreamResponse(create_run(lambda c: run_provider(c, messages, ...)))
 
+When the chat continues an assistant message (after ``addToolOutput`` or an approval, the last
+message is that assistant message and ``messageId`` its id), pass
+``message_id=request.messageId`` to the response so the ``start`` chunk keeps its id.
+
 Needs pydantic 2 (installed with FastAPI). Unknown part types are accepted and skipped by the
 conversion with a warning; nothing a client sends (``data-*`` parts, metadata, usage) is taken
 as server state.
