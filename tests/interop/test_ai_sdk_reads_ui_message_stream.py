@@ -3,7 +3,9 @@ streams from a live uvicorn server: through ``readUIMessageStream`` and through 
 path (``AbstractChat`` + ``DefaultChatTransport``), with zero schema or stream errors.
 
 ``node_ui/ui_client.mjs`` runs both paths against one URL and prints what they saw. The server
-is a FastAPI app taking the transport's body as `UIChatRequest`.
+is a FastAPI app taking the transport's body as `UIChatRequest`. The other direction:
+``node_ui/official_server.mjs`` is the AI SDK 7 server (`streamText` + `toUIMessageStreamResponse`);
+our decoder reads it strictly and ``check`` passes it.
 """
 
 from __future__ import annotations
@@ -20,11 +22,21 @@ from typing import Any
 import httpx
 import pytest
 from fastapi import FastAPI
+from starlette.applications import Starlette
+from starlette.requests import Request
+from starlette.responses import Response
+from starlette.routing import Route
 
 from _live import LiveServer
 from assistant_stream_ce import RunController, create_run
+from assistant_stream_ce.accumulator import accumulate
+from assistant_stream_ce.cli import main
 from assistant_stream_ce.providers import run_provider
-from assistant_stream_ce.serialization.ui_message_stream import UIMessageStreamResponse
+from assistant_stream_ce.serialization import detect_protocol
+from assistant_stream_ce.serialization.ui_message_stream import (
+    UIMessageStreamDecoder,
+    UIMessageStreamResponse,
+)
 from assistant_stream_ce.serialization.ui_message_stream_requests import UIChatRequest
 
 pytestmark = [pytest.mark.interop, pytest.mark.http]
@@ -361,3 +373,64 @@ def test_a_malformed_body_is_a_422_naming_the_field(server: LiveServer) -> None:
     assert response.status_code == 422
     [error] = response.json()["detail"]
     assert error["loc"] == ["body", "messages", 0, "parts", 0, "text", "text"]
+
+
+# -- the other direction: what the AI SDK's own server writes ----------------------------------
+
+
+@pytest.fixture(scope="module")
+def official_stream() -> dict[str, Any]:
+    """The AI SDK 7 server's response (`streamText` over a mock model, two steps, a tool)."""
+    node = ensure_node_ui()
+    proc = subprocess.run(
+        [node, "official_server.mjs"], cwd=NODE_UI, capture_output=True, timeout=60, check=True
+    )
+    result: dict[str, Any] = json.loads(proc.stdout)
+    return result
+
+
+def test_our_decoder_reads_the_ai_sdk_server_strictly(official_stream: dict[str, Any]) -> None:
+
+    assert detect_protocol(official_stream["headers"]) == "ui-message-stream"
+    body = official_stream["body"].encode()
+    message = accumulate(UIMessageStreamDecoder(strict=True).decode(body))
+    assert [part.type for part in message.parts] == [
+        "reasoning",
+        "text",
+        "tool-call",
+        "source",
+        "text",
+    ]
+    assert message.text == "Let me check.It is 18 C in Paris."
+    [call] = message.tool_calls
+    assert (call.tool_call_id, call.tool_name, call.args, call.result) == (
+        "call_1",
+        "get_weather",
+        {"city": "Paris"},
+        {"tempC": 18},
+    )
+    assert message.errors == [] and message.finish_reason == "stop"
+    assert message.usage == {"input_tokens": 40, "output_tokens": 25}
+
+
+def test_check_passes_the_ai_sdk_server_output(
+    official_stream: dict[str, Any],
+    live_server: Any,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    """Our `check` rules hold for the reference server (no false alarms)."""
+
+    async def endpoint(request: Request) -> Response:
+        headers = {
+            k: v for k, v in official_stream["headers"].items() if k not in ("content-type",)
+        }
+        return Response(official_stream["body"], media_type="text/event-stream", headers=headers)
+
+    server = live_server(Starlette(routes=[Route("/", endpoint, methods=["POST"])]))
+    assert main(["check", server.url("/"), "--format", "ui-message-stream", "--json"]) == 0
+    report = json.loads(capsys.readouterr().out)
+    problems = [r for r in report["results"] if r["status"] != "pass" and r["level"] == "MUST"]
+    assert problems == []
+    assert {"parts-closed", "part-order", "finish", "frame-shape"} <= {
+        r["id"] for r in report["results"] if r["status"] == "pass"
+    }
