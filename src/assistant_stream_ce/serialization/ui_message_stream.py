@@ -33,7 +33,9 @@ error                        ``error{errorText}`` (open parts closed first)
 
 Every text and reasoning part and every open argument text is closed before ``finish-step``,
 ``error`` and ``finish``; ids are never reused within a message. A run that raised ends with
-its ``error`` and ``[DONE]`` (no ``finish``).
+its ``error`` and ``[DONE]`` (no ``finish``). ``abort`` ends a run that was cancelled: its task
+was cancelled, or the run was closed (a stop request) while its response still streamed. A
+client that went away cancels the run too, but no frame can reach it any more.
 
 ``sdk_version`` (5, 6 or 7; default 5) picks exactly the chunk types and fields that major
 version's schema has: releases of ``ai`` 5.0.x before 5.0.217 and 6.0.x before 6.0.231 reject
