@@ -41,6 +41,7 @@ from .serialization.assistant_transport import AssistantTransportResponse
 from .serialization.data_stream import DataStreamResponse
 from .serialization.openai_stream import OpenAIStreamResponse
 from .serialization.rais import RAISResponse
+from .serialization.ui_message_stream import UIMessageStreamResponse
 
 __version__ = "0.1.0"
 
@@ -78,6 +79,7 @@ __all__ = [
     "ToolCallController",
     "ToolCallDeltaChunk",
     "ToolResultChunk",
+    "UIMessageStreamResponse",
     "UnknownProviderError",
     "UpdateStateChunk",
     "__version__",

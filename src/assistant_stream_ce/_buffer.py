@@ -116,6 +116,7 @@ class ChunkBuffer:
         "_waiter",
         "_weight",
         "_woken_at",
+        "cancelled",
         "closed",
         "coalesce",
         "wake_interval",
@@ -140,6 +141,8 @@ class ChunkBuffer:
         self._open_state: UpdateStateChunk | None = None
         self._exception: BaseException | None = None
         self.closed = False
+        #: Whether the producer ended by being cancelled (set before `finish`).
+        self.cancelled = False
         self.coalesce = coalesce
 
     # -- producer side -------------------------------------------------------------------

@@ -82,6 +82,7 @@ class IterableSource:
             async for chunk in stream:
                 add(chunk)
         except asyncio.CancelledError:
+            buffer.cancelled = True
             buffer.finish()
             raise
         except Exception as exc:

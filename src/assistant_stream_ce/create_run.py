@@ -24,7 +24,7 @@ from .assistant_stream_chunk import (
 )
 from .errors import error_message
 from .modules.tool_call import ToolCallController, generate_openai_style_tool_call_id
-from .state import PathKey, StateProxy, StateStore
+from .state import PathKey, StateProxy, StateStore, copy_json_value
 
 __all__ = ["ReadOnlyCancellationSignal", "RunController", "RunStream", "create_run"]
 
@@ -348,6 +348,7 @@ class RunStream(AsyncIterator[AssistantStreamChunk]):
     def __init__(self, callback: RunCallback, state: Any, coalesce: bool) -> None:
         self._callback = callback
         self._core = _RunCore(state, coalesce)
+        self._initial_state = copy_json_value(state)
         self._started = False
         self._closed = False
         self._batch: list[Any] = []
@@ -366,6 +367,7 @@ class RunStream(AsyncIterator[AssistantStreamChunk]):
         try:
             await self._callback(controller)
         except asyncio.CancelledError:
+            core.buffer.cancelled = True
             core.producer_done()
             raise
         except BaseException as exc:
@@ -411,6 +413,11 @@ class RunStream(AsyncIterator[AssistantStreamChunk]):
         self._core.buffer.interrupt()
 
     @property
+    def initial_state(self) -> Any:
+        """A copy of the state the run starts from (``create_run(state=...)``)."""
+        return copy_json_value(self._initial_state)
+
+    @property
     def buffer(self) -> ChunkBuffer:
         """The run's chunk buffer (for consumers that drive it directly after `take_nowait`)."""
         return self._core.buffer
@@ -449,6 +456,7 @@ class RunStream(AsyncIterator[AssistantStreamChunk]):
         if not pending:
             return
         assert core.cancel_event is not None
+        core.buffer.cancelled = True  # the run is stopped before it finished
         core.cancel_event.set()
         _, still_running = await asyncio.wait(pending, timeout=CANCEL_GRACE_SECONDS)
         for task in still_running:

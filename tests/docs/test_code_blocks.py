@@ -46,6 +46,18 @@ NOT_RUN = (
     re.compile(r"^pip (un)?install\b"),  # needs the network, changes the environment
 )
 CHAT = {"messages": [{"role": "user", "content": "What's the weather in Paris?"}]}
+# What `useChat`'s DefaultChatTransport posts, for routes that take a `UIChatRequest`.
+UI_CHAT = {
+    "id": "chat-1",
+    "trigger": "submit-message",
+    "messages": [
+        {
+            "id": "u1",
+            "role": "user",
+            "parts": [{"type": "text", "text": CHAT["messages"][0]["content"]}],
+        }
+    ],
+}
 
 
 def blocks() -> Iterator[Any]:
@@ -92,6 +104,8 @@ def check_app(app: Any, live_server: Any) -> int:
     assert routes, "the block defines an app without POST routes"
     for route in routes:
         response = httpx.post(server.url(route.path), json=CHAT, timeout=30)
+        if response.status_code == 422:  # a route that takes the useChat body
+            response = httpx.post(server.url(route.path), json=UI_CHAT, timeout=30)
         assert response.status_code == 200, (route.path, response.text)
         name = detect_protocol(response.headers, _first_json(response.content))
         assert name is not None, f"{route.path}: unknown protocol {response.headers}"

@@ -5,7 +5,7 @@ carries); every protocol module registers itself when imported.
 """
 
 # Protocol modules register themselves on import, in this order (the order lists show).
-from . import data_stream, assistant_transport, openai_stream, rais  # noqa: I001
+from . import data_stream, assistant_transport, openai_stream, rais, ui_message_stream  # noqa: I001
 from .assistant_stream_response import AssistantStreamResponse
 from .assistant_transport import (
     AssistantTransportDecoder,
@@ -25,8 +25,13 @@ from .registry import (
     unregister_protocol,
 )
 from .stream_encoder import StreamEncoder
+from .ui_message_stream import (
+    UIMessageStreamDecoder,
+    UIMessageStreamEncoder,
+    UIMessageStreamResponse,
+)
 
-del data_stream, assistant_transport, openai_stream, rais
+del data_stream, assistant_transport, openai_stream, rais, ui_message_stream
 
 __all__ = [
     "PROTOCOLS",
@@ -46,6 +51,9 @@ __all__ = [
     "RAISResponse",
     "StreamDecoder",
     "StreamEncoder",
+    "UIMessageStreamDecoder",
+    "UIMessageStreamEncoder",
+    "UIMessageStreamResponse",
     "detect_protocol",
     "get_protocol",
     "register_protocol",

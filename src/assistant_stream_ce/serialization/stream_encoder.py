@@ -150,6 +150,11 @@ class StreamEncoder(ABC):
         """`finish_frames` as one piece of the body."""
         return b"".join(self.finish_frames(failed))
 
+    def run_cancelled(self) -> None:
+        """The source ended because its run was cancelled (called before `finish_frames`);
+        a protocol with a word for that (the UI message stream's ``abort``) remembers it."""
+        return None
+
     @property
     def closed(self) -> bool:
         """True once a terminal frame was written (an error that ends the protocol's stream).
@@ -284,6 +289,8 @@ async def drive(
                     failed = log_failure_at_terminal_frame(buffer)
                     break
             batch = take_nowait()
+        if buffer.cancelled and not failed:
+            encoder.run_cancelled()
         tail = encoder.finish_frames(failed)
     except Exception:
         logger.exception("encoding the stream failed")

@@ -285,6 +285,18 @@ class _RAIS(Interpreter):
             frame.terminal = "error"
 
 
+class _UIMessageStream(Interpreter):
+    format = "ui-message-stream"
+
+    def _interpret(self, frame: Frame, value: Any) -> None:
+        kind = value["type"]
+        frame.type = str(kind)
+        if kind == "text-delta":
+            frame.text = value["delta"]
+        elif kind == "error":
+            frame.error = str(value.get("errorText"))
+
+
 class _Decoded(Interpreter):
     """Any registered protocol without its own interpreter: frames read by its decoder."""
 
@@ -325,7 +337,7 @@ class _Decoded(Interpreter):
 
 
 _INTERPRETERS: dict[str, type[Interpreter]] = {
-    cls.format: cls for cls in (_DataStream, _AssistantTransport, _OpenAI, _RAIS)
+    cls.format: cls for cls in (_DataStream, _AssistantTransport, _OpenAI, _RAIS, _UIMessageStream)
 }
 
 
