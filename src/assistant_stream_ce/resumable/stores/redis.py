@@ -1,0 +1,625 @@
+"""A resumable-stream store on Redis Streams, shared by every worker that uses the same server.
+
+Layout per stream (one hash tag, so a cluster keeps them on one slot)::
+
+    {prefix}:{<id>}:meta   hash: status, seq (last entry number), first, ttl, leased, error
+    {prefix}:{<id>}:data   stream: entry ``0-<n>`` holds chunk n (field ``c``); the last entry
+                           holds the end (field ``fin`` = done|error, ``error`` = message)
+    {prefix}:{<id>}:lease  the producer's token, expiring after ``lease_ms`` unless renewed
+    {prefix}:{<id>}:stop   set when a stop was requested (also announced on ``{prefix}:stop``)
+
+Appends run one Lua script per batch (lease check, ``XADD`` of every chunk, trim, ``PEXPIRE``),
+so a fast producer costs one round trip per batch, not per chunk. Readers follow with
+``XREAD BLOCK`` (no polling interval); when a block times out they check the producer's lease,
+and a stream whose producer died (its lease expired) is ended with an error by that reader.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import math
+import secrets
+from collections.abc import AsyncIterator
+from typing import Any, Literal, Protocol
+
+from .._wait import SignalWatch, parse_cursor, wake
+from ..errors import DEFAULT_TTL_MS, ResumableStreamError, validate_stream_id
+from ..types import (
+    Acquisition,
+    CancellationSignal,
+    ResumableStreamEntry,
+    ResumableStreamRole,
+    ResumableStreamStatus,
+)
+
+__all__ = [
+    "DEFAULT_BLOCK_MS",
+    "DEFAULT_KEY_PREFIX",
+    "DEFAULT_LEASE_MS",
+    "RedisLikeClient",
+    "RedisResumableStreamStore",
+    "create_redis_resumable_stream_store",
+]
+
+logger = logging.getLogger("assistant_stream_ce.resumable")
+
+DEFAULT_KEY_PREFIX = "assistant-stream-ce:resumable"
+#: Longest single ``XREAD BLOCK`` (also the longest a reader waits before checking the lease).
+DEFAULT_BLOCK_MS = 1000
+#: How long a producer's lease lasts without renewal (renewed every third of it).
+DEFAULT_LEASE_MS = 3000
+#: The message of the error that ends a stream whose producer died.
+PRODUCER_LOST = "The stream's producer stopped without finishing the stream"
+
+_ACQUIRE = """
+local status = redis.call('HGET', KEYS[1], 'status')
+if status then return status end
+redis.call('DEL', KEYS[2], KEYS[3], KEYS[4])
+local leased = '0'
+if ARGV[3] ~= '' then
+  leased = '1'
+  redis.call('SET', KEYS[3], ARGV[3], 'PX', ARGV[2])
+end
+redis.call('HSET', KEYS[1], 'status', 'streaming', 'seq', 0, 'first', 1, 'ttl', ARGV[1],
+  'leased', leased)
+redis.call('PEXPIRE', KEYS[1], ARGV[1])
+return 'producer'
+"""
+
+_APPEND = """
+local status = redis.call('HGET', KEYS[1], 'status')
+if not status then return -1 end
+if status ~= 'streaming' then return -2 end
+if ARGV[1] ~= '' and redis.call('GET', KEYS[3]) ~= ARGV[1] then return -3 end
+local n = #ARGV - 2
+local last = redis.call('HINCRBY', KEYS[1], 'seq', n)
+local seq = last - n
+for i = 3, #ARGV do
+  seq = seq + 1
+  redis.call('XADD', KEYS[2], '0-' .. seq, 'c', ARGV[i])
+end
+local maxlen = tonumber(ARGV[2])
+if maxlen > 0 and last > maxlen then
+  redis.call('XTRIM', KEYS[2], 'MAXLEN', maxlen)
+  redis.call('HSET', KEYS[1], 'first', last - maxlen + 1)
+end
+local ttl = redis.call('HGET', KEYS[1], 'ttl')
+redis.call('PEXPIRE', KEYS[1], ttl)
+redis.call('PEXPIRE', KEYS[2], ttl)
+return last
+"""
+
+# Ends a stream: ARGV = status, error, token ('' = any), only_if_lease_expired ('1'/'0').
+_FINALIZE = """
+local status = redis.call('HGET', KEYS[1], 'status')
+if not status then return -1 end
+if status ~= 'streaming' then return 0 end
+if ARGV[4] == '1' then
+  if redis.call('HGET', KEYS[1], 'leased') ~= '1' or redis.call('EXISTS', KEYS[3]) == 1 then
+    return 0
+  end
+elseif ARGV[3] ~= '' and redis.call('GET', KEYS[3]) ~= ARGV[3] then
+  return -3
+end
+local seq = redis.call('HINCRBY', KEYS[1], 'seq', 1)
+if ARGV[1] == 'error' then
+  redis.call('HSET', KEYS[1], 'status', 'error', 'error', ARGV[2])
+  redis.call('XADD', KEYS[2], '0-' .. seq, 'fin', 'error', 'error', ARGV[2])
+else
+  redis.call('HSET', KEYS[1], 'status', 'done')
+  redis.call('XADD', KEYS[2], '0-' .. seq, 'fin', 'done')
+end
+redis.call('DEL', KEYS[3], KEYS[4])
+local ttl = redis.call('HGET', KEYS[1], 'ttl')
+redis.call('PEXPIRE', KEYS[1], ttl)
+redis.call('PEXPIRE', KEYS[2], ttl)
+return 1
+"""
+
+_RENEW = """
+if redis.call('GET', KEYS[1]) ~= ARGV[1] then return 0 end
+redis.call('PEXPIRE', KEYS[1], ARGV[2])
+if redis.call('EXISTS', KEYS[2]) == 1 then return 2 end
+return 1
+"""
+
+_STOP = """
+if redis.call('HGET', KEYS[1], 'status') ~= 'streaming' then return 0 end
+redis.call('SET', KEYS[2], '1', 'PX', redis.call('HGET', KEYS[1], 'ttl'))
+redis.call('PUBLISH', ARGV[1], ARGV[2])
+return 1
+"""
+
+
+class RedisLikeClient(Protocol):
+    """The part of ``redis.asyncio.Redis`` the store uses (create it without
+    ``decode_responses``)."""
+
+    def register_script(self, *args: Any, **kwargs: Any) -> Any: ...
+
+    def pubsub(self, *args: Any, **kwargs: Any) -> Any: ...
+
+    def xread(self, *args: Any, **kwargs: Any) -> Any: ...
+
+    def hmget(self, *args: Any, **kwargs: Any) -> Any: ...
+
+    def delete(self, *args: Any, **kwargs: Any) -> Any: ...
+
+    def exists(self, *args: Any, **kwargs: Any) -> Any: ...
+
+
+def _text(value: Any) -> str:
+    return value.decode() if isinstance(value, (bytes, bytearray)) else str(value)
+
+
+class _Keys:
+    __slots__ = ("data", "lease", "meta", "stop")
+
+    def __init__(self, prefix: str, stream_id: str) -> None:
+        base = f"{prefix}:{{{stream_id}}}"
+        self.meta = base + ":meta"
+        self.data = base + ":data"
+        self.lease = base + ":lease"
+        self.stop = base + ":stop"
+
+    @property
+    def all(self) -> list[str]:
+        return [self.meta, self.data, self.lease, self.stop]
+
+
+class _RedisProducer:
+    """A producer's lease on one stream: renewed in the background; appends and the end are
+    only accepted while this producer holds it."""
+
+    batched = True
+
+    def __init__(self, store: RedisResumableStreamStore, stream_id: str, token: str) -> None:
+        self._store = store
+        self._stream_id = stream_id
+        self._keys = _Keys(store.key_prefix, stream_id)
+        self._token = token
+        self.stop_requested = asyncio.Event()
+        self.lease_lost = False
+        self._renewer: asyncio.Task[None] | None = None
+
+    async def start(self) -> None:
+        store = self._store
+        store._producers[self._stream_id] = self
+        try:
+            await store._ensure_listener()
+            if await store._client.exists(self._keys.stop):
+                self.stop_requested.set()
+        except BaseException:
+            store._producers.pop(self._stream_id, None)
+            raise
+        self._renewer = asyncio.get_running_loop().create_task(self._renew())
+
+    def _lost(self) -> None:
+        self.lease_lost = True
+        self.stop_requested.set()
+
+    async def _renew(self) -> None:
+        store = self._store
+        interval = store.lease_ms / 3000
+        keys = [self._keys.lease, self._keys.stop]
+        args = [self._token, store.lease_ms]
+        while True:
+            await asyncio.sleep(interval)
+            try:
+                result = int(await store._renew(keys=keys, args=args))
+            except Exception as exc:  # a transient Redis failure: try again next time
+                logger.warning("renewing a resumable stream's lease failed: %s", exc)
+                continue
+            if result == 0:
+                logger.warning("a resumable stream's producer lost its lease; it stops writing")
+                self._lost()
+                return
+            if result == 2:
+                self.stop_requested.set()
+
+    async def append_many(self, chunks: list[bytes]) -> None:
+        store = self._store
+        store._check_chunks(chunks)
+        result = int(
+            await store._append(
+                keys=[self._keys.meta, self._keys.data, self._keys.lease],
+                args=[self._token, store.maxlen or 0, *chunks],
+            )
+        )
+        if result < 0:
+            if result == -3:
+                self._lost()
+            raise store._append_error(result, self._stream_id)
+
+    async def finalize(self, status: Literal["done", "error"], error: str | None = None) -> bool:
+        result = await self._store._finalize_stream(self._stream_id, status, error, self._token)
+        if result == -3:
+            self.lease_lost = True
+        return result == 1
+
+    async def close(self) -> None:
+        store = self._store
+        if store._producers.get(self._stream_id) is self:
+            del store._producers[self._stream_id]
+        task, self._renewer = self._renewer, None
+        if task is not None:
+            task.cancel()
+            await asyncio.gather(task, return_exceptions=True)
+
+
+class RedisResumableStreamStore:
+    """Resumable streams on Redis Streams (see the module docstring for the key layout).
+
+    ``client`` is a ``redis.asyncio.Redis`` created *without* ``decode_responses``. Cursors are
+    decimal sequence numbers. ``block_ms`` is the longest ``XREAD BLOCK`` (capped below half the
+    client's socket timeout); ``lease_ms`` is how long a producer may go without renewing its
+    lease before readers end its stream with an error; ``maxlen`` trims each stream to its last
+    ``maxlen`` entries (a read from before them fails with ``trimmed``). ``poll_interval_ms``
+    is accepted for compatibility and unused: readers block, they do not poll.
+    """
+
+    def __init__(
+        self,
+        client: RedisLikeClient,
+        *,
+        key_prefix: str = DEFAULT_KEY_PREFIX,
+        default_ttl_ms: int = DEFAULT_TTL_MS,
+        poll_interval_ms: int | None = None,
+        max_chunk_bytes: int | None = None,
+        block_ms: int = DEFAULT_BLOCK_MS,
+        lease_ms: int = DEFAULT_LEASE_MS,
+        maxlen: int | None = None,
+    ) -> None:
+        if hasattr(client, "set_nx") and not hasattr(client, "register_script"):
+            raise TypeError(
+                "RedisResumableStreamStore takes a redis.asyncio.Redis client, not an "
+                "assistant-stream 0.0.36 RedisLikeClient adapter"
+            )
+        for name, value in (
+            ("default_ttl_ms", default_ttl_ms),
+            ("block_ms", block_ms),
+            ("lease_ms", lease_ms),
+            ("max_chunk_bytes", max_chunk_bytes),
+            ("maxlen", maxlen),
+        ):
+            if value is not None and (
+                isinstance(value, bool) or not isinstance(value, int) or value <= 0
+            ):
+                raise ValueError(f"{name} must be a positive integer, got {value!r}")
+        if not isinstance(key_prefix, str) or not key_prefix:
+            raise ValueError("key_prefix must be a non-empty string")
+        kwargs = getattr(getattr(client, "connection_pool", None), "connection_kwargs", None)
+        if isinstance(kwargs, dict):
+            if kwargs.get("decode_responses"):
+                raise ValueError(
+                    "the redis client must be created without decode_responses "
+                    "(stream chunks are bytes)"
+                )
+            socket_timeout = kwargs.get("socket_timeout")
+            if isinstance(socket_timeout, (int, float)) and socket_timeout > 0:
+                block_ms = min(block_ms, max(10, math.floor(socket_timeout * 500)))
+        self._client = client
+        self.key_prefix = key_prefix
+        self.default_ttl_ms = default_ttl_ms
+        self.max_chunk_bytes = max_chunk_bytes
+        self.block_ms = block_ms
+        self.lease_ms = lease_ms
+        self.maxlen = maxlen
+        self.poll_interval_ms = poll_interval_ms
+        self.stop_channel = f"{key_prefix}:stop"
+        self._acquire = client.register_script(_ACQUIRE)
+        self._append = client.register_script(_APPEND)
+        self._finalize = client.register_script(_FINALIZE)
+        self._renew = client.register_script(_RENEW)
+        self._stop = client.register_script(_STOP)
+        self._producers: dict[str, _RedisProducer] = {}
+        self._listener: asyncio.Task[None] | None = None
+        self._listener_lock: asyncio.Lock | None = None
+        self._pubsub: Any = None
+
+    # -- helpers ---------------------------------------------------------------------------
+
+    def _keys(self, stream_id: str) -> _Keys:
+        validate_stream_id(stream_id)
+        return _Keys(self.key_prefix, stream_id)
+
+    def _check_chunks(self, chunks: list[bytes]) -> None:
+        limit = self.max_chunk_bytes
+        for chunk in chunks:
+            if not isinstance(chunk, (bytes, bytearray, memoryview)):
+                raise TypeError(f"chunks must be bytes, got {type(chunk).__name__}")
+            if limit is not None and len(chunk) > limit:
+                raise ResumableStreamError(
+                    "limit", f"Chunk exceeds maxChunkBytes ({len(chunk)} > {limit})"
+                )
+
+    @staticmethod
+    def _append_error(code: int, stream_id: str) -> ResumableStreamError:
+        if code == -1:
+            return ResumableStreamError("missing", f"Stream not found: {stream_id}")
+        if code == -2:
+            return ResumableStreamError("finalized", f"Stream already finalized: {stream_id}")
+        return ResumableStreamError(
+            "lease-lost", f"This producer no longer holds stream {stream_id}"
+        )
+
+    async def _finalize_stream(
+        self,
+        stream_id: str,
+        status: Literal["done", "error"],
+        error: str | None,
+        token: str,
+        only_if_lease_expired: bool = False,
+    ) -> int:
+        if status not in ("done", "error"):
+            raise ValueError(f"status must be 'done' or 'error', got {status!r}")
+        message = (error if error is not None else "Stream errored") if status == "error" else ""
+        keys = self._keys(stream_id)
+        return int(
+            await self._finalize(
+                keys=keys.all,
+                args=[status, message, token, "1" if only_if_lease_expired else "0"],
+            )
+        )
+
+    async def _check_producer(self, stream_id: str) -> ResumableStreamStatus:
+        """The stream's status, after ending it with an error if its producer's lease expired."""
+        keys = self._keys(stream_id)
+        status, leased, lease = await self._meta_and_lease(keys)
+        if status == "streaming" and leased == "1" and not lease:
+            await self._finalize_stream(stream_id, "error", PRODUCER_LOST, "", True)
+            status = (await self._meta_and_lease(keys))[0]
+        return status
+
+    async def _meta_and_lease(self, keys: _Keys) -> tuple[ResumableStreamStatus, str, bool]:
+        status, leased = await self._client.hmget(keys.meta, ["status", "leased"])
+        if status is None:
+            return "missing", "", False
+        text = _text(status)
+        state: ResumableStreamStatus = text if text in ("streaming", "done", "error") else "missing"  # type: ignore[assignment]
+        lease = bool(await self._client.exists(keys.lease)) if text == "streaming" else False
+        return state, _text(leased) if leased is not None else "", lease
+
+    async def _ensure_listener(self) -> None:
+        if self._listener is not None and not self._listener.done():
+            return
+        if self._listener_lock is None:
+            self._listener_lock = asyncio.Lock()
+        async with self._listener_lock:
+            if self._listener is not None and not self._listener.done():
+                return
+            pubsub = self._client.pubsub()
+            await pubsub.subscribe(self.stop_channel)
+            # Wait for the confirmation, so no stop published from now on is missed.
+            for _ in range(50):
+                message = await pubsub.get_message(timeout=0.1)
+                if message is not None and message.get("type") in ("subscribe", b"subscribe"):
+                    break
+            self._pubsub = pubsub
+            self._listener = asyncio.get_running_loop().create_task(self._listen(pubsub))
+
+    async def _listen(self, pubsub: Any) -> None:
+        timeout = min(1.0, self.block_ms / 1000)
+        while True:
+            try:
+                message = await pubsub.get_message(ignore_subscribe_messages=True, timeout=timeout)
+            except asyncio.CancelledError:
+                raise
+            except Exception as exc:
+                logger.warning("listening for resumable stream stop requests failed: %s", exc)
+                await asyncio.sleep(0.2)
+                continue
+            if message is None or message.get("type") not in ("message", b"message"):
+                continue
+            producer = self._producers.get(_text(message.get("data", b"")))
+            if producer is not None:
+                producer.stop_requested.set()
+
+    # -- the 0.0.36 store interface -----------------------------------------------------------
+
+    async def acquire(self, stream_id: str, *, ttl_ms: int | None = None) -> ResumableStreamRole:
+        """``producer`` for a new (or expired) stream id, else ``consumer``.
+
+        A stream acquired this way has no lease (nothing renews it), so readers never declare
+        its producer dead; `acquire_producer` (used by the context) takes a lease.
+        """
+        role = await self._acquire_role(stream_id, ttl_ms, "")
+        return "producer" if role == "producer" else "consumer"
+
+    async def acquire_producer(self, stream_id: str, *, ttl_ms: int | None = None) -> Acquisition:
+        """Like `acquire` with a leased producer handle; ``finished`` for an ended stream."""
+        token = secrets.token_hex(16)
+        role = await self._acquire_role(stream_id, ttl_ms, token)
+        if role == "streaming":
+            return Acquisition("consumer")
+        if role in ("done", "error"):
+            return Acquisition("finished")
+        producer = _RedisProducer(self, stream_id, token)
+        try:
+            await producer.start()
+        except BaseException:
+            await self._finalize_stream(stream_id, "error", "The producer failed to start", token)
+            raise
+        return Acquisition("producer", producer)
+
+    async def _acquire_role(self, stream_id: str, ttl_ms: int | None, token: str) -> str:
+        keys = self._keys(stream_id)
+        ttl = self.default_ttl_ms if ttl_ms is None else ttl_ms
+        if isinstance(ttl, bool) or not isinstance(ttl, int) or ttl <= 0:
+            raise ValueError(f"ttl_ms must be a positive integer, got {ttl!r}")
+        role = await self._acquire(keys=keys.all, args=[ttl, self.lease_ms, token])
+        return _text(role)
+
+    async def append(self, stream_id: str, chunk: bytes) -> None:
+        """Record ``chunk`` (for producers that acquired with `acquire`)."""
+        keys = self._keys(stream_id)
+        self._check_chunks([chunk])
+        result = int(
+            await self._append(
+                keys=[keys.meta, keys.data, keys.lease], args=["", self.maxlen or 0, chunk]
+            )
+        )
+        if result < 0:
+            raise self._append_error(result, stream_id)
+
+    async def finalize(
+        self, stream_id: str, status: Literal["done", "error"], error: str | None = None
+    ) -> bool:
+        """End the stream; False if it had already ended."""
+        result = await self._finalize_stream(stream_id, status, error, "")
+        if result == -1:
+            raise ResumableStreamError("missing", f"Stream not found: {stream_id}")
+        return result == 1
+
+    async def read(
+        self, stream_id: str, cursor: str, signal: CancellationSignal
+    ) -> AsyncIterator[ResumableStreamEntry]:
+        """Entries after ``cursor``, then live ones (``XREAD BLOCK``) until the end.
+
+        Raises ``failed`` after an error end — including the one written when the producer's
+        lease expired — and ``trimmed`` when entries after ``cursor`` were trimmed away.
+        """
+        keys = self._keys(stream_id)
+        position = parse_cursor(cursor)
+        client = self._client
+        status, last, first = await client.hmget(keys.meta, ["status", "seq", "first"])
+        if status is None:
+            raise ResumableStreamError("missing", f"Stream not found: {stream_id}")
+        if position > int(last):
+            raise ResumableStreamError("invalid-id", f"Cursor {cursor} is ahead of the stream")
+        if position + 1 < int(first):
+            raise ResumableStreamError("trimmed", f"Entries after cursor {cursor!r} were trimmed")
+        watch = SignalWatch(signal)
+        loop = asyncio.get_running_loop()
+        data_key = keys.data.encode()
+        pending: asyncio.Task[Any] | None = None
+        try:
+            while True:
+                if signal.is_set():
+                    return
+                pending = loop.create_task(
+                    client.xread({keys.data: f"0-{position}"}, count=1000, block=self.block_ms)
+                )
+                future: asyncio.Future[None] = loop.create_future()
+                pending.add_done_callback(lambda _task, f=future: wake(f))  # type: ignore[misc]
+                watch.arm(future)
+                await future
+                if not pending.done():
+                    return  # the signal was set
+                reply, pending = pending.result(), None
+                entries = _stream_entries(reply, data_key)
+                if not entries:
+                    state = await self._check_producer(stream_id)
+                    if state == "missing":
+                        return
+                    if state != "streaming" and not await self._has_after(keys, position):
+                        if state == "error":
+                            raise ResumableStreamError("failed", "Stream errored")
+                        return
+                    continue
+                for entry_id, fields in entries:
+                    number = int(_text(entry_id).partition("-")[2])
+                    if number != position + 1:
+                        raise ResumableStreamError(
+                            "trimmed", f"Entries after cursor {position} were trimmed"
+                        )
+                    position = number
+                    fin = fields.get(b"fin")
+                    if fin is not None:
+                        if fin == b"error":
+                            message = fields.get(b"error")
+                            raise ResumableStreamError(
+                                "failed", _text(message) if message else "Stream errored"
+                            )
+                        return
+                    if signal.is_set():
+                        return
+                    yield ResumableStreamEntry(str(number), bytes(fields.get(b"c", b"")))
+        finally:
+            if pending is not None and not pending.done():
+                pending.cancel()
+                await asyncio.gather(pending, return_exceptions=True)
+            await watch.close()
+
+    async def _has_after(self, keys: _Keys, position: int) -> bool:
+        reply = await self._client.xread({keys.data: f"0-{position}"}, count=1)
+        return bool(_stream_entries(reply, keys.data.encode()))
+
+    async def status(self, stream_id: str) -> ResumableStreamStatus:
+        """``streaming``, ``done``, ``error`` (also when the producer died) or ``missing``."""
+        return await self._check_producer(stream_id)
+
+    async def delete(self, stream_id: str) -> None:
+        """Forget the stream (live readers end within ``block_ms``)."""
+        await self._client.delete(*self._keys(stream_id).all)
+
+    # -- extensions ------------------------------------------------------------------------
+
+    async def request_stop(self, stream_id: str) -> bool:
+        """Ask the stream's producer (on any worker) to stop; False if it is not streaming."""
+        keys = self._keys(stream_id)
+        return bool(
+            int(await self._stop(keys=[keys.meta, keys.stop], args=[self.stop_channel, stream_id]))
+        )
+
+    async def aclose(self) -> None:
+        """Stop listening for stop requests (the client itself stays open)."""
+        task, self._listener = self._listener, None
+        if task is not None:
+            task.cancel()
+            await asyncio.gather(task, return_exceptions=True)
+        pubsub, self._pubsub = self._pubsub, None
+        if pubsub is not None:
+            try:
+                await pubsub.aclose()
+            except Exception as exc:
+                logger.debug("closing the stop-request subscription failed: %s", exc)
+
+
+def _stream_entries(reply: Any, key: bytes) -> list[tuple[Any, dict[bytes, bytes]]]:
+    """The entries of one stream in an ``XREAD`` reply (RESP2 list or RESP3 map)."""
+    if not reply:
+        return []
+    if isinstance(reply, dict):
+        for name, value in reply.items():
+            if name == key or _text(name) == key.decode():
+                entries = value[0] if value and isinstance(value[0], list) else value
+                return list(entries)
+        return []
+    for name, entries in reply:
+        if name == key or _text(name) == key.decode():
+            return list(entries)
+    return []
+
+
+def create_redis_resumable_stream_store(
+    client: Any,
+    *,
+    key_prefix: str = DEFAULT_KEY_PREFIX,
+    default_ttl_ms: int = DEFAULT_TTL_MS,
+    poll_interval_ms: int | None = None,
+    max_chunk_bytes: int | None = None,
+    block_ms: int = DEFAULT_BLOCK_MS,
+    lease_ms: int = DEFAULT_LEASE_MS,
+    maxlen: int | None = None,
+) -> RedisResumableStreamStore:
+    """A store backed by a ``redis.asyncio.Redis`` client (``pip install
+    assistant-stream-ce[redis]``); see `RedisResumableStreamStore` for the options."""
+    try:
+        import redis.asyncio  # noqa: F401
+    except ImportError as exc:
+        raise ImportError(
+            "create_redis_resumable_stream_store needs redis-py: "
+            "pip install 'assistant-stream-ce[redis]'"
+        ) from exc
+    return RedisResumableStreamStore(
+        client,
+        key_prefix=key_prefix,
+        default_ttl_ms=default_ttl_ms,
+        poll_interval_ms=poll_interval_ms,
+        max_chunk_bytes=max_chunk_bytes,
+        block_ms=block_ms,
+        lease_ms=lease_ms,
+        maxlen=maxlen,
+    )
