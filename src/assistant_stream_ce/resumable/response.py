@@ -148,6 +148,11 @@ def _check_event_ids(encoder: StreamEncoder, event_ids: bool) -> None:
         raise ValueError(
             f"event_ids needs an SSE encoder; {type(encoder).__name__} writes {encoder.media_type}"
         )
+    if event_ids and getattr(encoder, "event_ids", False):
+        raise ValueError(
+            f"{type(encoder).__name__} writes ids of its own: create it with event_ids=False "
+            "to use the stream's cursors as ids"
+        )
 
 
 async def _body(
