@@ -48,7 +48,7 @@ DEFAULT_KEY_PREFIX = "assistant-stream-ce:resumable"
 #: Longest single ``XREAD BLOCK`` (also the longest a reader waits before checking the lease).
 DEFAULT_BLOCK_MS = 1000
 #: How long a producer's lease lasts without renewal (renewed every third of it).
-DEFAULT_LEASE_MS = 3000
+DEFAULT_LEASE_MS = 2000
 #: The message of the error that ends a stream whose producer died.
 PRODUCER_LOST = "The stream's producer stopped without finishing the stream"
 
