@@ -246,3 +246,32 @@ def test_the_package_imports_without_redis() -> None:
         [sys.executable, "-c", code], capture_output=True, text=True, timeout=60, check=True
     )
     assert "assistant-stream-ce[redis]" in result.stdout
+
+
+async def test_losing_redis_mid_stream_ends_the_body_with_an_error_frame(
+    redis_server: RedisServer, tmp_path: Any
+) -> None:
+    import redis.asyncio as redis
+
+    from assistant_stream_ce.resumable import create_resume_assistant_stream_response
+    from assistant_stream_ce.serialization import AssistantTransportEncoder
+
+    own = RedisServer(redis_server.binary, tmp_path).start()
+    client = redis.from_url(own.url)
+    store = create_redis_resumable_stream_store(client)
+    context = create_resumable_stream_context(store=store)
+    try:
+        await store.acquire("a")
+        await store.append("a", b'data: {"type":"text"}\n\n')
+        response = await create_resume_assistant_stream_response(
+            context=context, stream_id="a", encoder=AssistantTransportEncoder()
+        )
+        body = response.body_iterator  # type: ignore[attr-defined]
+        assert await anext(body) == b'data: {"type":"text"}\n\n'
+        own.stop()
+        rest = b"".join([part async for part in body])
+        assert b'"type":"error"' in rest and rest.endswith(b"data: [DONE]\n\n")
+        assert own.url.encode() not in rest
+    finally:
+        own.stop()
+        await client.aclose()

@@ -172,6 +172,10 @@ async def _body(
             message = "The stream can no longer be replayed from this point"
         logger.warning("resumable stream ended with an error (%s): %s", exc.code, exc)
         yield spare.encode_batch([ErrorChunk(message)]) + spare.finish(failed=True)
+    except Exception:
+        # The store failed (Redis went away, say): end the body properly, keep details in logs.
+        logger.exception("reading a resumable stream failed")
+        yield spare.encode_batch([ErrorChunk("The stream failed")]) + spare.finish(failed=True)
     finally:
         await entries.aclose()  # type: ignore[attr-defined]
 
