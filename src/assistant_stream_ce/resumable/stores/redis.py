@@ -169,83 +169,61 @@ class _Keys:
 
 
 class _RedisProducer:
-    """A producer's lease on one stream: renewed in the background; appends and the end are
-    only accepted while this producer holds it."""
+    """A producer's lease on one stream, kept alive by the store's lease keeper; appends and the
+    end are only accepted while this producer holds it."""
 
     batched = True
 
     def __init__(self, store: RedisResumableStreamStore, stream_id: str, token: str) -> None:
         self._store = store
-        self._stream_id = stream_id
-        self._keys = _Keys(store.key_prefix, stream_id)
-        self._token = token
+        self.stream_id = stream_id
+        self.keys = _Keys(store.key_prefix, stream_id)
+        self.token = token
         self.stop_requested = asyncio.Event()
         self.lease_lost = False
-        self._renewer: asyncio.Task[None] | None = None
+        self.finishing = False
 
     async def start(self) -> None:
         store = self._store
-        store._producers[self._stream_id] = self
+        store._producers[self.stream_id] = self
         try:
-            await store._ensure_listener()
-            if await store._client.exists(self._keys.stop):
+            await store._ensure_background()
+            if await store._client.exists(self.keys.stop):
                 self.stop_requested.set()
         except BaseException:
-            store._producers.pop(self._stream_id, None)
+            store._producers.pop(self.stream_id, None)
             raise
-        self._renewer = asyncio.get_running_loop().create_task(self._renew())
 
-    def _lost(self) -> None:
+    def lost(self) -> None:
         self.lease_lost = True
         self.stop_requested.set()
-
-    async def _renew(self) -> None:
-        store = self._store
-        interval = store.lease_ms / 3000
-        keys = [self._keys.lease, self._keys.stop]
-        args = [self._token, store.lease_ms]
-        while True:
-            await asyncio.sleep(interval)
-            try:
-                result = int(await store._renew(keys=keys, args=args))
-            except Exception as exc:  # a transient Redis failure: try again next time
-                logger.warning("renewing a resumable stream's lease failed: %s", exc)
-                continue
-            if result == 0:
-                logger.warning("a resumable stream's producer lost its lease; it stops writing")
-                self._lost()
-                return
-            if result == 2:
-                self.stop_requested.set()
 
     async def append_many(self, chunks: list[bytes]) -> None:
         store = self._store
         store._check_chunks(chunks)
         result = int(
             await store._append(
-                keys=[self._keys.meta, self._keys.data, self._keys.lease],
-                args=[self._token, store.maxlen or 0, *chunks],
+                keys=[self.keys.meta, self.keys.data, self.keys.lease],
+                args=[self.token, store.maxlen or 0, *chunks],
             )
         )
         if result < 0:
             if result == -3:
-                self._lost()
-            raise store._append_error(result, self._stream_id)
+                self.lost()
+            raise store._append_error(result, self.stream_id)
 
     async def finalize(self, status: Literal["done", "error"], error: str | None = None) -> bool:
-        result = await self._store._finalize_stream(self._stream_id, status, error, self._token)
+        self.finishing = True  # the keeper stops renewing; the end removes the lease
+        result = await self._store._finalize_stream(self.stream_id, status, error, self.token)
         if result == -3:
             self.lease_lost = True
         return result == 1
 
     async def close(self) -> None:
+        self.finishing = True
         store = self._store
-        if store._producers.get(self._stream_id) is self:
-            del store._producers[self._stream_id]
-        task, self._renewer = self._renewer, None
-        if task is not None:
-            task.cancel()
-            await asyncio.gather(task, return_exceptions=True)
+        if store._producers.get(self.stream_id) is self:
+            del store._producers[self.stream_id]
 
 
 class RedisResumableStreamStore:
@@ -315,8 +293,10 @@ class RedisResumableStreamStore:
         self._stop = client.register_script(_STOP)
         self._producers: dict[str, _RedisProducer] = {}
         self._listener: asyncio.Task[None] | None = None
-        self._listener_lock: asyncio.Lock | None = None
+        self._keeper: asyncio.Task[None] | None = None
+        self._background_lock: asyncio.Lock | None = None
         self._pubsub: Any = None
+        self._keeper_client: Any = _dedicated_client(client)
 
     # -- helpers ---------------------------------------------------------------------------
 
@@ -381,13 +361,14 @@ class RedisResumableStreamStore:
         lease = bool(await self._client.exists(keys.lease)) if text == "streaming" else False
         return state, _text(leased) if leased is not None else "", lease
 
-    async def _ensure_listener(self) -> None:
-        if self._listener is not None and not self._listener.done():
+    async def _ensure_background(self) -> None:
+        """Start the stop-request listener and the lease keeper (once per store and loop)."""
+        if self._keeper is not None and not self._keeper.done():
             return
-        if self._listener_lock is None:
-            self._listener_lock = asyncio.Lock()
-        async with self._listener_lock:
-            if self._listener is not None and not self._listener.done():
+        if self._background_lock is None:
+            self._background_lock = asyncio.Lock()
+        async with self._background_lock:
+            if self._keeper is not None and not self._keeper.done():
                 return
             pubsub = self._client.pubsub()
             await pubsub.subscribe(self.stop_channel)
@@ -397,7 +378,43 @@ class RedisResumableStreamStore:
                 if message is not None and message.get("type") in ("subscribe", b"subscribe"):
                     break
             self._pubsub = pubsub
-            self._listener = asyncio.get_running_loop().create_task(self._listen(pubsub))
+            loop = asyncio.get_running_loop()
+            self._listener = loop.create_task(self._listen(pubsub))
+            self._keeper = loop.create_task(self._keep_leases())
+
+    async def _keep_leases(self) -> None:
+        """Renew every lease of this store's producers in one pipelined round trip, every third
+        of ``lease_ms``, on a connection of its own (never queued behind busy connections)."""
+        client = self._keeper_client
+        interval = self.lease_ms / 3000
+        while True:
+            await asyncio.sleep(interval)
+            producers = [p for p in self._producers.values() if not p.finishing]
+            if not producers:
+                continue
+            try:
+                pipe = client.pipeline(transaction=False)
+                for producer in producers:
+                    await self._renew(
+                        keys=[producer.keys.lease, producer.keys.stop],
+                        args=[producer.token, self.lease_ms],
+                        client=pipe,
+                    )
+                results = await pipe.execute()
+            except Exception as exc:  # a transient Redis failure: try again next time
+                logger.warning("renewing resumable stream leases failed: %s", exc)
+                continue
+            for producer, result in zip(producers, results, strict=True):
+                if producer.finishing:
+                    continue
+                if int(result) == 0:
+                    logger.warning(
+                        "resumable stream %s: the producer lost its lease; it stops writing",
+                        producer.stream_id,
+                    )
+                    producer.lost()
+                elif int(result) == 2:
+                    producer.stop_requested.set()
 
     async def _listen(self, pubsub: Any) -> None:
         timeout = min(1.0, self.block_ms / 1000)
@@ -538,8 +555,9 @@ class RedisResumableStreamStore:
                     yield ResumableStreamEntry(str(number), bytes(fields.get(b"c", b"")))
         finally:
             if pending is not None and not pending.done():
+                # Not awaited: redis-py ends the cancelled call by dropping its connection.
                 pending.cancel()
-                await asyncio.gather(pending, return_exceptions=True)
+                pending.add_done_callback(_retrieve)
             await watch.close()
 
     async def _has_after(self, keys: _Keys, position: int) -> bool:
@@ -564,17 +582,43 @@ class RedisResumableStreamStore:
         )
 
     async def aclose(self) -> None:
-        """Stop listening for stop requests (the client itself stays open)."""
-        task, self._listener = self._listener, None
-        if task is not None:
+        """Stop the background tasks (the client you passed in stays open)."""
+        tasks = [t for t in (self._listener, self._keeper) if t is not None]
+        self._listener = self._keeper = None
+        for task in tasks:
             task.cancel()
-            await asyncio.gather(task, return_exceptions=True)
+        await asyncio.gather(*tasks, return_exceptions=True)
         pubsub, self._pubsub = self._pubsub, None
-        if pubsub is not None:
-            try:
+        try:
+            if pubsub is not None:
                 await pubsub.aclose()
-            except Exception as exc:
-                logger.debug("closing the stop-request subscription failed: %s", exc)
+            if self._keeper_client is not self._client:
+                await self._keeper_client.aclose()
+                await self._keeper_client.connection_pool.disconnect()
+        except Exception as exc:
+            logger.debug("closing the store's own connections failed: %s", exc)
+
+
+def _dedicated_client(client: Any) -> Any:
+    """A client with a small pool of its own, made like ``client`` (or ``client`` itself)."""
+    pool = getattr(client, "connection_pool", None)
+    kwargs = getattr(pool, "connection_kwargs", None)
+    connection_class = getattr(pool, "connection_class", None)
+    if not isinstance(kwargs, dict) or connection_class is None:
+        return client
+    try:
+        import redis.asyncio as redis_asyncio
+    except ImportError:
+        return client
+    own_pool = redis_asyncio.ConnectionPool(
+        connection_class=connection_class, max_connections=4, **kwargs
+    )
+    return redis_asyncio.Redis(connection_pool=own_pool)
+
+
+def _retrieve(task: asyncio.Task[Any]) -> None:
+    if not task.cancelled():
+        task.exception()
 
 
 def _stream_entries(reply: Any, key: bytes) -> list[tuple[Any, dict[bytes, bytes]]]:
