@@ -141,7 +141,7 @@ async def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--tokens", type=int, default=2000, help="tokens per stream (throughput)")
     parser.add_argument("--paced-tokens", type=int, default=150, help="tokens per stream (latency)")
-    parser.add_argument("--interval", type=float, default=5.0, help="ms between paced tokens")
+    parser.add_argument("--interval", type=float, default=20.0, help="ms between paced tokens")
     parser.add_argument("--streams", default="1,200", help="concurrent streams, comma-separated")
     parser.add_argument("--redis-url", default=None)
     args = parser.parse_args()

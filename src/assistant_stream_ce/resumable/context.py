@@ -91,6 +91,10 @@ class _Signal:
 
     __slots__ = ("_event",)
 
+    #: Tells stores that this signal is set only after its reader was closed, so a blocking
+    #: call in progress need not be raced against it.
+    set_only_after_close = True
+
     def __init__(self) -> None:
         self._event = asyncio.Event()
 

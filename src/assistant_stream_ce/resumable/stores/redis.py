@@ -511,20 +511,24 @@ class RedisResumableStreamStore:
         loop = asyncio.get_running_loop()
         data_key = keys.data.encode()
         pending: asyncio.Task[Any] | None = None
+        # A signal that is only set once its reader is closed needs no watching during a call.
+        quiet = bool(getattr(signal, "set_only_after_close", False))
         try:
             while True:
                 if signal.is_set():
                     return
-                pending = loop.create_task(
-                    client.xread({keys.data: f"0-{position}"}, count=1000, block=self.block_ms)
-                )
-                future: asyncio.Future[None] = loop.create_future()
-                pending.add_done_callback(lambda _task, f=future: wake(f))  # type: ignore[misc]
-                watch.arm(future)
-                await future
-                if not pending.done():
-                    return  # the signal was set
-                reply, pending = pending.result(), None
+                call = client.xread({keys.data: f"0-{position}"}, count=1000, block=self.block_ms)
+                if quiet:
+                    reply = await call
+                else:
+                    pending = loop.create_task(call)
+                    future: asyncio.Future[None] = loop.create_future()
+                    pending.add_done_callback(lambda _t, f=future: wake(f))  # type: ignore[misc]
+                    watch.arm(future)
+                    await future
+                    if not pending.done():
+                        return  # the signal was set
+                    reply, pending = pending.result(), None
                 entries = _stream_entries(reply, data_key)
                 if not entries:
                     state = await self._check_producer(stream_id)
