@@ -148,6 +148,10 @@ class RedisLikeClient(Protocol):
 
     def exists(self, *args: Any, **kwargs: Any) -> Any: ...
 
+    def pipeline(self, *args: Any, **kwargs: Any) -> Any: ...
+
+    def script_load(self, *args: Any, **kwargs: Any) -> Any: ...
+
 
 def _text(value: Any) -> str:
     return value.decode() if isinstance(value, (bytes, bytearray)) else str(value)
@@ -166,6 +170,84 @@ class _Keys:
     @property
     def all(self) -> list[str]:
         return [self.meta, self.data, self.lease, self.stop]
+
+
+class _AppendQueue:
+    """Appends of every producer of a store, sent together: while one pipeline is in flight
+    the next appends queue up, then go in one round trip (one script call per producer)."""
+
+    def __init__(self, store: RedisResumableStreamStore) -> None:
+        self._store = store
+        self._pending: list[tuple[_RedisProducer, list[bytes], asyncio.Future[int]]] = []
+        self._task: asyncio.Task[None] | None = None
+
+    def submit(self, producer: _RedisProducer, chunks: list[bytes]) -> asyncio.Future[int]:
+        loop = asyncio.get_running_loop()
+        future: asyncio.Future[int] = loop.create_future()
+        self._pending.append((producer, chunks, future))
+        if self._task is None:
+            self._task = loop.create_task(self._flush())
+        return future
+
+    async def _flush(self) -> None:
+        try:
+            while self._pending:
+                batch, self._pending = self._pending, []
+                try:
+                    results = await self._send(batch)
+                except Exception as exc:
+                    for _, _, future in batch:
+                        if not future.done():
+                            future.set_exception(exc)
+                    continue
+                for (_, _, future), result in zip(batch, results, strict=True):
+                    if future.done():
+                        continue
+                    if isinstance(result, Exception):
+                        future.set_exception(result)
+                    else:
+                        future.set_result(int(result))
+        finally:
+            self._task = None
+
+    async def _send(
+        self, batch: list[tuple[_RedisProducer, list[bytes], asyncio.Future[int]]]
+    ) -> list[Any]:
+        store = self._store
+        sha = store._append.sha
+        maxlen = store.maxlen or 0
+        results: list[Any] = [None] * len(batch)
+        todo = list(range(len(batch)))
+        for attempt in range(2):
+            pipe = store._client.pipeline(transaction=False)
+            for index in todo:
+                producer, chunks, _ = batch[index]
+                keys = producer.keys
+                pipe.evalsha(
+                    sha, 3, keys.meta, keys.data, keys.lease, producer.token, maxlen, *chunks
+                )
+            replies = await pipe.execute(raise_on_error=False)
+            missing = []
+            for index, reply in zip(todo, replies, strict=True):
+                results[index] = reply
+                if _is_noscript(reply):
+                    missing.append(index)
+            if not missing or attempt:
+                break
+            await store._client.script_load(_APPEND)  # the server lost its scripts: reload
+            todo = missing  # only these did not run
+        return results
+
+
+def _is_noscript(result: Any) -> bool:
+    if not isinstance(result, Exception):
+        return False
+    text = str(result)
+    return (
+        type(result).__name__ == "NoScriptError"
+        or "NOSCRIPT" in text
+        or "No matching script" in text
+    )
 
 
 class _RedisProducer:
@@ -201,12 +283,7 @@ class _RedisProducer:
     async def append_many(self, chunks: list[bytes]) -> None:
         store = self._store
         store._check_chunks(chunks)
-        result = int(
-            await store._append(
-                keys=[self.keys.meta, self.keys.data, self.keys.lease],
-                args=[self.token, store.maxlen or 0, *chunks],
-            )
-        )
+        result = await store._appends.submit(self, chunks)
         if result < 0:
             if result == -3:
                 self.lost()
@@ -297,6 +374,7 @@ class RedisResumableStreamStore:
         self._background_lock: asyncio.Lock | None = None
         self._pubsub: Any = None
         self._keeper_client: Any = _dedicated_client(client)
+        self._appends = _AppendQueue(self)
 
     # -- helpers ---------------------------------------------------------------------------
 
