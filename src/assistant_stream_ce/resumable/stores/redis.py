@@ -17,9 +17,12 @@ and a stream whose producer died (its lease expired) is ended with an error by t
 from __future__ import annotations
 
 import asyncio
+import hashlib
 import logging
 import math
 import secrets
+import threading
+import time
 from collections.abc import AsyncIterator
 from typing import Any, Literal, Protocol
 
@@ -132,6 +135,9 @@ return 1
 """
 
 
+_RENEW_SHA = hashlib.sha1(_RENEW.encode()).hexdigest()
+
+
 class RedisLikeClient(Protocol):
     """The part of ``redis.asyncio.Redis`` the store uses (create it without
     ``decode_responses``)."""
@@ -214,29 +220,40 @@ class _AppendQueue:
         self, batch: list[tuple[_RedisProducer, list[bytes], asyncio.Future[int]]]
     ) -> list[Any]:
         store = self._store
-        sha = store._append.sha
         maxlen = store.maxlen or 0
-        results: list[Any] = [None] * len(batch)
-        todo = list(range(len(batch)))
-        for attempt in range(2):
-            pipe = store._client.pipeline(transaction=False)
-            for index in todo:
-                producer, chunks, _ = batch[index]
-                keys = producer.keys
-                pipe.evalsha(
-                    sha, 3, keys.meta, keys.data, keys.lease, producer.token, maxlen, *chunks
-                )
-            replies = await pipe.execute(raise_on_error=False)
-            missing = []
-            for index, reply in zip(todo, replies, strict=True):
-                results[index] = reply
-                if _is_noscript(reply):
-                    missing.append(index)
-            if not missing or attempt:
-                break
-            await store._client.script_load(_APPEND)  # the server lost its scripts: reload
-            todo = missing  # only these did not run
-        return results
+        calls = [
+            (
+                [producer.keys.meta, producer.keys.data, producer.keys.lease],
+                [producer.token, maxlen, *chunks],
+            )
+            for producer, chunks, _ in batch
+        ]
+        return await _evalsha_batch(store._client, _APPEND, store._append.sha, calls)
+
+
+async def _evalsha_batch(
+    client: Any, script: str, sha: str, calls: list[tuple[list[Any], list[Any]]]
+) -> list[Any]:
+    """Run one script many times in one pipelined round trip; replies (errors included) in
+    order. Calls refused with NOSCRIPT (the server lost its scripts) are run again once."""
+    results: list[Any] = [None] * len(calls)
+    todo = list(range(len(calls)))
+    for attempt in range(2):
+        pipe = client.pipeline(transaction=False)
+        for index in todo:
+            keys, args = calls[index]
+            pipe.evalsha(sha, len(keys), *keys, *args)
+        replies = await pipe.execute(raise_on_error=False)
+        missing = []
+        for index, reply in zip(todo, replies, strict=True):
+            results[index] = reply
+            if _is_noscript(reply):
+                missing.append(index)
+        if not missing or attempt:
+            break
+        await client.script_load(script)
+        todo = missing  # only these did not run
+    return results
 
 
 def _is_noscript(result: Any) -> bool:
@@ -373,7 +390,7 @@ class RedisResumableStreamStore:
         self._keeper: asyncio.Task[None] | None = None
         self._background_lock: asyncio.Lock | None = None
         self._pubsub: Any = None
-        self._keeper_client: Any = _dedicated_client(client)
+        self._lease_thread: _LeaseThread | None = None
         self._appends = _AppendQueue(self)
 
     # -- helpers ---------------------------------------------------------------------------
@@ -458,12 +475,17 @@ class RedisResumableStreamStore:
             self._pubsub = pubsub
             loop = asyncio.get_running_loop()
             self._listener = loop.create_task(self._listen(pubsub))
-            self._keeper = loop.create_task(self._keep_leases())
+            if self._lease_thread is None and _dedicated_client(self._client) is not None:
+                self._lease_thread = _LeaseThread(self, loop)
+                self._lease_thread.start()
+                self._keeper = self._listener  # marks the background as started
+            elif self._lease_thread is None:
+                self._keeper = loop.create_task(self._keep_leases())
+            else:
+                self._keeper = self._listener
 
     async def _keep_leases(self) -> None:
-        """Renew every lease of this store's producers in one pipelined round trip, every third
-        of ``lease_ms``, on a connection of its own (never queued behind busy connections)."""
-        client = self._keeper_client
+        """Fallback keeper on the event loop (for clients without a connection pool)."""
         interval = self.lease_ms / 3000
         while True:
             await asyncio.sleep(interval)
@@ -471,28 +493,12 @@ class RedisResumableStreamStore:
             if not producers:
                 continue
             try:
-                pipe = client.pipeline(transaction=False)
-                for producer in producers:
-                    await self._renew(
-                        keys=[producer.keys.lease, producer.keys.stop],
-                        args=[producer.token, self.lease_ms],
-                        client=pipe,
-                    )
-                results = await pipe.execute()
+                results = await _renew_all(self._client, producers, self.lease_ms)
             except Exception as exc:  # a transient Redis failure: try again next time
                 logger.warning("renewing resumable stream leases failed: %s", exc)
                 continue
             for producer, result in zip(producers, results, strict=True):
-                if producer.finishing:
-                    continue
-                if int(result) == 0:
-                    logger.warning(
-                        "resumable stream %s: the producer lost its lease; it stops writing",
-                        producer.stream_id,
-                    )
-                    producer.lost()
-                elif int(result) == 2:
-                    producer.stop_requested.set()
+                _apply_renewal(producer, result)
 
     async def _listen(self, pubsub: Any) -> None:
         timeout = min(1.0, self.block_ms / 1000)
@@ -664,36 +670,130 @@ class RedisResumableStreamStore:
         )
 
     async def aclose(self) -> None:
-        """Stop the background tasks (the client you passed in stays open)."""
-        tasks = [t for t in (self._listener, self._keeper) if t is not None]
+        """Stop the background work (the client you passed in stays open)."""
+        tasks = [t for t in {self._listener, self._keeper} if t is not None]
         self._listener = self._keeper = None
         for task in tasks:
             task.cancel()
         await asyncio.gather(*tasks, return_exceptions=True)
+        thread, self._lease_thread = self._lease_thread, None
+        if thread is not None:
+            await thread.stop()
         pubsub, self._pubsub = self._pubsub, None
         try:
             if pubsub is not None:
                 await pubsub.aclose()
-            if self._keeper_client is not self._client:
-                await self._keeper_client.aclose()
-                await self._keeper_client.connection_pool.disconnect()
         except Exception as exc:
-            logger.debug("closing the store's own connections failed: %s", exc)
+            logger.debug("closing the stop-request subscription failed: %s", exc)
+
+
+def _apply_renewal(producer: _RedisProducer, result: Any) -> None:
+    if producer.finishing:
+        return
+    if isinstance(result, Exception):
+        logger.warning(
+            "renewing the lease of resumable stream %s failed: %s", producer.stream_id, result
+        )
+    elif int(result) == 0:
+        logger.warning(
+            "resumable stream %s: the producer lost its lease; it stops writing",
+            producer.stream_id,
+        )
+        producer.lost()
+    elif int(result) == 2:
+        producer.stop_requested.set()
+
+
+async def _renew_all(client: Any, producers: list[_RedisProducer], lease_ms: int) -> list[Any]:
+    calls = [([p.keys.lease, p.keys.stop], [p.token, lease_ms]) for p in producers]
+    return await _evalsha_batch(client, _RENEW, _RENEW_SHA, calls)
+
+
+class _LeaseThread:
+    """Renews the leases of a store's producers from a thread of its own, with its own event
+    loop and connection: a busy event loop cannot delay renewals into expiry. It stops
+    renewing when the store's event loop has not run for ``stall`` seconds (then the loop is
+    stuck, and its streams should end) or is closed."""
+
+    def __init__(self, store: RedisResumableStreamStore, loop: asyncio.AbstractEventLoop) -> None:
+        self._store = store
+        self._loop = loop
+        self._interval = store.lease_ms / 3000
+        self._stall = max(10.0, 5 * store.lease_ms / 1000)
+        self._stopped = threading.Event()
+        self._beat = time.monotonic()
+        self._beat_handle: asyncio.TimerHandle | None = None
+        self._thread = threading.Thread(
+            target=self._run, name="assistant-stream-ce lease keeper", daemon=True
+        )
+
+    def start(self) -> None:
+        self._heartbeat()
+        self._thread.start()
+
+    def _heartbeat(self) -> None:
+        self._beat = time.monotonic()
+        if not self._stopped.is_set():
+            self._beat_handle = self._loop.call_later(self._interval, self._heartbeat)
+
+    def _run(self) -> None:
+        try:
+            asyncio.run(self._main())
+        except Exception:
+            logger.exception("the resumable stream lease keeper failed")
+
+    def _notify(self, producer: _RedisProducer, result: Any) -> None:
+        try:
+            self._loop.call_soon_threadsafe(_apply_renewal, producer, result)
+        except RuntimeError:  # the store's loop is closed
+            self._stopped.set()
+
+    async def _main(self) -> None:
+        client = _dedicated_client(self._store._client)
+        assert client is not None
+        store = self._store
+        try:
+            while not self._stopped.is_set():
+                await asyncio.sleep(self._interval)
+                if self._stopped.is_set() or self._loop.is_closed():
+                    return
+                if time.monotonic() - self._beat > self._stall:
+                    continue  # the store's loop is stuck: let its leases lapse
+                producers = [p for p in list(store._producers.values()) if not p.finishing]
+                if not producers:
+                    continue
+                try:
+                    results = await _renew_all(client, producers, store.lease_ms)
+                except Exception as exc:  # a transient Redis failure: try again next time
+                    logger.warning("renewing resumable stream leases failed: %s", exc)
+                    continue
+                for producer, result in zip(producers, results, strict=True):
+                    if isinstance(result, Exception) or int(result) != 1:
+                        self._notify(producer, result)
+        finally:
+            await client.aclose()
+            await client.connection_pool.disconnect()
+
+    async def stop(self) -> None:
+        self._stopped.set()
+        if self._beat_handle is not None:
+            self._beat_handle.cancel()
+        await asyncio.to_thread(self._thread.join, 5)
 
 
 def _dedicated_client(client: Any) -> Any:
-    """A client with a small pool of its own, made like ``client`` (or ``client`` itself)."""
+    """A client with a small pool of its own, made like ``client`` (None if it cannot be)."""
     pool = getattr(client, "connection_pool", None)
     kwargs = getattr(pool, "connection_kwargs", None)
     connection_class = getattr(pool, "connection_class", None)
     if not isinstance(kwargs, dict) or connection_class is None:
-        return client
+        return None
     try:
         import redis.asyncio as redis_asyncio
     except ImportError:
-        return client
+        return None
     own_pool = redis_asyncio.ConnectionPool(
-        connection_class=connection_class, max_connections=4, **kwargs
+        connection_class=connection_class, max_connections=2, **kwargs
     )
     return redis_asyncio.Redis(connection_pool=own_pool)
 
