@@ -141,6 +141,28 @@ async def test_an_idle_gap_longer_than_the_socket_timeout_does_not_end_a_tail(
         await client.aclose()
 
 
+async def test_an_idle_gap_longer_than_redis_py_s_default_socket_timeout_does_not_end_a_tail(
+    redis_server: RedisServer, key_prefix: str
+) -> None:
+    import redis.asyncio as redis
+
+    client = redis.from_url(redis_server.url)  # redis-py's defaults: 5 s socket timeout
+    store = create_redis_resumable_stream_store(client, key_prefix=key_prefix)
+    context = create_resumable_stream_context(store=store)
+
+    async def slow() -> AsyncIterator[bytes]:
+        yield b"before"
+        await asyncio.sleep(5.5)
+        yield b"after"
+
+    try:
+        stream = await context.run("a", slow)
+        assert [c async for c in stream] == [b"before", b"after"]
+    finally:
+        await store.aclose()
+        await client.aclose()
+
+
 def test_the_block_stays_below_the_clients_socket_timeout() -> None:
     import redis.asyncio as redis
 
@@ -148,6 +170,10 @@ def test_the_block_stays_below_the_clients_socket_timeout() -> None:
     assert create_redis_resumable_stream_store(default).block_ms == 1000
     short = redis.Redis(port=1, socket_timeout=0.2)
     assert create_redis_resumable_stream_store(short).block_ms == 100
+    from_url = redis.from_url("redis://127.0.0.1:1/0")  # the pool names no timeout: 5 s
+    assert create_redis_resumable_stream_store(from_url, block_ms=9000).block_ms == 2500
+    no_timeout = redis.Redis(port=1, socket_timeout=None)
+    assert create_redis_resumable_stream_store(no_timeout, block_ms=9000).block_ms == 9000
     with pytest.raises(ValueError, match="decode_responses"):
         create_redis_resumable_stream_store(redis.Redis(port=1, decode_responses=True))
 

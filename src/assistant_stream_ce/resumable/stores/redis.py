@@ -368,7 +368,7 @@ class RedisResumableStreamStore:
                     "the redis client must be created without decode_responses "
                     "(stream chunks are bytes)"
                 )
-            socket_timeout = kwargs.get("socket_timeout")
+            socket_timeout = kwargs.get("socket_timeout", _default_socket_timeout(client))
             if isinstance(socket_timeout, (int, float)) and socket_timeout > 0:
                 block_ms = min(block_ms, max(10, math.floor(socket_timeout * 500)))
         self._client = client
@@ -779,6 +779,19 @@ class _LeaseThread:
         if self._beat_handle is not None:
             self._beat_handle.cancel()
         await asyncio.to_thread(self._thread.join, 5)
+
+
+def _default_socket_timeout(client: Any) -> Any:
+    """The socket timeout connections get when the pool's settings do not name one."""
+    pool = getattr(client, "connection_pool", None)
+    connection_class = getattr(pool, "connection_class", None)
+    kwargs = getattr(pool, "connection_kwargs", None)
+    if connection_class is None or not isinstance(kwargs, dict):
+        return None
+    try:  # an unconnected connection object: no I/O
+        return getattr(connection_class(**kwargs), "socket_timeout", None)
+    except Exception:
+        return None
 
 
 def _dedicated_client(client: Any) -> Any:
