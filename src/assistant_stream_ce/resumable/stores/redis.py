@@ -40,6 +40,13 @@ __all__ = [
     "DEFAULT_BLOCK_MS",
     "DEFAULT_KEY_PREFIX",
     "DEFAULT_LEASE_MS",
+    "DEFAULT_POLL_INTERVAL_MS",
+    "FIELD_CHUNK",
+    "FIELD_ERROR",
+    "FIELD_FIN",
+    "FIN_DONE",
+    "FIN_ERROR",
+    "STREAM_START_ID",
     "RedisLikeClient",
     "RedisResumableStreamStore",
     "create_redis_resumable_stream_store",
@@ -52,6 +59,19 @@ DEFAULT_KEY_PREFIX = "assistant-stream-ce:resumable"
 DEFAULT_BLOCK_MS = 1000
 #: How long a producer's lease lasts without renewal (renewed every third of it).
 DEFAULT_LEASE_MS = 2000
+#: Kept from 0.0.36 (whose readers polled): accepted by the constructors, unused.
+DEFAULT_POLL_INTERVAL_MS = 100
+#: Field names of stream entries: a chunk, or the end (``fin`` = done|error, ``error``).
+FIELD_CHUNK = "c"
+FIELD_FIN = "fin"
+FIELD_ERROR = "error"
+FIN_DONE = "done"
+FIN_ERROR = "error"
+#: The id before the first entry.
+STREAM_START_ID = "0-0"
+_CHUNK, _FIN, _ERROR = FIELD_CHUNK.encode(), FIELD_FIN.encode(), FIELD_ERROR.encode()
+_FIN_ERROR = FIN_ERROR.encode()
+
 #: The message of the error that ends a stream whose producer died.
 PRODUCER_LOST = "The stream's producer stopped without finishing the stream"
 
@@ -630,17 +650,17 @@ class RedisResumableStreamStore:
                             "trimmed", f"Entries after cursor {position} were trimmed"
                         )
                     position = number
-                    fin = fields.get(b"fin")
+                    fin = fields.get(_FIN)
                     if fin is not None:
-                        if fin == b"error":
-                            message = fields.get(b"error")
+                        if fin == _FIN_ERROR:
+                            message = fields.get(_ERROR)
                             raise ResumableStreamError(
                                 "failed", _text(message) if message else "Stream errored"
                             )
                         return
                     if signal.is_set():
                         return
-                    yield ResumableStreamEntry(str(number), bytes(fields.get(b"c", b"")))
+                    yield ResumableStreamEntry(str(number), bytes(fields.get(_CHUNK, b"")))
         finally:
             if pending is not None and not pending.done():
                 # Not awaited: redis-py ends the cancelled call by dropping its connection.
