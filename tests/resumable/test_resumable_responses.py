@@ -25,7 +25,11 @@ from assistant_stream_ce.serialization import (
     OpenAIStreamEncoder,
     RAISEncoder,
 )
-from assistant_stream_ce.serialization._sse import SSEEvent, SSEParser
+
+try:  # the shared SSE reader (serialization.sse on main, _sse before the serialization redesign)
+    from assistant_stream_ce.serialization.sse import SSEEvent, SSEParser
+except ImportError:  # pragma: no cover
+    from assistant_stream_ce.serialization._sse import SSEEvent, SSEParser
 
 
 async def body_of(response: Response) -> bytes:

@@ -18,7 +18,10 @@ import httpx
 import pytest
 from _resumable_redis import RedisServer
 
-from assistant_stream_ce.serialization._sse import SSEEvent, SSEParser
+try:  # the shared SSE reader (serialization.sse on main, _sse before the serialization redesign)
+    from assistant_stream_ce.serialization.sse import SSEEvent, SSEParser
+except ImportError:  # pragma: no cover
+    from assistant_stream_ce.serialization._sse import SSEEvent, SSEParser
 
 pytestmark = pytest.mark.http
 
