@@ -285,3 +285,32 @@ async def test_a_finished_id_is_refused_by_the_response_helper(store: Any) -> No
             context=context, stream_id="s1", callback=counting(1)
         )
     assert caught.value.code == "exists"
+
+
+async def test_a_quiet_stream_gets_keepalives_and_ids_stay_exact(store: Any) -> None:
+    context = create_resumable_stream_context(store=store)
+
+    async def pausing(controller: RunController) -> None:
+        controller.append_text("before")
+        await asyncio.sleep(0.35)
+        controller.append_text(" after")
+
+    response = await create_resumable_assistant_stream_response(
+        context=context,
+        stream_id="s1",
+        encoder=AssistantTransportEncoder(),
+        callback=pausing,
+        event_ids=True,
+        heartbeat=0.1,
+    )
+    body = await asyncio.wait_for(body_of(response), 5)
+    keepalive = AssistantTransportEncoder.keepalive
+    assert keepalive.startswith(b":") and body.count(keepalive) >= 2
+    parsed = events(body)
+    assert [int(e.id) for e in parsed] == list(range(1, len(parsed) + 1))
+    quiet = await create_resume_assistant_stream_response(
+        context=context, stream_id="s1", encoder=AssistantTransportEncoder(), heartbeat=False
+    )
+    replay = await asyncio.wait_for(body_of(quiet), 5)
+    assert keepalive not in replay
+    assert [e.data for e in events(replay)] == [e.data for e in parsed]

@@ -9,6 +9,7 @@ a client that reconnects sends it back (``Last-Event-ID``) and `create_resume_�
 
 from __future__ import annotations
 
+import asyncio
 import copy
 import logging
 from collections.abc import AsyncIterator, Callable, Coroutine, Mapping
@@ -18,7 +19,11 @@ from starlette.responses import JSONResponse, Response, StreamingResponse
 
 from ..assistant_stream_chunk import ErrorChunk
 from ..create_run import RunController, create_run
-from ..serialization.assistant_stream_response import STREAM_HEADERS
+from ..serialization.assistant_stream_response import (
+    STREAM_HEADERS,
+    HeartbeatOption,
+    resolve_heartbeat_interval,
+)
 from ..serialization.data_stream import DataStreamEncoder
 from ..serialization.stream_encoder import StreamEncoder
 from ._wait import parse_cursor
@@ -66,6 +71,7 @@ async def create_resumable_assistant_stream_response(
     headers: Mapping[str, str] | None = None,
     owner: str | None = None,
     event_ids: bool = False,
+    heartbeat: HeartbeatOption = True,
 ) -> Response:
     """Start ``callback`` as a resumable run (or join the run already streaming under
     ``stream_id``) and stream it with ``encoder`` (the data stream by default).
@@ -73,11 +79,13 @@ async def create_resumable_assistant_stream_response(
     The run is detached from the connection: it keeps going when the client goes away and
     stops only when `ResumableStreamContext.cancel` is called. ``owner`` scopes the id to a
     caller-supplied key (e.g. the signed-in user). ``event_ids`` (SSE encoders only) writes
-    each frame's cursor as its ``id:``. An id whose stream finished is refused with
-    `ResumableStreamError` (``exists``).
+    each frame's cursor as its ``id:``. ``heartbeat``: the encoder's keepalive after this many
+    idle seconds (True = 15 s, False = never), so proxies keep a quiet stream open. An id whose
+    stream finished is refused with `ResumableStreamError` (``exists``).
     """
     resolved = encoder if encoder is not None else DataStreamEncoder()
     _check_event_ids(resolved, event_ids)
+    interval = resolve_heartbeat_interval(heartbeat)
     spare = copy.deepcopy(resolved)  # an untouched twin, for an error frame written by readers
     run = create_run(callback)
     sse = _is_sse(resolved)
@@ -95,7 +103,7 @@ async def create_resumable_assistant_stream_response(
         await run.aclose()
     entries = context.read_entries(stream_id, owner=owner)
     return StreamingResponse(
-        _body(entries, spare, event_ids),
+        _body(entries, spare, event_ids, interval),
         media_type=resolved.media_type,
         headers=_merge_headers(resolved, headers, stream_id),
     )
@@ -111,15 +119,17 @@ async def create_resume_assistant_stream_response(
     owner: str | None = None,
     cursor: str | None = None,
     event_ids: bool = False,
+    heartbeat: HeartbeatOption = True,
 ) -> Response:
     """Replay the stream (after ``cursor``: pass the client's ``Last-Event-ID``) and follow it.
 
     A missing stream (or an invalid id) answers ``missing_response()`` — for the AI SDK's
     ``GET …/stream`` convention pass ``lambda: Response(status_code=204)`` — or a 404 JSON
-    body; a malformed cursor answers 400.
+    body; a malformed cursor answers 400. ``heartbeat`` as for the producer's response.
     """
     resolved = encoder if encoder is not None else DataStreamEncoder()
     _check_event_ids(resolved, event_ids)
+    interval = resolve_heartbeat_interval(heartbeat)
     try:
         status = await context.status(stream_id, owner=owner)
     except ResumableStreamError as exc:
@@ -137,7 +147,7 @@ async def create_resume_assistant_stream_response(
         return JSONResponse({"error": "invalid cursor"}, status_code=400)
     entries = context.read_entries(stream_id, owner=owner, cursor=start)
     return StreamingResponse(
-        _body(entries, copy.deepcopy(resolved), event_ids),
+        _body(entries, copy.deepcopy(resolved), event_ids, interval),
         media_type=resolved.media_type,
         headers=_merge_headers(resolved, headers, stream_id),
     )
@@ -156,12 +166,35 @@ def _check_event_ids(encoder: StreamEncoder, event_ids: bool) -> None:
 
 
 async def _body(
-    entries: AsyncIterator[ResumableStreamEntry], spare: StreamEncoder, event_ids: bool
+    entries: AsyncIterator[ResumableStreamEntry],
+    spare: StreamEncoder,
+    event_ids: bool,
+    heartbeat: float | None,
 ) -> AsyncIterator[bytes]:
-    """The recorded bytes; a stream that ends with an error (its producer died, say) ends with
-    the protocol's error frame and end of stream, never with a cut connection."""
+    """The recorded bytes, with a keepalive after ``heartbeat`` idle seconds; a stream that ends
+    with an error (its producer died, say) ends with the protocol's error frame and end of
+    stream, never with a cut connection."""
+    keepalive = getattr(spare, "keepalive", b"") if heartbeat is not None else b""
+    waiting: asyncio.Future[ResumableStreamEntry] | None = None
     try:
-        async for entry in entries:
+        while True:
+            if not keepalive:
+                try:
+                    entry = await entries.__anext__()
+                except StopAsyncIteration:
+                    break
+            else:
+                if waiting is None:
+                    waiting = asyncio.ensure_future(entries.__anext__())
+                done, _ = await asyncio.wait([waiting], timeout=heartbeat)
+                if not done:
+                    yield keepalive
+                    continue
+                finished, waiting = waiting, None
+                try:
+                    entry = finished.result()
+                except StopAsyncIteration:
+                    break
             if event_ids:
                 yield b"id: " + entry.cursor.encode() + b"\n" + entry.chunk
             else:
@@ -177,6 +210,9 @@ async def _body(
         logger.exception("reading a resumable stream failed")
         yield spare.encode_batch([ErrorChunk("The stream failed")]) + spare.finish(failed=True)
     finally:
+        if waiting is not None:
+            waiting.cancel()
+            await asyncio.gather(waiting, return_exceptions=True)
         await entries.aclose()  # type: ignore[attr-defined]
 
 
