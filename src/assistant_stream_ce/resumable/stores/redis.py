@@ -403,7 +403,6 @@ class RedisResumableStreamStore:
         self._acquire = client.register_script(_ACQUIRE)
         self._append = client.register_script(_APPEND)
         self._finalize = client.register_script(_FINALIZE)
-        self._renew = client.register_script(_RENEW)
         self._stop = client.register_script(_STOP)
         self._producers: dict[str, _RedisProducer] = {}
         self._listener: asyncio.Task[None] | None = None
