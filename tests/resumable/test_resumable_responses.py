@@ -5,9 +5,11 @@ frames for streams that end badly, and stopping — on both stores."""
 from __future__ import annotations
 
 import asyncio
+import inspect
 from typing import Any
 
 import pytest
+from starlette.requests import Request
 from starlette.responses import Response, StreamingResponse
 
 from assistant_stream_ce.create_run import RunController
@@ -17,19 +19,17 @@ from assistant_stream_ce.resumable import (
     create_resumable_assistant_stream_response,
     create_resumable_stream_context,
     create_resume_assistant_stream_response,
+    resume_cursor,
 )
 from assistant_stream_ce.resumable.stores.redis import PRODUCER_LOST
 from assistant_stream_ce.serialization import (
+    PROTOCOLS,
     AssistantTransportEncoder,
     DataStreamEncoder,
     OpenAIStreamEncoder,
     RAISEncoder,
 )
-
-try:  # the shared SSE reader (serialization.sse on main, _sse before the serialization redesign)
-    from assistant_stream_ce.serialization.sse import SSEEvent, SSEParser
-except ImportError:  # pragma: no cover
-    from assistant_stream_ce.serialization._sse import SSEEvent, SSEParser
+from assistant_stream_ce.serialization.sse import SSEEvent, SSEParser
 
 
 async def body_of(response: Response) -> bytes:
@@ -131,14 +131,23 @@ async def test_user_headers_merge_but_cannot_override_the_id(store: Any) -> None
     await asyncio.wait_for(body_of(response), 5)
 
 
-@pytest.mark.parametrize(
-    "make_encoder",
-    [AssistantTransportEncoder, OpenAIStreamEncoder, lambda: RAISEncoder(event_ids=False)],
-    ids=["assistant-transport", "openai", "rais"],
-)
+def resumable_encoder(name: str) -> Any:
+    """A fresh encoder of a registered protocol, leaving ids to the resumable stream."""
+    info = PROTOCOLS[name]
+    accepted = inspect.signature(info.encoder).parameters
+    return info.encoder(**({"event_ids": False} if "event_ids" in accepted else {}))
+
+
+SSE_PROTOCOLS = [name for name, info in PROTOCOLS.items() if info.sse]
+
+
+@pytest.mark.parametrize("protocol", SSE_PROTOCOLS)
 async def test_sse_ids_let_a_client_continue_exactly_where_it_stopped(
-    store: Any, make_encoder: Any
+    store: Any, protocol: str
 ) -> None:
+    def make_encoder() -> Any:
+        return resumable_encoder(protocol)
+
     context = create_resumable_stream_context(store=store)
     response = await create_resumable_assistant_stream_response(
         context=context,
@@ -178,6 +187,62 @@ async def test_sse_ids_let_a_client_continue_exactly_where_it_stopped(
     ids = [int(e.id) for e in full]
     assert ids == list(range(1, len(full) + 1))
     assert "t29" in "".join(e.data for e in full)
+
+
+@pytest.mark.parametrize("protocol", [name for name, info in PROTOCOLS.items() if not info.sse])
+async def test_a_protocol_without_ids_continues_after_the_frames_it_counted(
+    store: Any, protocol: str
+) -> None:
+    context = create_resumable_stream_context(store=store)
+    response = await create_resumable_assistant_stream_response(
+        context=context,
+        stream_id="s1",
+        encoder=resumable_encoder(protocol),
+        callback=counting(30, pause=0.002),
+    )
+    assert isinstance(response, StreamingResponse)
+    received = b""
+    iterator = response.body_iterator
+    async for part in iterator:
+        received += part if isinstance(part, bytes) else str(part).encode()
+        if received.count(b"\n") >= 12:
+            break
+    await iterator.aclose()  # type: ignore[attr-defined]
+    # a client keeps the complete lines it read (keepalive blank lines are not frames)
+    kept = received[: received.rindex(b"\n") + 1]
+    frames = [line for line in kept.split(b"\n") if line]
+    request = Request(
+        {
+            "type": "http",
+            "method": "GET",
+            "path": "/",
+            "query_string": f"cursor={len(frames)}".encode(),
+            "headers": [],
+        }
+    )
+    rest = await create_resume_assistant_stream_response(
+        context=context,
+        stream_id="s1",
+        encoder=resumable_encoder(protocol),
+        cursor=resume_cursor(request),
+    )
+    full = await create_resume_assistant_stream_response(
+        context=context, stream_id="s1", encoder=resumable_encoder(protocol)
+    )
+    joined = kept + await asyncio.wait_for(body_of(rest), 5)
+    assert joined == await asyncio.wait_for(body_of(full), 5)
+    assert b"t29" in joined and len(frames) >= 12
+
+
+def test_resume_cursor_reads_last_event_id_then_the_query_then_the_header() -> None:
+    def request(query: bytes, headers: list[tuple[bytes, bytes]]) -> Request:
+        scope = {"type": "http", "method": "GET", "path": "/", "query_string": query}
+        return Request({**scope, "headers": headers})
+
+    assert resume_cursor(request(b"cursor=3", [(b"last-event-id", b"7")])) == "7"
+    assert resume_cursor(request(b"cursor=3", [(b"x-resumable-cursor", b"5")])) == "3"
+    assert resume_cursor(request(b"", [(b"x-resumable-cursor", b"5")])) == "5"
+    assert resume_cursor(request(b"", [])) is None
 
 
 async def test_event_ids_need_an_sse_encoder_without_ids_of_its_own(store: Any) -> None:
@@ -314,3 +379,34 @@ async def test_a_quiet_stream_gets_keepalives_and_ids_stay_exact(store: Any) -> 
     replay = await asyncio.wait_for(body_of(quiet), 5)
     assert keepalive not in replay
     assert [e.data for e in events(replay)] == [e.data for e in parsed]
+
+
+async def test_active_only_answers_a_running_stream_and_204_after_it_ended(store: Any) -> None:
+    context = create_resumable_stream_context(store=store)
+    release = asyncio.Event()
+
+    async def slow(controller: RunController) -> None:
+        controller.append_text("first")
+        await release.wait()
+        controller.append_text(" second")
+
+    producer = await create_resumable_assistant_stream_response(
+        context=context, stream_id="s1", callback=slow
+    )
+
+    def no_stream() -> Response:
+        return Response(status_code=204)
+
+    live = await create_resume_assistant_stream_response(
+        context=context, stream_id="s1", active_only=True, missing_response=no_stream
+    )
+    assert live.status_code == 200
+    release.set()
+    assert b"second" in await asyncio.wait_for(body_of(live), 5)
+    await asyncio.wait_for(body_of(producer), 5)
+    ended = await create_resume_assistant_stream_response(
+        context=context, stream_id="s1", active_only=True, missing_response=no_stream
+    )
+    assert ended.status_code == 204
+    replay = await create_resume_assistant_stream_response(context=context, stream_id="s1")
+    assert replay.status_code == 200  # without active_only a finished stream replays

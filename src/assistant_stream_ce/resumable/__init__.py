@@ -21,9 +21,11 @@ from .errors import (
     validate_stream_id,
 )
 from .response import (
+    RESUMABLE_CURSOR_HEADER,
     RESUMABLE_STREAM_ID_HEADER,
     create_resumable_assistant_stream_response,
     create_resume_assistant_stream_response,
+    resume_cursor,
 )
 from .stores.in_memory import InMemoryResumableStreamStore, create_in_memory_resumable_stream_store
 from .stores.redis import (
@@ -41,6 +43,7 @@ from .types import (
 
 __all__ = [
     "DEFAULT_TTL_MS",
+    "RESUMABLE_CURSOR_HEADER",
     "RESUMABLE_STREAM_ID_HEADER",
     "CancellationSignal",
     "InMemoryResumableStreamStore",
@@ -58,6 +61,7 @@ __all__ = [
     "create_resumable_assistant_stream_response",
     "create_resumable_stream_context",
     "create_resume_assistant_stream_response",
+    "resume_cursor",
     "scoped_stream_id",
     "validate_stream_id",
 ]

@@ -1,10 +1,12 @@
-"""Starlette responses for resumable assistant streams (the helpers of 0.0.36, plus ids).
+"""Starlette responses for resumable assistant streams (the helpers of 0.0.36, plus cursors).
 
-The producer's encoder output is recorded one wire frame per entry for SSE protocols (an SSE
-body is split at its blank lines; other protocols are recorded one encoded batch per entry).
-With ``event_ids=True`` every SSE frame is written with an ``id:`` line holding its cursor, so
-a client that reconnects sends it back (``Last-Event-ID``) and `create_resume_…` passes it as
-``cursor`` to continue after the last frame it received — none lost, none repeated.
+Any registered protocol resumes: the producer's encoder output is recorded one wire frame per
+entry (an SSE event, a data-stream line), and an entry's cursor is its number (1, 2, …). With
+``event_ids=True`` every SSE frame is written with an ``id:`` line holding its cursor, so a
+client that reconnects sends it back (``Last-Event-ID``); a client of a protocol without ids
+(the data stream) counts the frames it read and sends that number as ``?cursor=`` or an
+``x-resumable-cursor`` header. `resume_cursor` reads whichever the request carries, and
+`create_resume_…` continues after that frame — none lost, none repeated.
 """
 
 from __future__ import annotations
@@ -15,8 +17,10 @@ import logging
 from collections.abc import AsyncIterator, Callable, Coroutine, Mapping
 from typing import Any
 
+from starlette.requests import Request
 from starlette.responses import JSONResponse, Response, StreamingResponse
 
+from .._source import as_chunk_source
 from ..assistant_stream_chunk import ErrorChunk
 from ..create_run import RunController, create_run
 from ..serialization.assistant_stream_response import (
@@ -25,7 +29,8 @@ from ..serialization.assistant_stream_response import (
     resolve_heartbeat_interval,
 )
 from ..serialization.data_stream import DataStreamEncoder
-from ..serialization.stream_encoder import StreamEncoder
+from ..serialization.sse import with_event_id
+from ..serialization.stream_encoder import StreamEncoder, encode_batches
 from ._wait import parse_cursor
 from .context import PRODUCER_CANCELLED, ResumableStreamContext
 from .errors import ResumableStreamError
@@ -33,9 +38,11 @@ from .stores.redis import PRODUCER_LOST
 from .types import ResumableStreamEntry
 
 __all__ = [
+    "RESUMABLE_CURSOR_HEADER",
     "RESUMABLE_STREAM_ID_HEADER",
     "create_resumable_assistant_stream_response",
     "create_resume_assistant_stream_response",
+    "resume_cursor",
 ]
 
 logger = logging.getLogger("assistant_stream_ce.resumable")
@@ -48,18 +55,25 @@ _SAFE_MESSAGES = frozenset({PRODUCER_LOST, PRODUCER_CANCELLED, "Stream expired"}
 Callback = Callable[[RunController], Coroutine[Any, Any, None]]
 
 
+#: The header a client without SSE ids sends its cursor in (the frames it has read).
+RESUMABLE_CURSOR_HEADER = "x-resumable-cursor"
+
+
 def _is_sse(encoder: StreamEncoder) -> bool:
-    return encoder.media_type == "text/event-stream"
+    return encoder.get_media_type() == "text/event-stream"
 
 
-def _split_events(data: bytes) -> list[bytes]:
-    """An SSE body piece as complete events (each ending with its blank line)."""
-    events = data.split(b"\n\n")
-    tail = events.pop()
-    out = [event + b"\n\n" for event in events]
-    if tail:
-        out.append(tail)  # not expected from our encoders: keep the bytes as they are
-    return out
+def resume_cursor(request: Request) -> str | None:
+    """Where a reconnecting client stopped: its ``Last-Event-ID`` (SSE), else the ``cursor``
+    query parameter or the ``x-resumable-cursor`` header (the number of frames it read)."""
+    for value in (
+        request.headers.get("last-event-id"),
+        request.query_params.get("cursor"),
+        request.headers.get(RESUMABLE_CURSOR_HEADER),
+    ):
+        if value is not None and value.strip():
+            return value.strip()
+    return None
 
 
 async def create_resumable_assistant_stream_response(
@@ -88,15 +102,16 @@ async def create_resumable_assistant_stream_response(
     interval = resolve_heartbeat_interval(heartbeat)
     spare = copy.deepcopy(resolved)  # an untouched twin, for an error frame written by readers
     run = create_run(callback)
-    sse = _is_sse(resolved)
 
     async def make_stream() -> AsyncIterator[bytes]:
-        async for data in resolved.iter_bytes(run):
-            if sse:
-                for frame in _split_events(data):
-                    yield frame
-            else:
-                yield data
+        batches = encode_batches(as_chunk_source(run), resolved)
+        try:
+            async for batch in batches:
+                for frame in batch:
+                    if frame:
+                        yield frame  # one entry (and one cursor) per frame, in every protocol
+        finally:
+            await batches.aclose()
 
     role = await context.start(stream_id, make_stream, owner=owner, on_stop=run.aclose)
     if role != "producer":
@@ -120,12 +135,15 @@ async def create_resume_assistant_stream_response(
     cursor: str | None = None,
     event_ids: bool = False,
     heartbeat: HeartbeatOption = True,
+    active_only: bool = False,
 ) -> Response:
-    """Replay the stream (after ``cursor``: pass the client's ``Last-Event-ID``) and follow it.
+    """Replay the stream (after ``cursor``: see `resume_cursor`) and follow it.
 
-    A missing stream (or an invalid id) answers ``missing_response()`` — for the AI SDK's
-    ``GET …/stream`` convention pass ``lambda: Response(status_code=204)`` — or a 404 JSON
-    body; a malformed cursor answers 400. ``heartbeat`` as for the producer's response.
+    A missing stream (or an invalid id) answers ``missing_response()`` or a 404 JSON body; so
+    does a stream that already ended when ``active_only`` is set. The AI SDK's
+    ``GET {api}/{chatId}/stream`` convention is ``active_only=True`` with
+    ``missing_response=lambda: Response(status_code=204)``. A malformed cursor answers 400.
+    ``heartbeat`` as for the producer's response.
     """
     resolved = encoder if encoder is not None else DataStreamEncoder()
     _check_event_ids(resolved, event_ids)
@@ -136,7 +154,7 @@ async def create_resume_assistant_stream_response(
         if exc.code != "invalid-id":
             raise
         status = "missing"
-    if status == "missing":
+    if status == "missing" or (active_only and status != "streaming"):
         if missing_response is not None:
             return missing_response()
         return JSONResponse({"error": "stream not found"}, status_code=404)
@@ -196,7 +214,7 @@ async def _body(
                 except StopAsyncIteration:
                     break
             if event_ids:
-                yield b"id: " + entry.cursor.encode() + b"\n" + entry.chunk
+                yield with_event_id(entry.chunk, entry.cursor)
             else:
                 yield entry.chunk
     except ResumableStreamError as exc:
