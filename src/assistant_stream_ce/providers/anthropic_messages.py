@@ -122,6 +122,7 @@ async def _consume(controller: RunController, stream: Any) -> None:
     async for event in stream:
         if controller.is_cancelled:
             return
+        await controller.drain()  # a slow client slows the upstream read, not memory
         kind = getattr(event, "type", None)
         if kind == "content_block_delta":
             delta = event.delta

@@ -199,6 +199,7 @@ async def _consume(controller: RunController, stream: Any) -> None:
     async for chunk in stream:
         if controller.is_cancelled:
             return
+        await controller.drain()  # a slow client slows the upstream read, not memory
         error = extra_field(chunk, "error")
         if error:
             # Some compatible servers put an error object in a normal chunk.
