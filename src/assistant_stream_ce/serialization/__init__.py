@@ -5,7 +5,8 @@ carries); every protocol module registers itself when imported.
 """
 
 # Protocol modules register themselves on import, in this order (the order lists show).
-from . import data_stream, assistant_transport, openai_stream, rais  # noqa: I001
+from . import data_stream, assistant_transport, openai_stream, rais, ag_ui  # noqa: I001
+from .ag_ui import AGUIDecoder, AGUIEncoder, AGUIResponse
 from .assistant_stream_response import AssistantStreamResponse
 from .assistant_transport import (
     AssistantTransportDecoder,
@@ -26,10 +27,13 @@ from .registry import (
 )
 from .stream_encoder import StreamEncoder
 
-del data_stream, assistant_transport, openai_stream, rais
+del data_stream, assistant_transport, openai_stream, rais, ag_ui
 
 __all__ = [
     "PROTOCOLS",
+    "AGUIDecoder",
+    "AGUIEncoder",
+    "AGUIResponse",
     "AssistantStreamResponse",
     "AssistantTransportDecoder",
     "AssistantTransportEncoder",
