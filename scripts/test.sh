@@ -12,10 +12,12 @@ fi
 # The library itself with its test tools, plus the predecessor as a compatibility baseline.
 .venv/bin/python -m pip install --quiet --disable-pip-version-check -e ".[dev]" "assistant-stream==0.0.36"
 
-# Real JavaScript clients for the interop tests (versions pinned by package-lock.json).
-if [ -f tests/interop/node/package-lock.json ]; then
-  (cd tests/interop/node && npm ci --no-audit --no-fund --loglevel=error)
-fi
+# Real JavaScript clients for the interop tests: every tests/interop/<folder>/ with a
+# package-lock.json (versions pinned there) gets `npm ci`.
+for lock in tests/interop/*/package-lock.json; do
+  [ -f "$lock" ] || continue
+  (cd "$(dirname "$lock")" && npm ci --no-audit --no-fund --loglevel=error)
+done
 
 # Debian's Chromium for the browser tests (tests/browser); Playwright's own browsers are not used.
 if [ ! -x /usr/bin/chromium ] && command -v apt-get >/dev/null 2>&1; then

@@ -71,17 +71,19 @@ def _nest(path: list[str], value: Any) -> Any:
     return value
 
 
-def state_patch(state: Any, path: list[str], value: Any) -> dict[str, Any] | None:
+def state_patch(
+    state: Any, path: list[str], value: Any, *, none_is_empty: bool = False
+) -> dict[str, Any] | None:
     """The patch operation that sets ``value`` at ``path`` (non-empty) in ``state``.
 
     ``None`` when no patch can say it and a snapshot must: the state is a scalar (the set
     replaces it with an object), or the path holds a key ``fast-json-patch`` refuses. Raises
-    `StateOperationError` when `apply_operation` would refuse the operation. ``None`` as the
-    state counts as an empty object (what a client without state holds).
+    `StateOperationError` when `apply_operation` would refuse the operation. With
+    ``none_is_empty`` a ``None`` state counts as the empty object a client without state holds.
     """
-    if state is None:
+    if state is None and none_is_empty:
         state = {}
-    elif not isinstance(state, (dict, list)) or _banned(path):
+    if not isinstance(state, (dict, list)) or _banned(path):
         return None
     node: Any = state
     last = len(path) - 1

@@ -94,6 +94,8 @@ class AGUIEncoder(StreamEncoder, PartListener):
         self._handlers = chunk_handlers(self)
         self._started = False
         self._closed = False
+        #: Whether the client's state came from a snapshot (else it is the client's own {}).
+        self._snapshot = False
         # ids: one random prefix per stream, then a counter (unique across a thread's runs)
         self._prefix = uuid.uuid4().hex[:16]
         self._count = 0
@@ -180,6 +182,7 @@ class AGUIEncoder(StreamEncoder, PartListener):
             }
         )
         if self._initial_state is not None:
+            self._snapshot = True
             self._event({"type": "STATE_SNAPSHOT", "snapshot": self._initial_state})
 
     def _event(self, value: dict[str, Any]) -> None:
@@ -395,7 +398,11 @@ class AGUIEncoder(StreamEncoder, PartListener):
                     value = operation.get("value")
                     if kind == "append-text":
                         value = self._appended(path, value)
-                    patch = state_patch(self._state, path, value) if path else None
+                    patch = (
+                        state_patch(self._state, path, value, none_is_empty=not self._snapshot)
+                        if path
+                        else None
+                    )
                 new_state = apply_operation(self._state, operation)
             except StateOperationError as exc:
                 logger.warning("ag-ui: state operation skipped (%s)", exc)
@@ -407,6 +414,7 @@ class AGUIEncoder(StreamEncoder, PartListener):
             if delta:
                 self._event({"type": "STATE_DELTA", "delta": delta})
                 delta = []
+            self._snapshot = True
             self._event({"type": "STATE_SNAPSHOT", "snapshot": new_state})
         if delta:
             self._event({"type": "STATE_DELTA", "delta": delta})
