@@ -521,6 +521,8 @@ register_protocol(
         decoder=AGUIDecoder,
         response=AGUIResponse,
         carries=frozenset(CAPABILITIES),
+        # the demo's runs start from {}: a snapshot of it resets the page's state each turn
+        demo_options={"state": {}},
         sniff=_sniff,
     )
 )
