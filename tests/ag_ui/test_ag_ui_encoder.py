@@ -251,3 +251,29 @@ def test_an_operation_the_state_refuses_is_skipped() -> None:
     )
     deltas = [e["delta"] for e in out if e["type"] == "STATE_DELTA"]
     assert deltas == [[{"op": "add", "path": "/ok", "value": 1}]]
+
+
+async def test_the_response_takes_ids_and_state_from_the_input() -> None:
+    from assistant_stream_ce.serialization.ag_ui import AGUIResponse
+    from assistant_stream_ce.serialization.ag_ui_input import RunAgentInput
+
+    body = {"threadId": "t9", "runId": "r9", "state": {"k": 1}, "messages": []}
+    for given in (body, RunAgentInput.model_validate(body)):
+        response = AGUIResponse(DataChunkStream(), input=given)
+        encoder = response.encoder
+        assert isinstance(encoder, AGUIEncoder)
+        assert (encoder.thread_id, encoder.run_id) == ("t9", "r9")
+        first = [json.loads(f[6:]) for f in encoder.finish_frames()]
+        assert first[1] == {"type": "STATE_SNAPSHOT", "snapshot": {"k": 1}}
+    overridden = AGUIResponse(DataChunkStream(), input=body, run_id="mine").encoder
+    assert isinstance(overridden, AGUIEncoder) and overridden.run_id == "mine"
+
+
+class DataChunkStream:
+    """An async iterable of no chunks."""
+
+    def __aiter__(self) -> DataChunkStream:
+        return self
+
+    async def __anext__(self) -> Any:
+        raise StopAsyncIteration

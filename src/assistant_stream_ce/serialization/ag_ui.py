@@ -489,11 +489,14 @@ class AGUIResponse(AssistantStreamResponse):
         status_code: int = 200,
         headers: Mapping[str, str] | None = None,
     ) -> None:
-        if input is not None:
-            fields = input if isinstance(input, Mapping) else input.model_dump(by_alias=True)
-            thread_id = thread_id if thread_id is not None else fields.get("threadId")
-            run_id = run_id if run_id is not None else fields.get("runId")
-            state = state if state is not None else fields.get("state")
+        if isinstance(input, Mapping):
+            thread_id = thread_id if thread_id is not None else input.get("threadId")
+            run_id = run_id if run_id is not None else input.get("runId")
+            state = state if state is not None else input.get("state")
+        elif input is not None:
+            thread_id = thread_id if thread_id is not None else input.thread_id
+            run_id = run_id if run_id is not None else input.run_id
+            state = state if state is not None else input.state
         super().__init__(
             stream,
             AGUIEncoder(thread_id=thread_id, run_id=run_id, state=state),
