@@ -37,7 +37,9 @@ import uuid
 from collections.abc import AsyncIterable, Mapping
 from typing import Any
 
-from .._json import dumps, dumps_text
+import orjson
+
+from .._json import dumps, dumps_text, escape_line_separators
 from ..assistant_stream_chunk import AssistantStreamChunk, chunk_handlers
 from ..errors import SerializationError
 from ..state import StateOperationError, apply_operation, copy_json_value
@@ -63,6 +65,8 @@ PROTOCOL_VERSION = "1.0"
 JSON_CONTENT = "application/json"
 
 _EMPTY_ARGS = b'"{}"'
+_orjson_dumps = orjson.dumps
+_OrjsonError = orjson.JSONEncodeError
 _CLOSE = b"}" + EVENT_END
 
 
@@ -122,13 +126,26 @@ class AGUIEncoder(StreamEncoder, PartListener):
             self._start()
         emit = out.append
         handlers = self._handlers
-        segment_for = self._parts.segment_for
+        parts = self._parts
         for chunk in chunks:
             kind = chunk.type
-            if kind == "text-delta":
+            if kind == "text-delta":  # the hot path: one frame from a template, no dict
                 text = chunk.text_delta
                 if text:
-                    emit(segment_for("text", chunk.parent_id).tag + dumps_text(text) + _CLOSE)
+                    segment = parts.segment
+                    if (
+                        segment is None
+                        or segment.kind != "text"
+                        or segment.parent_id != chunk.parent_id
+                    ):
+                        segment = parts.start_segment("text", chunk.parent_id)
+                    try:
+                        data = _orjson_dumps(text)
+                    except _OrjsonError:
+                        data = dumps_text(text)
+                    if not data.isascii():
+                        data = escape_line_separators(data)
+                    emit(b"".join((segment.tag, data, _CLOSE)))
                 continue
             handler = handlers.get(kind)
             if handler is None:
