@@ -127,26 +127,29 @@ class AGUIEncoder(StreamEncoder, PartListener):
         emit = out.append
         handlers = self._handlers
         parts = self._parts
+        # the open text message's frame template and parent, while only text deltas come
+        tag: bytes | None = None
+        tag_parent: str | None = None
         for chunk in chunks:
             kind = chunk.type
             if kind == "text-delta":  # the hot path: one frame from a template, no dict
                 text = chunk.text_delta
                 if text:
-                    segment = parts.segment
-                    if (
-                        segment is None
-                        or segment.kind != "text"
-                        or segment.parent_id != chunk.parent_id
-                    ):
-                        segment = parts.start_segment("text", chunk.parent_id)
+                    parent = chunk.parent_id
+                    if tag is None or parent != tag_parent:
+                        segment = parts.segment
+                        if segment is None or segment.kind != "text" or segment.parent_id != parent:
+                            segment = parts.start_segment("text", parent)
+                        tag, tag_parent = segment.tag, parent
                     try:
                         data = _orjson_dumps(text)
                     except _OrjsonError:
                         data = dumps_text(text)
                     if not data.isascii():
                         data = escape_line_separators(data)
-                    emit(b"".join((segment.tag, data, _CLOSE)))
+                    emit(tag + data + _CLOSE)
                 continue
+            tag = None  # any other chunk may close the text message
             handler = handlers.get(kind)
             if handler is None:
                 logger.debug("ag-ui: no event for chunk type %r", kind)
