@@ -42,7 +42,7 @@ __all__ = ["EVENT_TYPES", "AGUIDecoder"]
 
 _orjson_loads = orjson.loads
 _OrjsonError = orjson.JSONDecodeError
-_SHAPE_ERRORS = (TypeError, KeyError, AttributeError, ValueError, IndexError)
+_SHAPE_ERRORS = (TypeError, KeyError, AttributeError, ValueError, IndexError, RecursionError)
 _JSON_CONTENT = "application/json"
 
 Out = list[Any]
