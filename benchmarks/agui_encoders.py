@@ -3,8 +3,8 @@
 All three encode the same token stream (``--tokens`` text deltas of about four characters,
 one text message in one run) into AG-UI 1.0 SSE, one ``TEXT_MESSAGE_CONTENT`` event per token:
 
-- **ours (encoder)** — `AGUIEncoder.encode_frames` over the list of `TextDeltaChunk`s, then
-  `finish_frames` (what the response's drive loop does with a ready batch);
+- **ours (encoder)** — `AGUIEncoder.encode_frames` over `TextDeltaChunk`s made 64 at a time
+  (what the response's drive loop does with each ready batch), then `finish_frames`;
 - **ours (run)** — the whole pipeline: `create_run` with ``coalesce=False`` (so no deltas are
   merged: one frame per token like the others), the callback appending every token, read
   through `AGUIEncoder.iter_bytes`;
@@ -35,6 +35,8 @@ from collections.abc import AsyncIterator, Callable
 from typing import Any
 
 IMPLS = ("ours-encoder", "ours-run", "ag-ui-protocol", "pydantic-ai")
+#: Chunks per `encode_frames` call for ours-encoder (the drive loop encodes each ready batch).
+BATCH = 64
 
 
 def tokens(count: int) -> list[str]:
@@ -50,7 +52,10 @@ def ours_encoder(toks: list[str]) -> bytes:
     from assistant_stream_ce.serialization.ag_ui import AGUIEncoder
 
     encoder = AGUIEncoder()
-    frames = encoder.encode_frames([TextDeltaChunk(tok) for tok in toks])
+    frames: list[bytes] = []
+    for start in range(0, len(toks), BATCH):  # ready batches, as the drive loop hands them
+        batch = [TextDeltaChunk(tok) for tok in toks[start : start + BATCH]]
+        frames += encoder.encode_frames(batch)
     frames += encoder.finish_frames()
     return b"".join(frames)
 
