@@ -227,6 +227,18 @@ def test_rich_run(server: LiveServer) -> None:
     ]
     assert report["finished"]["pendingToolCallIds"] == []
     assert report["runErrors"] == []
+    assert report["customs"] == [
+        {
+            "name": "source",
+            "value": {
+                "sourceType": "url",
+                "id": "src_1",
+                "url": "https://weather.example/paris",
+                "title": "Paris forecast",
+            },
+        },
+        {"name": "data", "value": {"kind": "note"}},
+    ]
 
 
 def test_add_error_ends_the_run_with_run_error(server: LiveServer) -> None:

@@ -2,8 +2,8 @@
 //
 // stdin: {"url", "threadId", "messages", "state", "tools", "context", "forwardedProps"}
 // stdout: one JSON object {ok, error, events, messages, state, newMessages, warnings, errors,
-//         runErrors, finished}. Every console.warn / console.error of the client is collected:
-// the client reports schema deviations, stripped fields and patches that do not apply only
+//         runErrors, customs, finished}. Every console.warn / console.error of the client is
+// collected: the client reports schema deviations, stripped fields and patches that do not apply only
 // that way, so a test treats any of them as a failure.
 import { HttpAgent } from "@ag-ui/client";
 
@@ -24,11 +24,15 @@ const agent = new HttpAgent({
 });
 
 const events = [];
+const customs = [];
 const runErrors = [];
 let finished = null;
 const subscriber = {
   onEvent: ({ event }) => {
     events.push(event.type);
+  },
+  onCustomEvent: ({ event }) => {
+    customs.push({ name: event.name, value: event.value });
   },
   onRunErrorEvent: ({ event }) => {
     runErrors.push({ message: event.message, code: event.code ?? null });
@@ -64,6 +68,7 @@ Object.assign(out, {
   warnings,
   errors,
   runErrors,
+  customs,
   finished,
 });
 process.stdout.write(JSON.stringify(out));
