@@ -69,7 +69,8 @@ def run_http_agent(url: str, **config: Any) -> dict[str, Any]:
 
 async def rich_run(controller: RunController) -> None:
     """Text, reasoning, two tool calls with interleaved streamed arguments and results (one an
-    error), a source, data, state (root set, nested set, append) and usage over two steps."""
+    error), a source, a file, data, state (root set, nested set, append) and usage over two
+    steps."""
     controller.add_step_start("step_1")
     controller.append_reasoning("Thinking about ")
     await asyncio.sleep(0)
@@ -96,6 +97,7 @@ async def rich_run(controller: RunController) -> None:
     await asyncio.sleep(0)
     controller.append_text(TRICKY)
     controller.add_source("src_1", "https://weather.example/paris", "Paris forecast")
+    controller.add_file("aGVsbG8=", "text/plain")
     controller.add_data({"kind": "note"})
     controller.state["nested"]["deep"].append(2)
     controller.add_step_finish("stop", 30, 10)
@@ -237,6 +239,7 @@ def test_rich_run(server: LiveServer) -> None:
                 "title": "Paris forecast",
             },
         },
+        {"name": "file", "value": {"data": "aGVsbG8=", "mimeType": "text/plain"}},
         {"name": "data", "value": {"kind": "note"}},
     ]
 
