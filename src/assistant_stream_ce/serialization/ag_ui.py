@@ -105,7 +105,7 @@ class AGUIEncoder(StreamEncoder, PartListener):
         self._count = 0
         #: The assistant message tool calls attach to (the step's last text message).
         self._message_id: str | None = None
-        #: The open step's name, and whether the encoder opened it for a lone step finish.
+        #: The open step's name.
         self._step: str | None = None
 
     @property
