@@ -5,6 +5,7 @@
 #
 #   benchmarks/agui_encoders.sh                    # 100,000 tokens, 3 repetitions (~1 min)
 #   benchmarks/agui_encoders.sh --tokens 20000 --reps 1
+#   benchmarks/agui_encoders.sh --http             # also server CPU per HTTP stream
 #
 # Environment: PYTHON (interpreter for the venv, default python3), BENCH_AGUI_VENV (venv path,
 # default benchmarks/.venv-ag-ui).
@@ -20,6 +21,7 @@ if [ ! -x "$VENV/bin/python" ]; then
     "$PYTHON" -m venv "$VENV"
 fi
 "$VENV/bin/python" -m pip install --quiet --disable-pip-version-check \
-    -e "$ROOT" "ag-ui-protocol==1.0.0" "pydantic-ai-slim[ag-ui]==2.68.0"
+    -e "$ROOT" "ag-ui-protocol==1.0.0" "pydantic-ai-slim[ag-ui]==2.68.0" \
+    "uvicorn>=0.29" "httpx>=0.27"
 
 exec "$VENV/bin/python" "$HERE/agui_encoders.py" "$@"
