@@ -390,3 +390,28 @@ def test_the_harness_reports_what_the_client_complains_about(live_server: Any) -
     assert not left_open["ok"] and "still active" in left_open["error"]
     null_field = run_http_agent(server.url("/null-field"), threadId="t")
     assert "parentMessageId: null" in null_field["warnings"][0]
+
+
+def test_the_example_app_serves_the_http_agent(live_server: Any) -> None:
+    """examples/ag_ui_fastapi.py, as shipped, against the real client: two turns."""
+    path = pathlib.Path(__file__).resolve().parents[2] / "examples" / "ag_ui_fastapi.py"
+    namespace: dict[str, Any] = {"__name__": "ag_ui_fastapi"}
+    exec(compile(path.read_text(), str(path), "exec"), namespace)
+    server = live_server(namespace["app"])
+    question = {"id": "u1", "role": "user", "content": "What is the weather in Paris?"}
+    first = run_http_agent(
+        server.url("/agent"), threadId="thread-example", messages=[question], state={"visits": 0}
+    )
+    clean(first)
+    assert first["state"]["visits"] == 1 and first["events"][-1] == "RUN_FINISHED"
+    assert any(m["role"] == "tool" for m in first["messages"])  # the offline model's tool call
+    follow_up = {"id": "u2", "role": "user", "content": "Thanks!"}
+    second = run_http_agent(
+        server.url("/agent"),
+        threadId="thread-example",
+        messages=[*first["messages"], follow_up],
+        state=first["state"],
+    )
+    clean(second)
+    assert second["state"]["visits"] == 2
+    assert len(second["messages"]) > len(first["messages"]) + 1
