@@ -12,8 +12,8 @@ fi
 # The library itself with its test tools, plus the predecessor as a compatibility baseline.
 .venv/bin/python -m pip install --quiet --disable-pip-version-check -e ".[dev]" "assistant-stream==0.0.36"
 
-# Real JavaScript clients for the interop tests: every tests/interop/<folder>/ with a
-# package-lock.json (versions pinned there) gets `npm ci`.
+# Real JavaScript clients for the interop tests: every tests/interop/*/ folder with a
+# package-lock.json (versions pinned there).
 for lock in tests/interop/*/package-lock.json; do
   [ -f "$lock" ] || continue
   (cd "$(dirname "$lock")" && npm ci --no-audit --no-fund --loglevel=error)

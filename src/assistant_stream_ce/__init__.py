@@ -41,6 +41,7 @@ from .serialization.assistant_transport import AssistantTransportResponse
 from .serialization.data_stream import DataStreamResponse
 from .serialization.openai_stream import OpenAIStreamResponse
 from .serialization.rais import RAISResponse
+from .serialization.ui_message_stream import UIMessageStreamResponse
 
 __version__ = "0.1.0"
 
@@ -78,6 +79,7 @@ __all__ = [
     "ToolCallController",
     "ToolCallDeltaChunk",
     "ToolResultChunk",
+    "UIMessageStreamResponse",
     "UnknownProviderError",
     "UpdateStateChunk",
     "__version__",
@@ -85,3 +87,15 @@ __all__ = [
     "accumulate_stream",
     "create_run",
 ]
+
+try:  # LangGraph helpers need langchain-core (extra [langgraph])
+    from .modules.langgraph import (
+        append_langgraph_event,
+        get_tool_call_subgraph_state,
+        stream_graph,
+    )
+except ModuleNotFoundError as exc:  # pragma: no cover - depends on the environment
+    if not (exc.name or "").startswith("langchain_core"):
+        raise
+else:
+    __all__ += ["append_langgraph_event", "get_tool_call_subgraph_state", "stream_graph"]

@@ -19,6 +19,7 @@ from .assistant_stream_chunk import (
     ToolCallDeltaChunk,
     UpdateStateChunk,
 )
+from .errors import RunClosedError
 
 TEXT = 1
 REASONING = 2
@@ -115,6 +116,7 @@ class ChunkBuffer:
         "_waiter",
         "_weight",
         "_woken_at",
+        "cancelled",
         "closed",
         "coalesce",
         "wake_interval",
@@ -139,6 +141,8 @@ class ChunkBuffer:
         self._open_state: UpdateStateChunk | None = None
         self._exception: BaseException | None = None
         self.closed = False
+        #: Whether the producer ended by being cancelled (set before `finish`).
+        self.cancelled = False
         self.coalesce = coalesce
 
     # -- producer side -------------------------------------------------------------------
@@ -181,8 +185,16 @@ class ChunkBuffer:
                 waiter.set_result(None)
             self._last_wake = now
 
+    def _ended(self) -> RunClosedError:
+        return RunClosedError(
+            "this run has ended: its controller (or a tool call's) was used after the run "
+            "finished, so the chunk would never be sent"
+        )
+
     def push(self, chunk: Any) -> None:
-        """Append any chunk (never merged)."""
+        """Append any chunk (never merged). Raises `RunClosedError` once the buffer is finished."""
+        if self.closed:
+            raise self._ended()
         self._items.append(chunk)
         self._weight += _OTHER_WEIGHT
         self._merge_kind = 0
@@ -195,6 +207,8 @@ class ChunkBuffer:
 
         ``key`` identifies the target (parent id for text/reasoning, tool call id for args).
         """
+        if self.closed:
+            raise self._ended()
         self._weight += len(text)
         items = self._items
         if self._merge_kind == kind and self._merge_key == key and items:
@@ -259,6 +273,8 @@ class ChunkBuffer:
         """Add a state operation to the open update-state chunk at the tail, or open one."""
         open_state = self._open_state
         if open_state is not None:
+            if self.closed:
+                raise self._ended()
             open_state.operations.append(operation)
             return
         chunk = UpdateStateChunk([operation])

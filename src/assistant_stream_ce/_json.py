@@ -87,6 +87,8 @@ def _python_type_name(value: Any) -> str:
     """Name the first value in ``value`` that has no JSON form, for error messages."""
     try:
         json.dumps(value, default=_default, allow_nan=False)
+    except RecursionError:
+        return f"{type(value).__name__} (nested too deep)"
     except (TypeError, ValueError) as exc:
         text = str(exc)
         if "is not JSON serializable" in text:
@@ -95,13 +97,22 @@ def _python_type_name(value: Any) -> str:
     return type(value).__name__
 
 
+#: How deep a value may nest (orjson's limit): deeper values have no JSON form here.
+MAX_DEPTH = 254
+
+
 def dumps(value: Any, chunk_type: str = "value") -> bytes:
     """Encode ``value`` as compact, single-line JSON bytes or raise `SerializationError`."""
     try:
         data = _orjson_dumps(value, default=_default, option=_OPTIONS)
     except _JSONEncodeError as exc:
-        if "surrogates not allowed" in str(exc):
+        text = str(exc)
+        if "surrogates not allowed" in text:
             return _dumps_with_escapes(value, chunk_type)
+        if "Recursion limit" in text:
+            raise SerializationError(
+                chunk_type, type(value).__name__, f"nested more than {MAX_DEPTH} levels deep"
+            ) from None
         raise SerializationError(chunk_type, _python_type_name(value)) from None
     if b"null" in data:
         bad = _find_non_finite(value)
@@ -120,11 +131,20 @@ def _dumps_with_escapes(value: Any, chunk_type: str) -> bytes:
         raise SerializationError(chunk_type, f"float ({bad!r})", "not valid JSON") from None
     except TypeError:
         raise SerializationError(chunk_type, _python_type_name(value)) from None
+    except RecursionError:
+        raise SerializationError(
+            chunk_type, type(value).__name__, f"nested more than {MAX_DEPTH} levels deep"
+        ) from None
     return text.encode("ascii")
 
 
 def dumps_text(text: str) -> bytes:
-    """Encode a string as a JSON string literal (lone surrogates and line separators escaped)."""
+    """Encode a string as a JSON string literal (lone surrogates and line separators escaped).
+
+    Raises `SerializationError` for anything but a string.
+    """
+    if text.__class__ is not str and not isinstance(text, str):
+        raise SerializationError("text", type(text).__name__, "a delta must be a string")
     try:
         data = _orjson_dumps(text)
     except _JSONEncodeError:

@@ -82,6 +82,7 @@ class IterableSource:
             async for chunk in stream:
                 add(chunk)
         except asyncio.CancelledError:
+            buffer.cancelled = True
             buffer.finish()
             raise
         except Exception as exc:
@@ -113,6 +114,6 @@ class IterableSource:
 
 def as_chunk_source(stream: AsyncIterable[Any], *, coalesce: bool = True) -> ChunkSource:
     """``stream`` itself when it is a `ChunkSource` (a run), else an `IterableSource`."""
-    if isinstance(stream, ChunkSource):
-        return stream
+    if hasattr(stream, "take_nowait") and hasattr(stream, "buffer"):  # a ChunkSource
+        return stream  # type: ignore[return-value]
     return IterableSource(stream, coalesce=coalesce)

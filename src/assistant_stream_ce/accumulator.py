@@ -69,19 +69,39 @@ def _strict_loads(text: str) -> Any:
         return json.loads(text)  # lone-surrogate escapes; may raise ValueError
 
 
+class _Open:
+    """One open container of a partial JSON text (a linked stack: a cut point keeps a node)."""
+
+    __slots__ = ("closer", "expect_key", "parent")
+
+    def __init__(self, closer: str, parent: _Open | None, expect_key: bool) -> None:
+        self.closer = closer
+        self.parent = parent
+        self.expect_key = expect_key
+
+
+def _closers(node: _Open | None) -> str:
+    out: list[str] = []
+    while node is not None:
+        out.append(node.closer)
+        node = node.parent
+    return "".join(out)
+
+
 def parse_partial_json(text: str) -> Any:
     """Best-effort value of a JSON text that may be cut anywhere; ``None`` if nothing parses.
 
     Open strings, arrays and objects are closed; a dangling key, a trailing comma or an
     unfinished literal is dropped: ``'{"a": [1, {"b": "x'`` → ``{"a": [1, {"b": "x"}]}``.
+    Linear in the length of the text, whatever its nesting.
     """
     try:
         return _strict_loads(text)
-    except ValueError:
+    except (ValueError, RecursionError):
         pass
-    closers: list[str] = []  # what closes each open container, innermost last
-    expect_key: list[bool] = []  # per open container: an object waiting for a key
-    safe: list[tuple[int, str]] = []  # (cut index, closers) where the prefix is complete
+    top: _Open | None = None  # the innermost open container
+    # the last few places where the prefix is complete: (cut index, open containers there)
+    safe: list[tuple[int, _Open | None]] = []
     in_string = is_key = False
     escape_at = -1
     i, n = 0, len(text)
@@ -99,31 +119,31 @@ def parse_partial_json(text: str) -> Any:
                 continue
             in_string = False
             if not is_key:
-                safe.append((i + 1, "".join(reversed(closers))))
+                safe.append((i + 1, top))
             i += 1
             continue
         if char == '"':
             in_string = True
-            is_key = bool(expect_key) and expect_key[-1]
+            is_key = top is not None and top.expect_key
             escape_at = -1
         elif char == "{" or char == "[":
-            closers.append("}" if char == "{" else "]")
-            expect_key.append(char == "{")
-            safe.append((i + 1, "".join(reversed(closers))))
+            top = _Open("}" if char == "{" else "]", top, char == "{")
+            safe.append((i + 1, top))
         elif char == "}" or char == "]":
-            if closers:
-                closers.pop()
-                expect_key.pop()
-            safe.append((i + 1, "".join(reversed(closers))))
+            if top is not None:
+                top = top.parent
+            safe.append((i + 1, top))
         elif char == ",":
-            safe.append((i, "".join(reversed(closers))))
-            if expect_key and closers[-1] == "}":
-                expect_key[-1] = True
-        elif char == ":" and expect_key:
-            expect_key[-1] = False
+            safe.append((i, top))
+            if top is not None and top.closer == "}":
+                top.expect_key = True
+        elif char == ":" and top is not None:
+            top.expect_key = False
+        if len(safe) > 64:
+            del safe[:-4]
         i += 1
     candidates: list[str] = []
-    tail = "".join(reversed(closers))
+    tail = _closers(top)
     if in_string:
         if not is_key:
             cut = n
@@ -134,7 +154,7 @@ def parse_partial_json(text: str) -> Any:
             candidates.append(text[:cut] + '"' + tail)
     else:
         candidates.append(text + tail)
-    candidates.extend(text[:cut] + closing for cut, closing in reversed(safe[-4:]))
+    candidates.extend(text[:cut] + _closers(node) for cut, node in reversed(safe[-4:]))
     for candidate in candidates:
         try:
             return json.loads(candidate)

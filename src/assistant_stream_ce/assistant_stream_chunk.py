@@ -62,8 +62,9 @@ class ReasoningPartStartChunk:
     """Opens a new reasoning part, optionally carrying a summary of it."""
 
     unstable_summary: str | None = None
-    type: str = "reasoning-part-start"
+    # Field order as upstream assistant-stream (parent_id before type), unlike the other chunks.
     parent_id: str | None = None
+    type: str = "reasoning-part-start"
 
 
 @dataclass(slots=True)
@@ -239,9 +240,14 @@ CHUNK_TYPES = (
 def chunk_handlers(owner: object) -> dict[str, Callable[[Any], None]]:
     """``owner``'s handler for each chunk type it handles: the method named after the type
     (``"tool-call-begin"`` → ``owner._tool_call_begin``)."""
-    handlers: dict[str, Callable[[Any], None]] = {}
-    for chunk_type in CHUNK_TYPES:
-        method = getattr(owner, "_" + chunk_type.replace("-", "_"), None)
-        if method is not None:
-            handlers[chunk_type] = method
-    return handlers
+    cls = type(owner)
+    names = _HANDLER_NAMES.get(cls)
+    if names is None:
+        candidates = ((kind, "_" + kind.replace("-", "_")) for kind in CHUNK_TYPES)
+        names = _HANDLER_NAMES[cls] = [
+            (kind, name) for kind, name in candidates if hasattr(cls, name)
+        ]
+    return {chunk_type: getattr(owner, name) for chunk_type, name in names}
+
+
+_HANDLER_NAMES: dict[type, list[tuple[str, str]]] = {}

@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import argparse
-import json
+import logging
+import math
+import re
 import sys
 from collections.abc import Sequence
-from typing import Any
+from typing import Any, TextIO
 
 from .serialization import PROTOCOLS
 
@@ -98,17 +100,69 @@ def _parser() -> argparse.ArgumentParser:
         )
         command.add_argument("--json", action="store_true", help="print a JSON report")
         command.add_argument(
-            "--timeout", type=float, default=60.0, help="seconds to wait for the stream (60)"
+            "--timeout",
+            type=_seconds,
+            default=60.0,
+            help="seconds to wait for each read of the stream (60)",
+        )
+        command.add_argument(
+            "--max-time",
+            type=_seconds,
+            default=300.0,
+            help="seconds the whole stream may take before reading stops (300)",
+        )
+        command.add_argument(
+            "--max-bytes",
+            type=_byte_count,
+            default=64 * 1024 * 1024,
+            help="body bytes read before reading stops (64 MiB)",
         )
     return parser
 
 
+def _seconds(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        value = math.nan
+    if not math.isfinite(value) or value <= 0:
+        raise argparse.ArgumentTypeError(f"expected a positive number of seconds, got {text!r}")
+    return value
+
+
+def _byte_count(text: str) -> int:
+    if not (text.isascii() and text.isdigit()) or int(text) <= 0:
+        raise argparse.ArgumentTypeError(f"expected a positive number of bytes, got {text!r}")
+    return int(text)
+
+
 def _body(data: str | None) -> Any:
+    from .serialization.decoding import Malformed, loads
     from .tools._fetch import DEFAULT_BODY
 
     if data is None:
         return DEFAULT_BODY
-    return json.loads(data)
+    try:
+        return loads(data)
+    except Malformed as exc:
+        raise ValueError(exc.detail) from None
+
+
+_UNSAFE = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f\u2028\u2029]")
+
+
+class _SafeText:
+    """A text stream that never lets server-controlled text drive the terminal: control
+    characters (escape sequences included) are written as ``\\uXXXX`` (valid in JSON too)."""
+
+    def __init__(self, stream: TextIO) -> None:
+        self.stream = stream
+
+    def write(self, text: str) -> int:
+        return self.stream.write(_UNSAFE.sub(lambda m: f"\\u{ord(m.group()):04x}", text))
+
+    def flush(self) -> None:
+        self.stream.flush()
 
 
 def _demo(args: argparse.Namespace) -> int:
@@ -133,6 +187,12 @@ def _demo(args: argparse.Namespace) -> int:
     config = DemoConfig(
         provider=args.provider, model=args.model, base_url=args.base_url, pace=args.pace
     )
+    # The demo's own log lines (runs completed, cancelled, failed) next to uvicorn's.
+    handler = logging.StreamHandler()
+    handler.setFormatter(logging.Formatter("%(levelname)s:     %(message)s"))
+    library_logger = logging.getLogger("assistant_stream_ce")
+    library_logger.addHandler(handler)
+    library_logger.setLevel(logging.INFO)
     print(f"assistant-stream-ce demo on http://{args.host}:{args.port}/", flush=True)
     uvicorn.run(create_app(config), host=args.host, port=args.port, log_level="info")
     return 0
@@ -148,14 +208,22 @@ def main(argv: Sequence[str] | None = None) -> int:
         body = _body(args.data)
     except ValueError as exc:
         parser.error(f"--data is not valid JSON: {exc}")
+    out: Any = _SafeText(sys.stdout)
+    options: dict[str, Any] = {
+        "as_json": args.json,
+        "timeout": args.timeout,
+        "out": out,
+        "max_time": args.max_time,
+        "max_bytes": args.max_bytes,
+    }
     try:
         if args.command == "inspect":
             from .tools.inspect import run_inspect
 
-            return run_inspect(args.url, args.format, body, as_json=args.json, timeout=args.timeout)
+            return run_inspect(args.url, args.format, body, **options)
         from .tools.check import run_check
 
-        return run_check(args.url, args.format, body, as_json=args.json, timeout=args.timeout)
+        return run_check(args.url, args.format, body, **options)
     except ImportError as exc:
         print(f"this command needs httpx: pip install httpx ({exc})", file=sys.stderr)
         return 2

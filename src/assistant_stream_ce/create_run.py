@@ -24,7 +24,7 @@ from .assistant_stream_chunk import (
 )
 from .errors import error_message
 from .modules.tool_call import ToolCallController, generate_openai_style_tool_call_id
-from .state import PathKey, StateProxy, StateStore
+from .state import PathKey, StateProxy, StateStore, copy_json_value
 
 __all__ = ["ReadOnlyCancellationSignal", "RunController", "RunStream", "create_run"]
 
@@ -32,6 +32,8 @@ logger = logging.getLogger(__name__)
 
 # How long a callback may keep running after its consumer went away before it is cancelled.
 CANCEL_GRACE_SECONDS = 0.05
+# How long `aclose` then waits for the cancelled tasks to end (a callback may ignore it).
+CANCEL_WAIT_SECONDS = 1.0
 
 _get_ident = threading.get_ident
 
@@ -130,7 +132,14 @@ class _RunCore:
             self.buffer.finish()
 
     def fail(self, exc: BaseException) -> None:
-        """A producer raised: emit the error chunk, stop the others, end with ``exc``."""
+        """A producer raised: emit the error chunk, stop the others, end with ``exc``.
+
+        ``SystemExit`` and ``KeyboardInterrupt`` from a callback fail the run like any error
+        (logged): they never reach the server that consumes it.
+        """
+        if not isinstance(exc, Exception):
+            logger.error("a producer of the run raised %s", type(exc).__name__, exc_info=exc)
+            exc = RuntimeError(f"the run was stopped by {type(exc).__name__}")
         if self.failed:
             logger.error("another producer of the run also failed", exc_info=exc)
             return
@@ -222,9 +231,16 @@ class RunController:
             else:
                 self._core.push_reasoning(reasoning_delta, self._parent_id)
 
-    def add_reasoning_part(self, summary: str | None = None) -> None:
-        """Start a new reasoning part, optionally with a summary of it."""
-        self._core.push(ReasoningPartStartChunk(summary, "reasoning-part-start", self._parent_id))
+    def add_reasoning_part(
+        self, unstable_summary: str | None = None, *, summary: str | None = None
+    ) -> None:
+        """Start a new reasoning part, optionally with a summary of it.
+
+        ``unstable_summary`` is upstream assistant-stream's name; ``summary`` is kept as well.
+        """
+        if unstable_summary is None:
+            unstable_summary = summary
+        self._core.push(ReasoningPartStartChunk(unstable_summary, self._parent_id))
 
     async def add_tool_call(
         self, tool_name: str, tool_call_id: str | None = None
@@ -332,6 +348,7 @@ class RunStream(AsyncIterator[AssistantStreamChunk]):
     def __init__(self, callback: RunCallback, state: Any, coalesce: bool) -> None:
         self._callback = callback
         self._core = _RunCore(state, coalesce)
+        self._initial_state = copy_json_value(state)
         self._started = False
         self._closed = False
         self._batch: list[Any] = []
@@ -350,6 +367,7 @@ class RunStream(AsyncIterator[AssistantStreamChunk]):
         try:
             await self._callback(controller)
         except asyncio.CancelledError:
+            core.buffer.cancelled = True
             core.producer_done()
             raise
         except BaseException as exc:
@@ -395,6 +413,11 @@ class RunStream(AsyncIterator[AssistantStreamChunk]):
         self._core.buffer.interrupt()
 
     @property
+    def initial_state(self) -> Any:
+        """A copy of the state the run starts from (``create_run(state=...)``)."""
+        return copy_json_value(self._initial_state)
+
+    @property
     def buffer(self) -> ChunkBuffer:
         """The run's chunk buffer (for consumers that drive it directly after `take_nowait`)."""
         return self._core.buffer
@@ -433,12 +456,20 @@ class RunStream(AsyncIterator[AssistantStreamChunk]):
         if not pending:
             return
         assert core.cancel_event is not None
+        core.buffer.cancelled = True  # the run is stopped before it finished
         core.cancel_event.set()
         _, still_running = await asyncio.wait(pending, timeout=CANCEL_GRACE_SECONDS)
         for task in still_running:
             task.cancel()
         if still_running:
-            await asyncio.wait(still_running)
+            _, ignoring = await asyncio.wait(still_running, timeout=CANCEL_WAIT_SECONDS)
+            if ignoring:
+                logger.warning(
+                    "%d task(s) of the run kept running %.1f s after being cancelled (a callback "
+                    "that catches CancelledError must re-raise it); no longer waiting for them",
+                    len(ignoring),
+                    CANCEL_WAIT_SECONDS,
+                )
 
     def __del__(self) -> None:
         if self._closed or not self._started:
@@ -461,3 +492,11 @@ def create_run(
     that the consumer has not read yet are merged into one chunk.
     """
     return RunStream(callback, state, coalesce)
+
+
+# Names assistant-stream 0.0.36 made importable from this module (through its own imports),
+# kept here even where this module stops using them (tests/test_compat_surface.py checks).
+from .assistant_stream_chunk import ReasoningDeltaChunk as ReasoningDeltaChunk  # noqa: E402
+from .assistant_stream_chunk import TextDeltaChunk as TextDeltaChunk  # noqa: E402
+from .modules.tool_call import create_tool_call as create_tool_call  # noqa: E402
+from .state_manager import StateManager as StateManager  # noqa: E402

@@ -9,6 +9,7 @@ __all__ = [
     "ProviderConfigError",
     "ProviderError",
     "ProviderNotInstalledError",
+    "RunClosedError",
     "SerializationError",
     "StreamError",
     "UnknownProviderError",
@@ -34,6 +35,10 @@ class SerializationError(StreamError, TypeError):
         if detail:
             message += f" ({detail})"
         super().__init__(message)
+
+
+class RunClosedError(StreamError, RuntimeError):
+    """A run's controller was used after the run ended (nothing it adds would be sent)."""
 
 
 class DecodeError(StreamError, ValueError):

@@ -11,8 +11,14 @@ through the proxy can never alter an operation that is still waiting to be sent.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from typing import TYPE_CHECKING, Any, Union
+import json
+import threading
+from collections.abc import Callable, Iterator, Sequence
+from typing import TYPE_CHECKING, Any, NoReturn, Protocol, Union
+
+from ._json import dumps
+from .assistant_stream_chunk import ObjectStreamOperation
+from .errors import SerializationError
 
 if TYPE_CHECKING:
     from .create_run import _RunCore
@@ -63,7 +69,9 @@ def _child_key(node: Any, key: Any, allow_append: bool) -> Any:
             and key.isdigit()
             and (len(key) == 1 or key[0] != "0")
         ):
-            raise StateOperationError(f"{key!r} is not an index")
+            raise StateOperationError(f"{str(key)[:40]!r} is not an index")
+        if len(key) > 18:
+            raise StateOperationError(f"index {key[:20]}… is out of range")
         index = int(key)
         if index > len(node) or (index == len(node) and not allow_append):
             raise StateOperationError(f"index {index} is out of range")
@@ -90,7 +98,10 @@ def apply_operation(state: Any, operation: Any) -> Any:
     if not isinstance(path, list):
         raise StateOperationError("the path is not a list")
     if kind == "set":
-        value = copy_json_value(value)
+        try:
+            value = copy_json_value(value)
+        except RecursionError:
+            raise StateOperationError("the value is nested too deep") from None
     elif kind == "append-text":
         if not isinstance(value, str):
             raise StateOperationError("append-text needs a string")
@@ -105,13 +116,18 @@ def apply_operation(state: Any, operation: Any) -> Any:
     root = state if isinstance(state, (dict, list)) else {}
     node = root
     for key in path[:-1]:
-        key = _child_key(node, key, False)
-        child = node[key] if isinstance(node, list) else node.get(key)
+        if node.__class__ is dict and key.__class__ is str:  # the common case, inline
+            child = node.get(key)
+        else:
+            key = _child_key(node, key, False)
+            child = node[key] if isinstance(node, list) else node.get(key)
         if child is None:
             child = {}
             node[key] = child
         node = child
-    key = _child_key(node, path[-1], True)
+    key = path[-1]
+    if node.__class__ is not dict or key.__class__ is not str:
+        key = _child_key(node, key, True)
     if kind == "append-text":
         if isinstance(node, list):
             current = node[key] if key < len(node) else None
@@ -125,6 +141,12 @@ def apply_operation(state: Any, operation: Any) -> Any:
     else:
         node[key] = value
     return root
+
+
+def _is_plain(value: Any) -> bool:
+    """Whether ``value`` is a scalar that always has a JSON form."""
+    cls = value.__class__
+    return cls is str or cls is int or cls is bool or value is None
 
 
 def _canonical_key(node: Any, key: PathKey) -> str:
@@ -174,6 +196,10 @@ class StateStore:
         node = self.data
         wire: list[str] = []
         for key in path:
+            if node.__class__ is dict and key.__class__ is str:  # the common case, inline
+                wire.append(key)
+                node = node.get(key)
+                continue
             segment = _canonical_key(node, key) if isinstance(node, (dict, list)) else str(key)
             wire.append(segment)
             if isinstance(node, list):
@@ -208,7 +234,17 @@ class StateStore:
         ):
             self._apply({"type": "append-text", "path": wire, "value": value[len(current) :]})
             return
-        self._apply({"type": "set", "path": wire, "value": value})
+        try:
+            snapshot = copy_json_value(value)  # later changes to `value` never reach the client
+            if not _is_plain(snapshot):
+                dumps(snapshot, "update-state")
+        except (SerializationError, RecursionError):
+            # Refused: the state stays as it was here and on every client. The operation still
+            # goes to the encoders, which report it as the protocol's error (when the protocol
+            # carries state at all) and send the rest of its batch.
+            self._core.emit_state({"type": "set", "path": wire, "value": value})
+            return
+        self._apply({"type": "set", "path": wire, "value": snapshot})
 
     def append_text(self, path: tuple[PathKey, ...], text: str) -> None:
         """Append ``text`` to the string at ``path`` and emit ``append-text``."""
@@ -231,6 +267,23 @@ class StateStore:
         self._core.emit_state({"type": "set", "path": wire[:-1], "value": copy_json_value(parent)})
 
 
+class _StateCalls(Protocol):
+    def state_call(self, function: Callable[..., None], *args: Any) -> None: ...
+
+
+class StateHost(Protocol):
+    """What a `StateProxy` reads from and writes through (a run's store or a `StateDraft`)."""
+
+    @property
+    def _core(self) -> _StateCalls: ...
+
+    def get(self, path: tuple[PathKey, ...]) -> Any: ...
+
+    def set(self, path: tuple[PathKey, ...], value: Any) -> None: ...
+
+    def delete(self, path: tuple[PathKey, ...]) -> None: ...
+
+
 class StateProxy:
     """A live view of one container inside the run state.
 
@@ -241,9 +294,14 @@ class StateProxy:
 
     __slots__ = ("_path", "_store")
 
-    def __init__(self, store: StateStore, path: tuple[PathKey, ...]) -> None:
+    def __init__(self, store: StateHost, path: tuple[PathKey, ...] = ()) -> None:
         self._store = store
         self._path = path
+
+    @property
+    def _manager(self) -> StateHost:
+        """The store this proxy writes through (the name 0.0.36 used)."""
+        return self._store
 
     def _assistant_stream_value_(self) -> Any:
         return self._store.get(self._path)
@@ -290,7 +348,9 @@ class StateProxy:
         self[len(container)] = value
 
     def extend(self, values: Any) -> None:
-        for value in values:
+        # a snapshot first: `state["l"] += state["l"]` must not chase its own appends
+        items = copy_json_value(values) if isinstance(values, StateProxy) else list(values)
+        for value in items:
             self.append(value)
 
     def __iadd__(self, other: Any) -> StateProxy:
@@ -324,3 +384,344 @@ class StateProxy:
 
     def __repr__(self) -> str:
         return f"StateProxy({self._store.get(self._path)!r})"
+
+    def __str__(self) -> str:
+        return str(self._store.get(self._path))
+
+    def __getattr__(self, name: str) -> Any:
+        """Read-only methods of the value itself (``copy``, ``index``, ``count``, ...)."""
+        if name.startswith("_"):
+            raise AttributeError(name)
+        return getattr(self._store.get(self._path), name)
+
+    def __add__(self, other: Any) -> Any:
+        """``proxy + [...]``: a plain list (nothing is written)."""
+        value = self._store.get(self._path)
+        if isinstance(value, list):
+            return [*value, *other]
+        return NotImplemented
+
+    def clear(self) -> None:
+        """Empty this list or dict (one ``set`` of an empty container)."""
+        value = self._store.get(self._path)
+        if not isinstance(value, (list, dict)):
+            raise TypeError(f"clear() needs a list or dict, the state holds {type(value).__name__}")
+        self._store._core.state_call(
+            self._store.set, self._path, [] if isinstance(value, list) else {}
+        )
+
+    # Reordering or removing list items has no small operation: assign the new list instead.
+    def insert(self, index: int, item: Any) -> NoReturn:
+        """Not supported: use indexing or `append`."""
+        raise NotImplementedError("insert() is not supported on state; use append() or indexing")
+
+    def pop(self, *args: Any) -> NoReturn:
+        """Not supported: assign the new container instead."""
+        raise NotImplementedError("pop() is not supported on state; assign the new value")
+
+    def popitem(self) -> NoReturn:
+        """Not supported: assign the new dict instead."""
+        raise NotImplementedError("popitem() is not supported on state; assign the new value")
+
+    def remove(self, item: Any) -> NoReturn:
+        """Not supported: assign the new list instead."""
+        raise NotImplementedError("remove() is not supported on state; assign the new list")
+
+    def sort(self, *args: Any, **kwargs: Any) -> NoReturn:
+        """Not supported: assign the sorted list instead."""
+        raise NotImplementedError("sort() is not supported on state; assign the sorted list")
+
+    def reverse(self) -> NoReturn:
+        """Not supported: assign the reversed list instead."""
+        raise NotImplementedError("reverse() is not supported on state; assign the new list")
+
+
+# -- the 0.0.36 state API: an authoritative container, drafts over it, a batching flusher ------
+
+__all__ += [
+    "AssistantState",
+    "Flusher",
+    "StateDraft",
+    "StateOpHost",
+    "StateOperation",
+    "StateProxyJSONEncoder",
+    "deep_apply",
+    "lookup_state",
+]
+
+StateOperation = ObjectStreamOperation
+
+
+def _list_index(container: list[Any], key: Any, *, allow_end: bool) -> int:
+    try:
+        index = int(key)
+    except (TypeError, ValueError):
+        raise KeyError(key) from None
+    limit = len(container) + 1 if allow_end else len(container)
+    if not 0 <= index < limit:
+        raise KeyError(key)
+    return index
+
+
+def lookup_state(state: Any, path: Sequence[str]) -> Any:
+    """The value at ``path`` (string segments; list indices in decimal).
+
+    Raises KeyError when a segment does not exist.
+    """
+    node = state
+    for key in path:
+        if isinstance(node, list):
+            node = node[_list_index(node, key, allow_end=False)]
+        elif isinstance(node, dict):
+            node = node[key]
+        else:
+            raise KeyError(key)
+    return node
+
+
+def deep_apply(target: Any, path: Sequence[str], op: StateOperation) -> Any:
+    """``target`` with ``op`` applied at ``path``, copying the containers on the way.
+
+    ``target`` itself is not changed. Missing dict entries are created; a list index equal to
+    the list's length appends. ``append-text`` on a missing value sets it.
+    """
+    if not path:
+        kind = op["type"]
+        if kind == "set":
+            return op["value"]
+        if kind == "append-text":
+            if target is None:
+                return op["value"]
+            if not isinstance(target, str):
+                raise TypeError(
+                    f"append-text at {list(op['path'])}: the value there is not a string"
+                )
+            return target + op["value"]
+        raise TypeError(f"unknown state operation {kind!r}")
+    key, rest = path[0], path[1:]
+    if isinstance(target, list):
+        index = _list_index(target, key, allow_end=True)
+        copy = list(target)
+        if index == len(copy):
+            copy.append(deep_apply(None, rest, op))
+        else:
+            copy[index] = deep_apply(copy[index], rest, op)
+        return copy
+    base = target if isinstance(target, dict) else {}
+    return {**base, key: deep_apply(base.get(key), rest, op)}
+
+
+class StateOpHost(Protocol):
+    """The 0.0.36 interface of a state host (implemented by `StateDraft` and `StateManager`)."""
+
+    def get_value_at_path(self, path: list[str]) -> Any: ...
+
+    def add_operations(self, operations: list[StateOperation]) -> None: ...
+
+    def append_text(self, path: Sequence[PathKey], value: str) -> None: ...
+
+
+class StateProxyJSONEncoder(json.JSONEncoder):
+    """A `json.JSONEncoder` that writes a `StateProxy` as the value it shows."""
+
+    def default(self, o: Any) -> Any:
+        if isinstance(o, StateProxy):
+            return o._assistant_stream_value_()
+        return super().default(o)
+
+
+class AssistantState:
+    """An authoritative state value: applies operations (copy on write) and hands out drafts."""
+
+    def __init__(self, initial_state: Any | None = None) -> None:
+        self._state = initial_state
+
+    @property
+    def state(self) -> Any:
+        """The current value."""
+        return self._state
+
+    def apply(self, operations: Sequence[StateOperation]) -> None:
+        """Apply operations in order."""
+        for op in operations:
+            self._state = deep_apply(self._state, op["path"], op)
+
+    def lookup(self, path: Sequence[str]) -> Any:
+        """The value at ``path`` (KeyError if it does not exist)."""
+        return lookup_state(self._state, path)
+
+    def draft(self, on_operations: Callable[[list[StateOperation]], None]) -> StateProxy:
+        """A proxy whose writes apply here and are passed to ``on_operations``."""
+        return StateProxy(StateDraft(self, on_operations), ())
+
+
+class _ImmediateCalls:
+    """Drafts apply writes at once, in the calling thread."""
+
+    __slots__ = ()
+
+    def state_call(self, function: Callable[..., None], *args: Any) -> None:
+        function(*args)
+
+
+_IMMEDIATE = _ImmediateCalls()
+
+
+def _reject_proxies(value: Any) -> None:
+    if isinstance(value, StateProxy):
+        raise ValueError("a StateProxy cannot be stored in the state; assign a plain value")
+    if isinstance(value, dict):
+        for item in value.values():
+            _reject_proxies(item)
+    elif isinstance(value, (list, tuple)):
+        for item in value:
+            _reject_proxies(item)
+
+
+class StateDraft:
+    """Turns writes through a `StateProxy` into operations on an `AssistantState`.
+
+    Assigning a string that extends the current non-empty string emits ``append-text``; any
+    other assignment emits ``set``. Operations are applied to the state, then passed on.
+    """
+
+    __slots__ = ("_on_operations", "_state")
+
+    def __init__(
+        self, state: AssistantState, on_operations: Callable[[list[StateOperation]], None]
+    ) -> None:
+        self._state = state
+        self._on_operations = on_operations
+
+    @property
+    def _core(self) -> _ImmediateCalls:
+        return _IMMEDIATE
+
+    # -- the 0.0.36 interface ------------------------------------------------------------
+
+    def get_value_at_path(self, path: list[str]) -> Any:
+        """The value at ``path`` (KeyError if it does not exist)."""
+        return self._state.lookup(path)
+
+    def add_operations(self, operations: list[StateOperation]) -> None:
+        """Apply operations and pass them on (a proxy written back to its own path is a no-op).
+
+        Raises ValueError if a ``set`` value contains a `StateProxy`.
+        """
+        operations = [op for op in operations if not self._is_writeback(op)]
+        if not operations:
+            return
+        for op in operations:
+            if op["type"] == "set":
+                _reject_proxies(op["value"])
+        self._state.apply(operations)
+        self._on_operations(operations)
+
+    def append_text(self, path: Sequence[PathKey], value: str) -> None:
+        """Append ``value`` to the string at ``path`` (emits ``append-text``)."""
+        if not isinstance(value, str):
+            raise TypeError(f"append_text needs a str, not {type(value).__name__}")
+        self.add_operations(
+            [{"type": "append-text", "path": self._wire(tuple(path)), "value": value}]
+        )
+
+    def _is_writeback(self, op: StateOperation) -> bool:
+        value = op["value"]
+        return (
+            op["type"] == "set"
+            and isinstance(value, StateProxy)
+            and value._store is self
+            and self._wire(value._path) == list(op["path"])
+        )
+
+    # -- what a StateProxy calls -----------------------------------------------------------
+
+    def _wire(self, path: tuple[PathKey, ...]) -> list[str]:
+        """String segments, with negative list indices resolved against the current state."""
+        node = self._state.state
+        out: list[str] = []
+        for key in path:
+            if isinstance(node, list) and isinstance(key, int) and key < 0:
+                key += len(node)
+            out.append(str(key))
+            if isinstance(node, list):
+                index = int(key)
+                node = node[index] if 0 <= index < len(node) else None
+            elif isinstance(node, dict):
+                node = node.get(key)
+            else:
+                node = None
+        return out
+
+    def get(self, path: tuple[PathKey, ...]) -> Any:
+        """The value at ``path`` (KeyError if it does not exist)."""
+        return lookup_state(self._state.state, self._wire(path))
+
+    def set(self, path: tuple[PathKey, ...], value: Any) -> None:
+        """Assign ``value`` at ``path``."""
+        wire = self._wire(path)
+        if isinstance(value, str):
+            try:
+                current = lookup_state(self._state.state, wire)
+            except KeyError:
+                current = None
+            if isinstance(current, str) and current and value.startswith(current):
+                delta = value[len(current) :]
+                if delta:
+                    self.add_operations([{"type": "append-text", "path": wire, "value": delta}])
+                    return
+        self.add_operations([{"type": "set", "path": wire, "value": value}])
+
+    def delete(self, path: tuple[PathKey, ...]) -> None:
+        """Remove the entry at ``path`` (the parent is re-sent with a ``set``)."""
+        if not path:
+            raise TypeError("cannot delete the whole state; assign None instead")
+        wire = self._wire(path)
+        parent = lookup_state(self._state.state, wire[:-1])
+        if isinstance(parent, list):
+            index = _list_index(parent, wire[-1], allow_end=False)
+            value: Any = parent[:index] + parent[index + 1 :]
+        elif isinstance(parent, dict):
+            value = {key: item for key, item in parent.items() if key != wire[-1]}
+            if len(value) == len(parent):
+                raise KeyError(wire[-1])
+        else:
+            raise KeyError(wire[-1])
+        self.add_operations([{"type": "set", "path": wire[:-1], "value": value}])
+
+
+class Flusher:
+    """Collects operations and emits them in batches.
+
+    ``schedule`` (typically ``loop.call_soon_threadsafe``) is called once per batch to run
+    `flush` later; without it, operations wait for an explicit `flush`. `add` may be called
+    from any thread.
+    """
+
+    def __init__(
+        self,
+        emit: Callable[[list[StateOperation]], None],
+        schedule: Callable[[Callable[[], None]], Any] | None = None,
+    ) -> None:
+        self._emit = emit
+        self._schedule = schedule
+        self._lock = threading.Lock()
+        self._pending: list[StateOperation] = []
+        self._scheduled = False
+
+    def add(self, operations: Sequence[StateOperation]) -> None:
+        """Queue operations for the next batch."""
+        with self._lock:
+            self._pending.extend(operations)
+            if self._schedule is None or self._scheduled:
+                return
+            self._scheduled = True
+        self._schedule(self.flush)
+
+    def flush(self) -> None:
+        """Emit the queued operations now (nothing if none are queued)."""
+        with self._lock:
+            operations, self._pending = self._pending, []
+            self._scheduled = False
+        if operations:
+            self._emit(operations)

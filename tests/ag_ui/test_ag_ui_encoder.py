@@ -277,3 +277,25 @@ class DataChunkStream:
 
     async def __anext__(self) -> Any:
         raise StopAsyncIteration
+
+
+async def test_a_run_stopped_from_outside_finishes_cancelled() -> None:
+    import asyncio
+
+    from _util import encode
+    from assistant_stream_ce import RunController, create_run
+
+    started = asyncio.Event()
+
+    async def run(controller: RunController) -> None:
+        controller.append_text("partial")
+        started.set()
+        await controller.cancelled_event.wait()
+
+    stream = create_run(run)
+    reading = asyncio.ensure_future(encode(AGUIEncoder(thread_id="t", run_id="r"), stream))
+    await started.wait()
+    await stream.aclose()
+    out = [json.loads(frame[6:]) for frame in (await reading).split(b"\n\n") if frame]
+    assert [e["type"] for e in out[-2:]] == ["TEXT_MESSAGE_END", "RUN_FINISHED"]
+    assert out[-1]["outcome"] == {"type": "cancelled"}

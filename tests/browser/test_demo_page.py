@@ -34,6 +34,11 @@ LAUNCH_ARGS = [
     "--disable-sync",
 ]
 LAST = "#messages > .msg.assistant:last-child"
+# The chat is scrolled to its end (the newest text is in view).
+FOLLOWED = (
+    "() => { const s = document.getElementById('scroller');"
+    " return s.scrollHeight - s.scrollTop - s.clientHeight < 4; }"
+)
 
 # Records the length of the reply's text every time the DOM changes, to see it grow.
 WATCH_TEXT = """() => {
@@ -117,6 +122,8 @@ def test_every_protocol_streams_a_full_reply(page: Any, server: LiveServer) -> N
             f"{fmt.name}: text did not grow while streaming: {lengths}"
         )
         assert reply.locator(".part-error").count() == 0
+        # every reply (not only the first) is followed to its end
+        page.wait_for_function(FOLLOWED)
 
         carries = set(fmt.carries)
         if "reasoning" in carries:

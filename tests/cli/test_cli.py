@@ -162,3 +162,43 @@ def test_bad_data_is_a_usage_error(capsys: pytest.CaptureFixture[str]) -> None:
         main(["inspect", "http://127.0.0.1:9/", "-f", "rais", "--data", "{nope"])
     assert exit_info.value.code == 2
     assert "--data is not valid JSON" in capsys.readouterr().err
+
+
+def test_the_demo_command_serves_and_logs_its_runs() -> None:
+    """`assistant-stream-ce demo` as the README starts it: it serves, and its log says what
+    each run did."""
+    import socket
+    import subprocess
+    import sys
+    import time
+    from pathlib import Path
+
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    executable = Path(sys.executable).parent / "assistant-stream-ce"
+    process = subprocess.Popen(
+        [str(executable), "demo", "--port", str(port), "--pace", "0"],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
+    try:
+        url = f"http://127.0.0.1:{port}"
+        deadline = time.monotonic() + 20
+        while True:
+            try:
+                httpx.get(url + "/api/formats", timeout=1)
+                break
+            except httpx.HTTPError:
+                assert time.monotonic() < deadline, "the demo did not start"
+                time.sleep(0.1)
+        body = {"messages": [{"role": "user", "content": "Hello"}]}
+        assert httpx.post(url + "/api/chat/rais", json=body, timeout=10).status_code == 200
+        assert httpx.get(url + "/favicon.ico", timeout=5).status_code == 200
+        time.sleep(0.2)
+    finally:
+        process.terminate()
+        output, _ = process.communicate(timeout=10)
+    assert f"assistant-stream-ce demo on http://127.0.0.1:{port}/" in output
+    assert "run 1 (rais) completed" in output

@@ -37,6 +37,7 @@ from assistant_stream_ce import (
     UpdateStateChunk,
     create_run,
 )
+from assistant_stream_ce._json import dumps as json_dumps
 from assistant_stream_ce.accumulator import Message, accumulate
 from assistant_stream_ce.serialization import PROTOCOLS as REGISTRY
 from assistant_stream_ce.serialization.decoding import StreamDecoder
@@ -466,6 +467,75 @@ def rais_expected_steps(message: dict[str, Any]) -> list[tuple[str, int, int]]:
     return [
         ("stop" if reason == "error" else reason, usage["input_tokens"], usage["output_tokens"])
     ]
+
+
+def ui_message_stream_projection(message: dict[str, Any]) -> dict[str, Any]:
+    """The part of a message a UI message stream carries.
+
+    Lost: every ``parent_id``, reasoning summaries, tool-call artifacts, the boundary between
+    adjacent parts of one kind (parts close at steps and errors; a text part has no boundary
+    of its own), per-step finish reasons, usage and message ids (one ``finish`` carries the
+    final reason, ``unknown`` written as ``other``, and the summed usage). An error result
+    that is not a string reads back as its JSON text. Kept: everything else, in order.
+    """
+    parts: list[dict[str, Any]] = []
+    for part in message["parts"]:
+        kind = part["type"]
+        if kind in ("text", "reasoning"):
+            if parts and parts[-1]["type"] == kind:
+                parts[-1]["text"] += part["text"]
+            else:
+                parts.append({"type": kind, "text": part["text"]})
+        elif kind == "tool-call":
+            result = part["result"]
+            if part["is_error"] and not isinstance(result, str):
+                result = json_dumps(result).decode()
+            parts.append(
+                {
+                    "type": kind,
+                    "tool_call_id": part["tool_call_id"],
+                    "tool_name": part["tool_name"],
+                    "args_text": part["args_text"],
+                    "args_complete": part["args_complete"],
+                    "has_result": part["has_result"],
+                    "result": result,
+                    "is_error": part["is_error"],
+                }
+            )
+        elif kind == "source":
+            parts.append({key: part[key] for key in ("type", "id", "url", "source_type", "title")})
+        else:
+            parts.append({key: part[key] for key in ("type", "data", "mime_type")})
+    reason = message["finish_reason"]
+    return {
+        "parts": parts,
+        "state": message["state"],
+        "data": message["data"],
+        "annotations": message["annotations"],
+        "errors": message["errors"],
+        "finish_reason": "other" if reason == "unknown" else reason,
+        "usage": message["usage"],
+    }
+
+
+def args_closed_at_step_start(chunks: list[Any]) -> list[Any]:
+    """``chunks`` less the argument text sent after a step-start for calls begun before it
+    (a UI message stream closes the previous step, arguments included, at a step-start)."""
+    begun: set[str] = set()
+    closed: set[str] = set()
+    out = []
+    for chunk in chunks:
+        kind = chunk.type
+        if kind == "step-start":
+            closed |= begun
+        elif kind == "tool-call-begin":
+            begun.add(chunk.tool_call_id)
+        elif kind in ("tool-call-delta", "tool-call-args-text-finish") and (
+            chunk.tool_call_id in closed
+        ):
+            continue
+        out.append(chunk)
+    return out
 
 
 def until_first_error(chunks: list[Any]) -> list[Any]:

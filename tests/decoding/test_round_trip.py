@@ -9,6 +9,7 @@ Losses per protocol (the same list is in docs/round-trip.md):
 - RAIS (encoder with every draft extension): see `rais_projection`.
 - AG-UI (encoder given the initial state): everything after the first error is dropped (an
   AG-UI run ends at its ``RUN_ERROR``); nothing else.
+- UI message stream (encoder given the initial state): see `ui_message_stream_projection`.
 
 Every registered protocol must have a round-trip test here.
 """
@@ -19,6 +20,7 @@ from typing import Any
 
 from _decoding_cases import (
     PROTOCOLS,
+    args_closed_at_step_start,
     chunk_sequences,
     decode_pieces,
     openai_expected_finish,
@@ -26,6 +28,7 @@ from _decoding_cases import (
     rais_expected_steps,
     rais_projection,
     rais_sent_calls,
+    ui_message_stream_projection,
     until_first_error,
 )
 from hypothesis import HealthCheck, given, settings
@@ -33,6 +36,7 @@ from hypothesis import HealthCheck, given, settings
 from _util import encode
 from assistant_stream_ce.accumulator import accumulate
 from assistant_stream_ce.serialization.ag_ui import AGUIEncoder
+from assistant_stream_ce.serialization.ui_message_stream import UIMessageStreamEncoder
 
 INITIAL_STATE = {"log": "", "a": {"b": 1}}
 
@@ -107,12 +111,27 @@ async def test_ag_ui_round_trip_is_the_identity_until_the_first_error(chunks: li
     assert decoded == expected
 
 
+@round_trip_settings
+@given(chunk_sequences())
+async def test_ui_message_stream_round_trip_keeps_what_the_protocol_carries(
+    chunks: list[Any],
+) -> None:
+    expected = accumulate(args_closed_at_step_start(chunks), INITIAL_STATE).to_dict()
+    for version in (5, 6, 7):
+        encoder = UIMessageStreamEncoder(sdk_version=version, initial_state=INITIAL_STATE)
+        body = await encode(encoder, chunks_of(chunks))
+        # The decoder starts from nothing: the stream itself carries the initial state.
+        decoded = decode_pieces(PROTOCOLS["ui-message-stream"].decoder(), [body]).to_dict()
+        assert ui_message_stream_projection(decoded) == ui_message_stream_projection(expected)
+
+
 ROUND_TRIP_TESTS = {
     "data-stream": test_data_stream_round_trip_is_the_identity,
     "assistant-transport": test_assistant_transport_round_trip_is_the_identity,
     "openai": test_openai_round_trip_keeps_what_the_protocol_carries,
     "rais": test_rais_round_trip_keeps_what_the_protocol_carries,
     "ag-ui": test_ag_ui_round_trip_is_the_identity_until_the_first_error,
+    "ui-message-stream": test_ui_message_stream_round_trip_keeps_what_the_protocol_carries,
 }
 
 

@@ -63,10 +63,68 @@ def test_malformed_bodies_get_a_json_4xx(
     server: LiveServer, body: bytes, status: int, words: str
 ) -> None:
     for name in PROTOCOLS:
-        response = httpx.post(server.url(f"/api/chat/{name}"), content=body, timeout=5)
+        response = httpx.post(
+            server.url(f"/api/chat/{name}"), content=body, timeout=5, headers=JSON
+        )
         assert response.status_code == status, (name, response.text)
         assert words in response.json()["error"]
     assert httpx.get(server.url("/api/stats"), timeout=5).json()["runs"] == 0
+
+
+JSON = {"Content-Type": "application/json"}
+
+
+def deep(depth: int) -> str:
+    return "[" * depth + "]" * depth
+
+
+@pytest.mark.parametrize(
+    ("body", "headers", "status", "words"),
+    [
+        # a cross-site form POST cannot start a run
+        (b'{"messages": [{"role": "user", "content": "hi"}]}', {}, 415, "Content-Type"),
+        (
+            b"messages=hi",
+            {"Content-Type": "application/x-www-form-urlencoded"},
+            415,
+            "application/json",
+        ),
+        ('{"messages": ' + deep(100_000) + "}", JSON, 400, "not valid JSON"),
+        (
+            '{"messages": [{"role": "user", "content": [{"type": "text", "text": "x", "k": '
+            + deep(990)
+            + "}]}]}",
+            JSON,
+            422,
+            "nests deeper than 64 levels",
+        ),
+        (b'{"messages": "' + b"x" * (2 * 1024 * 1024) + b'"}', JSON, 413, "larger than"),
+        (b'{"messages": [{"role": "user", "content": "\xff"}]}', JSON, 400, "invalid UTF-8"),
+    ],
+)
+def test_hostile_bodies_get_a_4xx_naming_the_problem(
+    server: LiveServer, body: Any, headers: dict[str, str], status: int, words: str
+) -> None:
+    content = body.encode() if isinstance(body, str) else body
+    if words == "invalid UTF-8":
+        content = content.replace(b"\\xff", b"\xff")
+    response = httpx.post(
+        server.url("/api/chat/rais"), content=content, headers=headers, timeout=10
+    )
+    assert response.status_code == status, response.text[:200]
+    assert words in response.json()["error"]
+
+
+def test_a_lone_surrogate_in_a_message_is_answered_normally(server: LiveServer) -> None:
+    body = '{"messages": [{"role": "user", "content": "Weather in Par\\ud800is?"}]}'
+    response = httpx.post(server.url("/api/chat/rais"), content=body, headers=JSON, timeout=10)
+    assert response.status_code == 200
+    assert '"type":"done"' in response.text and "surrogates" not in response.text
+
+
+def test_favicon(server: LiveServer) -> None:
+    response = httpx.get(server.url("/favicon.ico"), timeout=5)
+    assert response.status_code == 200 and response.headers["content-type"] == "image/svg+xml"
 
 
 def test_unknown_format_and_bad_pace(server: LiveServer) -> None:

@@ -9,7 +9,8 @@
 - Shell blocks are run line by line after the README's own setup: ``assistant-stream-ce``
   commands against the demo server (exit status 0). The two setup commands themselves
   (``bash scripts/demo.sh``, ``bash scripts/test.sh``) are what CI and the demo tests run, and
-  ``pip install`` lines need the network: those lines are listed, not run.
+  ``pip install``/``uninstall`` lines need the network: those lines are listed, not run.
+- Diff blocks (migrations): the added lines run as Python.
 """
 
 from __future__ import annotations
@@ -42,9 +43,21 @@ DEMO_URL = "http://127.0.0.1:8000"
 FENCE = re.compile(r"^( *)```(\w*)\n(.*?)^\1```", re.MULTILINE | re.DOTALL)
 NOT_RUN = (
     re.compile(r"^bash scripts/(demo|test)\.sh\b"),  # the setup commands (CI runs them)
-    re.compile(r"^pip install\b"),  # needs the network
+    re.compile(r"^pip (un)?install\b"),  # needs the network, changes the environment
 )
 CHAT = {"messages": [{"role": "user", "content": "What's the weather in Paris?"}]}
+# What `useChat`'s DefaultChatTransport posts, for routes that take a `UIChatRequest`.
+UI_CHAT = {
+    "id": "chat-1",
+    "trigger": "submit-message",
+    "messages": [
+        {
+            "id": "u1",
+            "role": "user",
+            "parts": [{"type": "text", "text": CHAT["messages"][0]["content"]}],
+        }
+    ],
+}
 
 
 def blocks() -> Iterator[Any]:
@@ -91,6 +104,8 @@ def check_app(app: Any, live_server: Any) -> int:
     assert routes, "the block defines an app without POST routes"
     for route in routes:
         response = httpx.post(server.url(route.path), json=CHAT, timeout=30)
+        if response.status_code == 422:  # a route that takes the useChat body
+            response = httpx.post(server.url(route.path), json=UI_CHAT, timeout=30)
         assert response.status_code == 200, (route.path, response.text)
         name = detect_protocol(response.headers, _first_json(response.content))
         assert name is not None, f"{route.path}: unknown protocol {response.headers}"
@@ -128,6 +143,9 @@ def test_code_block_runs(
     capsys: pytest.CaptureFixture[str],
 ) -> None:
     code = code.replace(DEMO_URL, demo.url("").rstrip("/"))
+    if language == "diff":  # a migration: the new side must run
+        code = "\n".join(line[2:] for line in code.splitlines() if line.startswith("+ "))
+        language = "python"
     if language == "python":
         namespace: dict[str, Any] = {"__name__": "__docs__"}
         exec(compile(code, "<docs>", "exec"), namespace)

@@ -122,6 +122,12 @@ async def empty_run(controller: RunController) -> None:
     return None
 
 
+async def cancelled_run(controller: RunController) -> None:
+    controller.append_text("Working on it")
+    await asyncio.sleep(0)
+    raise asyncio.CancelledError
+
+
 async def client_tool_run(controller: RunController) -> None:
     tool = await controller.add_tool_call("confirm", "call_confirm")
     tool.append_args_text('{"ok":true}')
@@ -133,6 +139,7 @@ RUNS: dict[str, Callable[[RunController], Any]] = {
     "raises": raising_run,
     "empty": empty_run,
     "client-tool": client_tool_run,
+    "cancelled": cancelled_run,
 }
 
 
@@ -273,6 +280,14 @@ def test_empty_run(server: LiveServer) -> None:
     assert report["events"] == ["RUN_STARTED", "STATE_SNAPSHOT", "RUN_FINISHED"]
     assert report["messages"] == [] and report["state"] == {}
     assert report["finished"]["outcome"] == "success"
+
+
+def test_a_cancelled_run_finishes_with_the_cancelled_outcome(server: LiveServer) -> None:
+    report = run_http_agent(server.url("/agent/cancelled"), threadId="thread-c", messages=[])
+    clean(report)
+    assert report["events"][-1] == "RUN_FINISHED"
+    assert report["finished"]["outcome"] == "cancelled"
+    assert [m["content"] for m in by_role(report, "assistant")] == ["Working on it"]
 
 
 def test_a_call_left_to_the_client_is_pending(server: LiveServer) -> None:

@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import asyncio
 import itertools
-import json
 import logging
 import math
 import time
@@ -28,10 +27,11 @@ from starlette.staticfiles import StaticFiles
 from starlette.types import Message, Receive, Scope, Send
 
 from ..create_run import RunController, create_run
-from ..errors import InvalidMessagesError
+from ..errors import InvalidMessagesError, ProviderError
 from ..providers import run_provider, validate_messages
 from ..serialization import PROTOCOLS
 from ..serialization.assistant_stream_response import AssistantStreamResponse
+from ..serialization.decoding import Malformed, loads
 from ..serialization.stream_encoder import StreamEncoder
 
 __all__ = ["DemoConfig", "create_app"]
@@ -39,6 +39,10 @@ __all__ = ["DemoConfig", "create_app"]
 logger = logging.getLogger("assistant_stream_ce.demo")
 
 STATIC_DIR = Path(__file__).parent / "static"
+_FAVICON = (
+    b'<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 16 16">'
+    b'<path d="M8 1l7 7-7 7-7-7z" fill="#6d5efc"/></svg>'
+)
 
 Provider = Literal["offline", "openai", "anthropic"]
 RunStatus = Literal["running", "completed", "cancelled", "failed"]
@@ -57,6 +61,10 @@ class DemoConfig:
     api_key: str | None = None
     #: Offline model: seconds between streamed pieces (None = the model's default).
     pace: float | None = None
+    #: The largest request body accepted, in bytes (413 above it).
+    max_body_bytes: int = 1024 * 1024
+    #: How deep a request body's JSON may nest (422 deeper).
+    max_body_depth: int = 64
 
 
 @dataclass
@@ -168,6 +176,66 @@ def _error(status: int, message: str) -> JSONResponse:
     return JSONResponse({"error": message}, status_code=status)
 
 
+class _BadRequest(Exception):
+    def __init__(self, status: int, message: str) -> None:
+        super().__init__(message)
+        self.status = status
+        self.message = message
+
+
+# Bodies larger than this are parsed on a worker thread, so one big request never stalls others.
+_PARSE_INLINE_BYTES = 64 * 1024
+
+
+def _depth(value: Any, limit: int) -> int:
+    """How deep ``value`` nests (counting stops past ``limit``), without recursion."""
+    deepest = 0
+    stack = [(value, 1)]
+    while stack:
+        node, depth = stack.pop()
+        if isinstance(node, (dict, list)):
+            if depth > limit:
+                return depth
+            deepest = max(deepest, depth)
+            children = node.values() if isinstance(node, dict) else node
+            stack.extend((child, depth + 1) for child in children)
+    return deepest
+
+
+async def _read_json(request: Request, config: DemoConfig) -> Any:
+    """The request's JSON body, or `_BadRequest` (415, 413, 400 or 422) saying what is wrong."""
+    media_type = request.headers.get("content-type", "").split(";")[0].strip().lower()
+    if media_type != "application/json":
+        raise _BadRequest(415, "send the body as JSON (Content-Type: application/json)")
+    limit = config.max_body_bytes
+    too_large = _BadRequest(413, f"the body is larger than {limit} bytes")
+    declared = request.headers.get("content-length", "")
+    if declared.isdigit() and int(declared) > limit:
+        raise too_large
+    pieces: list[bytes] = []
+    size = 0
+    async for piece in request.stream():
+        size += len(piece)
+        if size > limit:
+            raise too_large
+        pieces.append(piece)
+    raw = b"".join(pieces)
+
+    def parse() -> Any:
+        try:
+            value = loads(raw.decode("utf-8"))
+        except (Malformed, UnicodeDecodeError) as exc:
+            detail = exc.detail if isinstance(exc, Malformed) else "invalid UTF-8"
+            raise _BadRequest(400, f"the body is not valid JSON: {detail}") from None
+        if _depth(value, config.max_body_depth) > config.max_body_depth:
+            raise _BadRequest(422, f"the body nests deeper than {config.max_body_depth} levels")
+        return value
+
+    if len(raw) <= _PARSE_INLINE_BYTES:
+        return parse()
+    return await asyncio.to_thread(parse)
+
+
 def _pace(request: Request, config: DemoConfig) -> float | None:
     raw = request.query_params.get("pace")
     if raw is None:
@@ -188,6 +256,10 @@ def create_app(config: DemoConfig | None = None) -> FastAPI:
     app = FastAPI(title="assistant-stream-ce demo", docs_url=None, redoc_url=None)
     app.state.runs = log
     app.state.config = config
+
+    @app.get("/favicon.ico", include_in_schema=False)
+    async def favicon() -> Response:
+        return Response(_FAVICON, media_type="image/svg+xml")
 
     @app.get("/", include_in_schema=False)
     async def index() -> Response:
@@ -226,9 +298,9 @@ def create_app(config: DemoConfig | None = None) -> FastAPI:
         if fmt.name == "rais" and "last-event-id" in request.headers:
             return Response(status_code=204)  # RAIS: no resumption, say so instead of replaying
         try:
-            body = json.loads(await request.body())
-        except ValueError as exc:
-            return _error(400, f"the body is not valid JSON: {exc}")
+            body = await _read_json(request, config)
+        except _BadRequest as problem:
+            return _error(problem.status, problem.message)
         if not isinstance(body, dict) or "messages" not in body:
             return _error(422, "the body must be a JSON object with a 'messages' array")
         if body["messages"] == []:
@@ -254,9 +326,14 @@ def create_app(config: DemoConfig | None = None) -> FastAPI:
             except asyncio.CancelledError:
                 log.end(record, "cancelled")
                 raise
-            except Exception:
+            except ProviderError:
                 log.end(record, "failed")
-                raise
+                raise  # its message is safe to show (keys redacted)
+            except Exception as exc:
+                log.end(record, "failed")
+                logger.exception("run %d failed unexpectedly", record.id)
+                # the exception's own text may hold anything: the client gets a plain message
+                raise RuntimeError("the model failed unexpectedly (see the server log)") from exc
             if controller.is_cancelled:
                 log.end(record, "cancelled")
 

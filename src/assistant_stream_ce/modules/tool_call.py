@@ -2,17 +2,32 @@
 
 from __future__ import annotations
 
+import asyncio
 import secrets
 import string
+import threading
 import warnings
+from collections.abc import AsyncGenerator
 from typing import TYPE_CHECKING, Any
 
-from ..assistant_stream_chunk import ToolCallArgsTextFinishChunk, ToolResultChunk
+from ..assistant_stream_chunk import (
+    AssistantStreamChunk,
+    ToolCallArgsTextFinishChunk,
+    ToolCallBeginChunk,
+    ToolCallDeltaChunk,
+    ToolResultChunk,
+)
 
 if TYPE_CHECKING:
-    from ..create_run import _RunCore
+    from typing import Protocol
 
-__all__ = ["ToolCallController", "generate_openai_style_tool_call_id"]
+    class _ChunkSink(Protocol):
+        def push(self, chunk: Any) -> None: ...
+
+        def push_args_delta(self, tool_call_id: str, text: str) -> None: ...
+
+
+__all__ = ["ToolCallController", "create_tool_call", "generate_openai_style_tool_call_id"]
 
 _ID_ALPHABET = string.ascii_letters + string.digits
 
@@ -31,7 +46,7 @@ class ToolCallController:
     __slots__ = ("_args_closed", "_core", "_has_result", "parent_id", "tool_call_id", "tool_name")
 
     def __init__(
-        self, core: _RunCore, tool_name: str, tool_call_id: str, parent_id: str | None = None
+        self, core: _ChunkSink, tool_name: str, tool_call_id: str, parent_id: str | None = None
     ) -> None:
         self._core = core
         self.tool_name = tool_name
@@ -67,3 +82,80 @@ class ToolCallController:
             stacklevel=2,
         )
         self.set_response(result)
+
+
+# -- a tool call as its own stream (0.0.36's `create_tool_call`) ------------------------------
+
+
+class _QueueCore:
+    """Stands in for a run's core: a standalone tool call's chunks go to a queue."""
+
+    __slots__ = ("_loop", "_thread_id", "queue")
+
+    def __init__(self) -> None:
+        self._loop = asyncio.get_running_loop()
+        self._thread_id = threading.get_ident()
+        self.queue: asyncio.Queue[AssistantStreamChunk | None] = asyncio.Queue()
+
+    def push(self, chunk: AssistantStreamChunk | None) -> None:
+        if threading.get_ident() == self._thread_id:
+            self.queue.put_nowait(chunk)
+        else:
+            self._loop.call_soon_threadsafe(self.queue.put_nowait, chunk)
+
+    def push_args_delta(self, tool_call_id: str, text: str) -> None:
+        self.push(ToolCallDeltaChunk(tool_call_id, text))
+
+
+class _StandaloneToolCallController(ToolCallController):
+    """A `ToolCallController` whose stream ends with its result or at `close`."""
+
+    __slots__ = ("_ended",)
+
+    def __init__(
+        self, core: _QueueCore, tool_name: str, tool_call_id: str, parent_id: str | None
+    ) -> None:
+        super().__init__(core, tool_name, tool_call_id, parent_id)
+        self._ended = False
+
+    def _end(self) -> None:
+        if not self._ended:
+            self._ended = True
+            self._core.push(None)
+
+    def set_response(
+        self, result: Any, *, artifact: Any | None = None, is_error: bool = False
+    ) -> None:
+        """Finish the arguments, set the call's result and end its stream."""
+        ToolCallController.close(self)
+        self._has_result = True
+        self._core.push(ToolResultChunk(self.tool_call_id, result, artifact, is_error))
+        self._end()
+
+    def close(self) -> None:
+        """Finish the arguments and end the stream (no result will follow)."""
+        ToolCallController.close(self)
+        self._end()
+
+
+async def create_tool_call(
+    tool_name: str, tool_call_id: str, parent_id: str | None = None
+) -> tuple[AsyncGenerator[AssistantStreamChunk, None], ToolCallController]:
+    """A tool call as its own chunk stream plus the controller that feeds it.
+
+    The stream starts with the call's begin chunk and ends once the controller sets a result
+    or is closed. Merge it into a run with `RunController.add_stream`. Must be awaited inside
+    a running event loop; the controller may then be used from any thread.
+    """
+    core = _QueueCore()
+    core.push(ToolCallBeginChunk(tool_call_id, tool_name, "tool-call-begin", parent_id))
+    controller = _StandaloneToolCallController(core, tool_name, tool_call_id, parent_id)
+
+    async def stream() -> AsyncGenerator[AssistantStreamChunk, None]:
+        while True:
+            chunk = await core.queue.get()
+            if chunk is None:
+                return
+            yield chunk
+
+    return stream(), controller

@@ -27,7 +27,7 @@ _NOT_CITIES = {"The", "A", "An", "My", "Our", "This", "That"}
 
 
 def _digest(*parts: str) -> str:
-    return hashlib.sha256("\x00".join(parts).encode()).hexdigest()
+    return hashlib.sha256("\x00".join(parts).encode("utf-8", "surrogatepass")).hexdigest()
 
 
 def _tokens(text: str) -> int:

@@ -5,7 +5,8 @@ carries); every protocol module registers itself when imported.
 """
 
 # Protocol modules register themselves on import, in this order (the order lists show).
-from . import data_stream, assistant_transport, openai_stream, rais, ag_ui  # noqa: I001
+from . import data_stream, assistant_transport, openai_stream, rais  # noqa: I001
+from . import ui_message_stream, ag_ui
 from .ag_ui import AGUIDecoder, AGUIEncoder, AGUIResponse
 from .assistant_stream_response import AssistantStreamResponse
 from .assistant_transport import (
@@ -26,8 +27,13 @@ from .registry import (
     unregister_protocol,
 )
 from .stream_encoder import StreamEncoder
+from .ui_message_stream import (
+    UIMessageStreamDecoder,
+    UIMessageStreamEncoder,
+    UIMessageStreamResponse,
+)
 
-del data_stream, assistant_transport, openai_stream, rais, ag_ui
+del data_stream, assistant_transport, openai_stream, rais, ui_message_stream, ag_ui
 
 __all__ = [
     "PROTOCOLS",
@@ -50,6 +56,9 @@ __all__ = [
     "RAISResponse",
     "StreamDecoder",
     "StreamEncoder",
+    "UIMessageStreamDecoder",
+    "UIMessageStreamEncoder",
+    "UIMessageStreamResponse",
     "detect_protocol",
     "get_protocol",
     "register_protocol",

@@ -25,7 +25,8 @@ Every event is one ``data: <json>`` line, camelCase, optional fields left out (n
   the start events' ``metadata.parentId`` (and in source/file values).
 - Exactly one terminal event, and nothing after it: ``RUN_FINISHED {threadId, runId, outcome,
   usage?}`` after closing every open message, reasoning, tool call and step (``outcome.
-  pendingToolCallIds`` names calls left without a result), or ``RUN_ERROR {message, usage?}``
+  pendingToolCallIds`` names calls left without a result; a cancelled run's outcome is
+  ``{type: "cancelled"}``), or ``RUN_ERROR {message, usage?}``
   for an error chunk (AG-UI errors end the run; parts are closed first). Keepalive: ``:
   keep-alive`` comment.
 """
@@ -98,6 +99,7 @@ class AGUIEncoder(StreamEncoder, PartListener):
         self._handlers = chunk_handlers(self)
         self._started = False
         self._closed = False
+        self._cancelled = False
         #: Whether the client's state came from a snapshot (else it is the client's own {}).
         self._snapshot = False
         # ids: one random prefix per stream, then a counter (unique across a thread's runs)
@@ -111,6 +113,10 @@ class AGUIEncoder(StreamEncoder, PartListener):
     @property
     def closed(self) -> bool:
         return self._closed
+
+    def run_cancelled(self) -> None:
+        """The run was cancelled: ``RUN_FINISHED`` says ``outcome: {type: "cancelled"}``."""
+        self._cancelled = True
 
     def _id(self, kind: str) -> str:
         self._count += 1
@@ -179,9 +185,12 @@ class AGUIEncoder(StreamEncoder, PartListener):
             "runId": self.run_id,
         }
         pending = [tool.id for tool in self._parts.tools.values() if not tool.answered]
-        value["outcome"] = (
-            {"type": "success", "pendingToolCallIds": pending} if pending else {"type": "success"}
-        )
+        if self._cancelled:
+            value["outcome"] = {"type": "cancelled"}
+        elif pending:
+            value["outcome"] = {"type": "success", "pendingToolCallIds": pending}
+        else:
+            value["outcome"] = {"type": "success"}
         usage = self._usage()
         if usage is not None:
             value["usage"] = usage

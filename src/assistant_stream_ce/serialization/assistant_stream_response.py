@@ -14,8 +14,7 @@ import asyncio
 import logging
 import math
 import time
-from collections.abc import AsyncIterable, Mapping
-from typing import Union
+from collections.abc import AsyncGenerator, AsyncIterable, AsyncIterator, Mapping
 
 from starlette.background import BackgroundTask
 from starlette.responses import Response
@@ -23,7 +22,13 @@ from starlette.types import Receive, Scope, Send
 
 from .._source import as_chunk_source
 from ..assistant_stream_chunk import AssistantStreamChunk
-from .stream_encoder import StreamEncoder, drive
+from .heartbeat import (
+    DEFAULT_HEARTBEAT_INTERVAL,
+    HeartbeatOption,
+    add_keepalive,
+    resolve_heartbeat_interval,
+)
+from .stream_encoder import StreamEncoder, drive, encode_batches
 
 __all__ = [
     "DEFAULT_HEARTBEAT_INTERVAL",
@@ -31,40 +36,20 @@ __all__ = [
     "DEFAULT_WRITE_INTERVAL",
     "AssistantStreamResponse",
     "HeartbeatOption",
+    "add_keepalive",
     "resolve_heartbeat_interval",
 ]
 
 logger = logging.getLogger("assistant_stream_ce.serialization")
 
-DEFAULT_HEARTBEAT_INTERVAL = 15.0
 DEFAULT_SEND_TIMEOUT = 30.0
 DEFAULT_WRITE_INTERVAL = 0.005
-
-HeartbeatOption = Union[float, int, bool, None]
 
 STREAM_HEADERS = {
     "Cache-Control": "no-cache, no-transform",
     "X-Accel-Buffering": "no",
     "X-Content-Type-Options": "nosniff",
 }
-
-
-def resolve_heartbeat_interval(heartbeat: HeartbeatOption) -> float | None:
-    """Seconds between idle keepalives: True → default, False/None/0 → off.
-
-    Raises ValueError for a negative or non-finite interval.
-    """
-    if heartbeat is True:
-        return DEFAULT_HEARTBEAT_INTERVAL
-    if heartbeat is None or heartbeat is False:
-        return None
-    interval = float(heartbeat)
-    if not math.isfinite(interval) or interval < 0:
-        raise ValueError(
-            f"heartbeat must be True, False, 0 or a positive finite number of seconds, "
-            f"got {heartbeat!r}"
-        )
-    return interval or None
 
 
 def _resolve_send_timeout(send_timeout: float | None) -> float | None:
@@ -110,12 +95,14 @@ class AssistantStreamResponse(Response):
         background: BackgroundTask | None = None,
     ) -> None:
         self.stream = as_chunk_source(stream)
+        #: The chunks as given (an encoder written for 0.0.36 reads them itself).
+        self.chunks = stream
         self.write_interval = _resolve_write_interval(write_interval)
         self.encoder = stream_encoder
         self.heartbeat_interval = resolve_heartbeat_interval(heartbeat)
         self.send_timeout = _resolve_send_timeout(send_timeout)
         self.status_code = status_code
-        self.media_type = stream_encoder.media_type
+        self.media_type = stream_encoder.get_media_type()
         self.background = background
         merged = {**STREAM_HEADERS, **stream_encoder.headers}
         if headers:
@@ -207,6 +194,9 @@ class AssistantStreamResponse(Response):
             {"type": "http.response.start", "status": self.status_code, "headers": self.raw_headers}
         )
         self._time = asyncio.get_running_loop().time
+        if not self.encoder.frame_level():
+            await self._write_text(send)
+            return
         frames = drive(self.stream, self.encoder, wake_interval=self.write_interval)
         try:
             async for batch in frames:  # a keepalive when the idle timer interrupted the wait
@@ -217,6 +207,49 @@ class AssistantStreamResponse(Response):
             self.ended_early = "disconnect"
         finally:
             await frames.aclose()
+
+    async def _write_text(self, send: Send) -> None:
+        """Serve an encoder that has only `encode_stream` (written for 0.0.36)."""
+        texts = self._text_body()
+        try:
+            async for text in texts:
+                await self._send_body(send, text.encode())
+            await self._send_body(send, b"", more_body=False)
+        except OSError:
+            self.ended_early = "disconnect"
+        finally:
+            await texts.aclose()
+
+    @property
+    def body_iterator(self) -> AsyncIterator[str]:
+        """The body as text, one frame or keepalive per item, without serving it (what
+        ``StreamingResponse.body_iterator`` gave in assistant-stream 0.0.36)."""
+        return self._text_body()
+
+    async def _text_body(self) -> AsyncGenerator[str, None]:
+        interval = self.heartbeat_interval
+        encoder = self.encoder
+        if not encoder.frame_level():
+            texts: AsyncIterator[str] = encoder.encode_stream(self.chunks)
+            token = encoder.get_keepalive_token()
+            if interval is not None and token:
+                texts = add_keepalive(texts, interval, token)
+            try:
+                async for text in texts:
+                    yield text
+            finally:
+                aclose = getattr(texts, "aclose", None)
+                if aclose is not None:
+                    await aclose()
+            return
+        batches = encode_batches(self.stream, encoder, idle_timeout=interval)
+        try:
+            async for batch in batches:
+                for frame in batch:
+                    if frame:
+                        yield frame.decode()
+        finally:
+            await batches.aclose()
 
     def __repr__(self) -> str:
         return f"<{type(self).__name__} {self.encoder.media_type}>"

@@ -32,10 +32,11 @@ from .assistant_stream_response import (
     AssistantStreamResponse,
     HeartbeatOption,
 )
+from .heartbeat import SSE_HEARTBEAT
 from .parts import PartListener, PartMachine, Segment, ToolCall
 from .registry import CAPABILITIES, ProtocolInfo, register_protocol
-from .sse import DATA_PREFIX, EVENT_END, SSE_DONE, sse_comment, sse_data
-from .stream_encoder import MessageTotals, StreamEncoder
+from .sse import DATA_PREFIX, EVENT_END, SSE_DONE, sse_data
+from .stream_encoder import MessageTotals, StreamEncoder, encode_operations
 
 __all__ = ["AssistantTransportDecoder", "AssistantTransportEncoder", "AssistantTransportResponse"]
 
@@ -55,7 +56,7 @@ class AssistantTransportEncoder(StreamEncoder, PartListener):
     """Encoder for the assistant transport SSE protocol."""
 
     media_type = "text/event-stream"
-    keepalive = sse_comment("heartbeat")
+    keepalive = SSE_HEARTBEAT
 
     def __init__(self) -> None:
         self._parts = PartMachine(self)
@@ -231,7 +232,11 @@ class AssistantTransportEncoder(StreamEncoder, PartListener):
         self._event({"type": "annotations", "annotations": list(chunk.annotations)}, chunk.type)
 
     def _update_state(self, chunk: Any) -> None:
-        self._event({"type": "update-state", "operations": chunk.operations}, chunk.type)
+        _, payload, problems = encode_operations(chunk.operations)
+        if payload is not None:
+            self._out.append(sse_data(b'{"type":"update-state","operations":' + payload + b"}"))
+        for problem in problems:
+            self._error_event(problem)
 
     def _error_event(self, message: str) -> None:
         self._parts.close_all()
@@ -307,3 +312,19 @@ register_protocol(
         sniff=_sniff,
     )
 )
+
+
+# Names assistant-stream 0.0.36 let users import from this module (their homes are elsewhere).
+from ..assistant_stream_chunk import AnnotationsChunk as AnnotationsChunk  # noqa: E402
+from ..assistant_stream_chunk import FileChunk as FileChunk  # noqa: E402
+from ..assistant_stream_chunk import ReasoningDeltaChunk as ReasoningDeltaChunk  # noqa: E402
+from ..assistant_stream_chunk import SourceChunk as SourceChunk  # noqa: E402
+from ..assistant_stream_chunk import StepFinishChunk as StepFinishChunk  # noqa: E402
+from ..assistant_stream_chunk import StepStartChunk as StepStartChunk  # noqa: E402
+from ..assistant_stream_chunk import TextDeltaChunk as TextDeltaChunk  # noqa: E402
+from ..assistant_stream_chunk import ToolCallBeginChunk as ToolCallBeginChunk  # noqa: E402
+from ..assistant_stream_chunk import ToolCallDeltaChunk as ToolCallDeltaChunk  # noqa: E402
+from ..assistant_stream_chunk import ToolResultChunk as ToolResultChunk  # noqa: E402
+from ..state import StateProxy as StateProxy  # noqa: E402
+from ..state import StateProxyJSONEncoder as StateProxyJSONEncoder  # noqa: E402
+from .heartbeat import SSE_HEARTBEAT_LINE as SSE_HEARTBEAT_LINE  # noqa: E402

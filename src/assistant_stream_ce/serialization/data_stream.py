@@ -51,9 +51,10 @@ from .assistant_stream_response import (
     AssistantStreamResponse,
     HeartbeatOption,
 )
+from .heartbeat import DATA_STREAM_KEEPALIVE
 from .parts import PartListener, PartMachine, ToolCall
 from .registry import CAPABILITIES, ProtocolInfo, register_protocol
-from .stream_encoder import MessageTotals, StreamEncoder
+from .stream_encoder import MessageTotals, StreamEncoder, encode_operations
 
 __all__ = ["DataStreamDecoder", "DataStreamEncoder", "DataStreamProfile", "DataStreamResponse"]
 
@@ -68,7 +69,7 @@ class DataStreamEncoder(StreamEncoder, PartListener):
     """Encoder for the assistant-ui data stream."""
 
     media_type = "text/plain"
-    keepalive = b"\n"
+    keepalive = DATA_STREAM_KEEPALIVE
     sse = False
     headers: ClassVar[dict[str, str]] = {
         "x-vercel-ai-data-stream": "v1",
@@ -245,7 +246,11 @@ class DataStreamEncoder(StreamEncoder, PartListener):
         if self._v4:
             logger.debug("data stream (ai-sdk-v4): state updates are not sent")
             return
-        self._frame(b"aui-state:", chunk.operations, chunk.type)
+        _, payload, problems = encode_operations(chunk.operations)
+        if payload is not None:
+            self._out.append(b"aui-state:" + payload + b"\n")
+        for problem in problems:
+            self._error_frame(problem)
 
     def _error(self, chunk: Any) -> None:
         self._error_frame(str(chunk.error))
@@ -333,3 +338,9 @@ register_protocol(
         marker=("x-vercel-ai-data-stream", "v1"),
     )
 )
+
+
+# Names assistant-stream 0.0.36 let users import from this module (their homes are elsewhere).
+from ..state import StateProxy as StateProxy  # noqa: E402
+from ..state import StateProxyJSONEncoder as StateProxyJSONEncoder  # noqa: E402
+from .heartbeat import DATA_STREAM_KEEPALIVE_LINE as DATA_STREAM_KEEPALIVE_LINE  # noqa: E402

@@ -34,8 +34,9 @@ from .assistant_stream_response import (
     AssistantStreamResponse,
     HeartbeatOption,
 )
+from .heartbeat import SSE_HEARTBEAT
 from .registry import ProtocolInfo, register_protocol
-from .sse import DATA_PREFIX, EVENT_END, SSE_DONE, sse_comment, sse_data
+from .sse import DATA_PREFIX, EVENT_END, SSE_DONE, sse_data
 from .stream_encoder import StreamEncoder
 
 __all__ = [
@@ -72,7 +73,7 @@ class OpenAIStreamEncoder(StreamEncoder):
     """Encoder for OpenAI ``chat.completion.chunk`` server-sent events."""
 
     media_type = "text/event-stream"
-    keepalive = sse_comment("keep-alive")
+    keepalive = SSE_HEARTBEAT
 
     def __init__(
         self,
@@ -329,3 +330,7 @@ register_protocol(
         sniff=_sniff,
     )
 )
+
+
+# A name assistant-stream 0.0.36 let users import from this module (its home is heartbeat).
+from .heartbeat import SSE_HEARTBEAT_LINE as SSE_HEARTBEAT_LINE  # noqa: E402

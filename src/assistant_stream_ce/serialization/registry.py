@@ -32,7 +32,8 @@ __all__ = [
     "unregister_protocol",
 ]
 
-#: What a protocol can carry (``ProtocolInfo.carries``).
+#: What a protocol can carry (``ProtocolInfo.carries``). ``steps``: step boundaries with their
+#: message ids and finish reasons; ``usage``: token counts (at least summed over the steps).
 CAPABILITIES = frozenset(
     {
         "text",

@@ -11,13 +11,16 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from abc import ABC, abstractmethod
+from abc import ABC
 from collections.abc import AsyncGenerator, AsyncIterable, AsyncIterator, Callable
 from typing import Any, ClassVar
 
 from .._buffer import ChunkBuffer
+from .._json import dumps
 from .._source import ChunkSource, as_chunk_source
 from ..assistant_stream_chunk import AssistantStreamChunk, ErrorChunk
+from ..errors import SerializationError
+from .heartbeat import SSE_HEARTBEAT_LINE
 
 __all__ = [
     "INTERNAL_ERROR",
@@ -26,6 +29,7 @@ __all__ = [
     "close_source",
     "drive",
     "encode_batches",
+    "encode_operations",
 ]
 
 logger = logging.getLogger("assistant_stream_ce.serialization")
@@ -68,6 +72,26 @@ class MessageTotals:
         return {"inputTokens": self.input_tokens, "outputTokens": self.output_tokens}
 
 
+def encode_operations(operations: list[Any]) -> tuple[list[Any], bytes | None, list[str]]:
+    """State operations as JSON: (the operations sent, their JSON or None, a problem per
+    operation that has no JSON form). One bad value costs its own operation, not the batch."""
+    try:
+        return operations, dumps(operations, "update-state"), []
+    except SerializationError:
+        pass
+    valid: list[Any] = []
+    problems: list[str] = []
+    for operation in operations:
+        try:
+            dumps(operation, "update-state")
+        except (SerializationError, RecursionError) as exc:
+            path = operation.get("path") if isinstance(operation, dict) else None
+            problems.append(f"state at {path} not changed: {exc}")
+        else:
+            valid.append(operation)
+    return valid, (dumps(valid, "update-state") if valid else None), problems
+
+
 def log_failure_at_terminal_frame(buffer: ChunkBuffer) -> bool:
     """At a terminal frame (the stream ends early): log the run's exception if it already
     raised, and say whether it did."""
@@ -92,24 +116,31 @@ class StreamEncoder(ABC):
 
     #: Media type of the response body.
     media_type: ClassVar[str]
-    #: Bytes sent when the stream has been idle for the heartbeat interval.
-    keepalive: ClassVar[bytes]
     #: Protocol-specific response headers (markers such as ``x-vercel-ai-data-stream``).
     headers: ClassVar[dict[str, str]] = {}
+    #: Bytes sent when the stream has been idle (b"": no keepalive).
+    keepalive: ClassVar[bytes] = b""
     #: Whether frames are server-sent events (they may then carry ``id:`` lines).
     sse: ClassVar[bool] = True
 
-    @abstractmethod
     def encode_frames(self, chunks: list[Any]) -> list[bytes]:
-        """Encode ready chunks (in order) into frames."""
+        """Encode ready chunks (in order) into frames (every encoder of ours implements it;
+        an encoder written for assistant-stream 0.0.36 overrides `encode_stream` instead)."""
+        raise NotImplementedError(f"{type(self).__name__} does not implement encode_frames")
 
-    @abstractmethod
     def finish_frames(self, failed: bool = False) -> list[bytes]:
         """Close every open part and write the protocol's end of stream.
 
         ``failed`` says the run ended by raising (its error frame was already written), so no
         successful message finish may follow.
         """
+        raise NotImplementedError(f"{type(self).__name__} does not implement finish_frames")
+
+    @classmethod
+    def frame_level(cls) -> bool:
+        """Whether this encoder implements the frame-level interface (else only
+        `encode_stream`, like the encoders written for assistant-stream 0.0.36)."""
+        return cls.encode_frames is not StreamEncoder.encode_frames
 
     def encode_batch(self, chunks: list[Any]) -> bytes:
         """Encode ready chunks into one piece of the body."""
@@ -118,6 +149,11 @@ class StreamEncoder(ABC):
     def finish(self, failed: bool = False) -> bytes:
         """`finish_frames` as one piece of the body."""
         return b"".join(self.finish_frames(failed))
+
+    def run_cancelled(self) -> None:
+        """The source ended because its run was cancelled (called before `finish_frames`);
+        a protocol with a word for that (the UI message stream's ``abort``) remembers it."""
+        return None
 
     @property
     def closed(self) -> bool:
@@ -131,9 +167,13 @@ class StreamEncoder(ABC):
         """The response media type (kept for compatibility)."""
         return self.media_type
 
-    def get_keepalive_token(self) -> str:
-        """The idle keepalive text (kept for compatibility)."""
-        return self.keepalive.decode()
+    def get_keepalive_token(self) -> str | None:
+        """The idle keepalive text; for an encoder without one, the SSE comment when its media
+        type is ``text/event-stream``, else None (no keepalives)."""
+        keepalive = getattr(self, "keepalive", None)
+        if keepalive:
+            return str(keepalive.decode())
+        return SSE_HEARTBEAT_LINE if self.get_media_type() == "text/event-stream" else None
 
     def encode_chunk(self, chunk: AssistantStreamChunk) -> str:
         """Encode a single chunk (convenience; prefer `encode_batch`)."""
@@ -173,6 +213,9 @@ _closing: set[asyncio.Future[None]] = set()
 async def close_source(source: ChunkSource) -> None:
     """Close ``source`` even if the consumer is being cancelled (the close then finishes on
     its own, so a cancelled request still cancels its run)."""
+    if source.buffer.closed:
+        await source.aclose()  # the producers are done: nothing to wait for or cancel
+        return
     closing = asyncio.ensure_future(source.aclose())
     try:
         await asyncio.shield(closing)
@@ -246,6 +289,8 @@ async def drive(
                     failed = log_failure_at_terminal_frame(buffer)
                     break
             batch = take_nowait()
+        if buffer.cancelled and not failed:
+            encoder.run_cancelled()
         tail = encoder.finish_frames(failed)
     except Exception:
         logger.exception("encoding the stream failed")

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import json
 import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
@@ -14,11 +13,15 @@ import httpx
 from ..accumulator import accumulate
 from ..errors import DecodeError
 from ..serialization import PROTOCOLS, detect_protocol, get_protocol
+from ..serialization.decoding import Malformed, loads
 from ._wire import Frame, Framer, Interpreter, interpreter_for, is_sse
 
 __all__ = ["DEFAULT_BODY", "Exchange", "accumulated_message", "record"]
 
 DEFAULT_BODY: dict[str, Any] = {"messages": [{"role": "user", "content": "Hello!"}]}
+#: How long one exchange may take in all, and how many body bytes it may read.
+DEFAULT_MAX_TIME = 300.0
+DEFAULT_MAX_BYTES = 64 * 1024 * 1024
 
 
 @dataclass
@@ -83,6 +86,8 @@ def record(
     on_frame: Callable[[Frame], None] | None = None,
     stop_after: int | None = None,
     client: httpx.Client | None = None,
+    max_time: float = DEFAULT_MAX_TIME,
+    max_bytes: int = DEFAULT_MAX_BYTES,
 ) -> Exchange:
     """POST ``body`` (JSON, or raw ``bytes``) to ``url`` and read the streamed answer.
 
@@ -90,6 +95,8 @@ def record(
     only one protocol uses, else the first data frame); ``exchange.format`` says what it found
     (empty when nothing matched: ``detect_error`` says why). ``on_frame`` sees every frame as
     it is read; ``stop_after`` closes the connection after that many data frames (an abort).
+    ``timeout`` bounds each read; ``max_time`` (seconds) and ``max_bytes`` bound the whole
+    exchange: past either, reading stops and ``transport_error`` says which limit it was.
     """
     exchange = Exchange(url, format_name or "")
     framer: Framer | None = None
@@ -113,8 +120,8 @@ def record(
                 if frame.data is None or frame.data == "[DONE]":
                     continue
                 try:
-                    payload = json.loads(frame.data)
-                except ValueError:
+                    payload = loads(frame.data)
+                except Malformed:
                     continue
                 detected = detect_protocol(exchange.headers, payload)
                 if detected is None:
@@ -155,16 +162,28 @@ def record(
             )
             framer = Framer(sse)
             chunks: list[bytes] = []
+            size = 0
             for data in response.iter_bytes():
                 now = time.perf_counter() - started
                 if exchange.first_byte_at is None:
                     exchange.first_byte_at = now
+                size += len(data)
+                if size > max_bytes:
+                    exchange.transport_error = (
+                        f"stopped reading: the body passed {max_bytes} bytes (--max-bytes)"
+                    )
+                    break
+                if now > max_time:
+                    exchange.transport_error = (
+                        f"stopped reading: the stream ran longer than {max_time:g} s (--max-time)"
+                    )
+                    break
                 chunks.append(data)
                 if add(framer.feed(data, now)):
                     exchange.aborted = True
                     break
             exchange.body = b"".join(chunks)
-            if not exchange.aborted:
+            if not exchange.aborted and exchange.transport_error is None:
                 add(framer.close(time.perf_counter() - started))
     except httpx.HTTPError as exc:
         exchange.transport_error = (

@@ -8,13 +8,13 @@ lenient and keep every detail (raw bytes, line endings, fields) so `check` can j
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass, field
 from typing import Any
 
 from ..assistant_stream_chunk import ErrorChunk, TextDeltaChunk
 from ..errors import DecodeError
 from ..serialization import PROTOCOLS, get_protocol
+from ..serialization.decoding import Malformed, loads
 from ..serialization.sse import DEFAULT_MAX_LINE, LineSplitter, parse_field
 
 __all__ = ["Frame", "Framer", "Interpreter", "format_names", "interpreter_for", "is_sse"]
@@ -189,9 +189,9 @@ class Interpreter:
             frame.terminal = "done"
             return frame
         try:
-            frame.value = json.loads(frame.data)
-        except ValueError as exc:
-            frame.json_error = str(exc)
+            frame.value = loads(frame.data)
+        except Malformed as exc:
+            frame.json_error = exc.detail
             frame.type = "invalid-json"
             return frame
         try:
@@ -285,6 +285,18 @@ class _RAIS(Interpreter):
             frame.terminal = "error"
 
 
+class _UIMessageStream(Interpreter):
+    format = "ui-message-stream"
+
+    def _interpret(self, frame: Frame, value: Any) -> None:
+        kind = value["type"]
+        frame.type = str(kind)
+        if kind == "text-delta":
+            frame.text = value["delta"]
+        elif kind == "error":
+            frame.error = str(value.get("errorText"))
+
+
 class _Decoded(Interpreter):
     """Any registered protocol without its own interpreter: frames read by its decoder."""
 
@@ -304,9 +316,9 @@ class _Decoded(Interpreter):
         payload = frame.data if self.sse else frame.raw.decode("utf-8", "replace").strip()
         if payload is not None and payload != "[DONE]":
             try:
-                frame.value = json.loads(payload)
-            except ValueError as exc:
-                frame.json_error = str(exc)
+                frame.value = loads(payload)
+            except Malformed as exc:
+                frame.json_error = exc.detail
         try:
             chunks = self.decoder.feed(frame.raw)
         except DecodeError as exc:
@@ -325,7 +337,7 @@ class _Decoded(Interpreter):
 
 
 _INTERPRETERS: dict[str, type[Interpreter]] = {
-    cls.format: cls for cls in (_DataStream, _AssistantTransport, _OpenAI, _RAIS)
+    cls.format: cls for cls in (_DataStream, _AssistantTransport, _OpenAI, _RAIS, _UIMessageStream)
 }
 
 

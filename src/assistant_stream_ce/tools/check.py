@@ -726,6 +726,222 @@ def _check_rais(ex: Exchange, c: Checker) -> None:
     )
 
 
+# Every UI message chunk type npm `ai` 5, 6 or 7 knows, with its required fields (string-typed
+# unless listed in _UI_ANY_FIELDS); `data-*` chunks are checked apart.
+_UI_CHUNK_FIELDS: dict[str, tuple[str, ...]] = {
+    "start": (),
+    "start-step": (),
+    "finish-step": (),
+    "reset-step": (),
+    "text-start": ("id",),
+    "text-delta": ("id", "delta"),
+    "text-end": ("id",),
+    "reasoning-start": ("id",),
+    "reasoning-delta": ("id", "delta"),
+    "reasoning-end": ("id",),
+    "tool-input-start": ("toolCallId", "toolName"),
+    "tool-input-delta": ("toolCallId", "inputTextDelta"),
+    "tool-input-available": ("toolCallId", "toolName", "input"),
+    "tool-input-error": ("toolCallId", "toolName", "input", "errorText"),
+    "tool-approval-request": ("approvalId", "toolCallId"),
+    "tool-approval-response": ("approvalId", "approved"),
+    "tool-output-available": ("toolCallId", "output"),
+    "tool-output-error": ("toolCallId", "errorText"),
+    "tool-output-denied": ("toolCallId",),
+    "source-url": ("sourceId", "url"),
+    "source-document": ("sourceId", "mediaType", "title"),
+    "file": ("url", "mediaType"),
+    "reasoning-file": ("url", "mediaType"),
+    "custom": ("kind",),
+    "steering-message": ("id", "parts"),
+    "message-metadata": ("messageMetadata",),
+    "finish": (),
+    "abort": (),
+    "error": ("errorText",),
+}
+_UI_ANY_FIELDS = frozenset({"input", "output", "messageMetadata", "approved", "parts"})
+_UI_FINISH_REASONS = frozenset({"stop", "length", "content-filter", "tool-calls", "error", "other"})
+
+
+def _ui_shape_problem(value: Any) -> str | None:
+    if not isinstance(value, dict) or not isinstance(value.get("type"), str):
+        return "not an object with a string 'type'"
+    kind = value["type"]
+    if kind.startswith("data-"):
+        return None if "data" in value else f"{kind} needs 'data'"
+    fields = _UI_CHUNK_FIELDS.get(kind)
+    if fields is None:
+        return f"unknown chunk type {kind!r} (every ai release rejects it)"
+    for key in fields:
+        if key not in value:
+            return f"{kind} needs {key!r}"
+        if key not in _UI_ANY_FIELDS and not isinstance(value[key], str):
+            return f"{kind}: {key!r} must be a string"
+    return None
+
+
+def _check_ui_message_stream(ex: Exchange, c: Checker) -> None:
+    marker = ex.headers.get("x-vercel-ai-ui-message-stream", "").strip()
+    c.item(
+        "ui-message-stream-header",
+        "MUST",
+        "x-vercel-ai-ui-message-stream: v1 (the AI SDK docs require it; assistant-ui picks its "
+        "decoder by it)",
+        marker == "v1",
+        marker or "(missing)",
+    )
+    exposed = ex.headers.get("access-control-expose-headers", "").lower()
+    c.item(
+        "ui-message-stream-header-exposed",
+        "SHOULD",
+        "Access-Control-Expose-Headers lists x-vercel-ai-ui-message-stream (cross-origin pages)",
+        "x-vercel-ai-ui-message-stream" in exposed or exposed.strip() == "*",
+        exposed or "(missing)",
+    )
+    frames = ex.data_frames
+    done = _first(frames, lambda f: f.type == "[DONE]" or f.data == "[DONE]")
+    c.item(
+        "termination",
+        "MUST",
+        "the stream ends with 'data: [DONE]' (also after an error)",
+        done is not None,
+        "" if done is not None else "no [DONE] (assistant-stream's decoder throws)",
+    )
+    c.item(
+        "nothing-after-end",
+        "MUST",
+        "nothing after [DONE]",
+        done is None or done == len(frames) - 1,
+        "" if done is None or done == len(frames) - 1 else _where(done + 1, frames[done + 1]),
+    )
+    body = frames[:done] if done is not None else frames
+    shape: list[str] = []
+    order: list[str] = []
+    unclosed: list[str] = []
+    texts: set[str] = set()
+    reasoning: set[str] = set()
+    used_ids: set[str] = set()
+    reused: list[str] = []
+    tools: set[str] = set()
+    ends: list[int] = []
+    after_end: list[str] = []
+    bad_reasons: list[str] = []
+    in_step = False
+    step_problems: list[str] = []
+    first_type: str | None = None
+    for index, frame in enumerate(body):
+        value = frame.value
+        if frame.json_error is not None and value is None:
+            continue
+        problem = _ui_shape_problem(value)
+        if problem is not None:
+            shape.append(f"{_where(index, frame)}: {problem}")
+            continue
+        kind = value["type"]
+        where = _where(index, frame)
+        if first_type is None:
+            first_type = kind
+        if ends:
+            after_end.append(where)
+        if kind in ("text-start", "reasoning-start"):
+            open_set = texts if kind == "text-start" else reasoning
+            if value["id"] in used_ids:
+                reused.append(where)
+            used_ids.add(value["id"])
+            open_set.add(value["id"])
+        elif kind in ("text-delta", "text-end", "reasoning-delta", "reasoning-end"):
+            open_set = texts if kind.startswith("text") else reasoning
+            if value["id"] not in open_set:
+                order.append(f"{where}: {kind} for a part that is not open")
+            elif kind.endswith("-end"):
+                open_set.discard(value["id"])
+        elif kind in ("tool-input-start", "tool-input-available", "tool-input-error"):
+            tools.add(value["toolCallId"])
+        elif kind == "tool-input-delta" and value["toolCallId"] not in tools:
+            order.append(f"{where}: tool-input-delta before tool-input-start")
+        elif kind.startswith("tool-output-") and value["toolCallId"] not in tools:
+            order.append(f"{where}: {kind} for an unknown tool call")
+        elif kind == "start-step":
+            if in_step:
+                step_problems.append(f"{where}: start-step inside an open step")
+            in_step = True
+        if kind in ("finish-step", "error", "finish", "abort") and (texts or reasoning):
+            unclosed.append(f"{where}: {kind} while {len(texts) + len(reasoning)} part(s) open")
+        if kind == "finish-step":
+            if not in_step:
+                step_problems.append(f"{where}: finish-step without start-step")
+            in_step = False
+        elif kind in ("finish", "abort"):
+            ends.append(index)
+            reason = value.get("finishReason")
+            if reason is not None and reason not in _UI_FINISH_REASONS:
+                bad_reasons.append(f"{where}: {reason!r}")
+    c.item(
+        "frame-shape",
+        "MUST",
+        "chunks are objects of a type every ai release knows, with their required fields",
+        not shape,
+        "; ".join(shape[:3]),
+    )
+    c.item(
+        "start-first",
+        "SHOULD",
+        "the first chunk is 'start'",
+        first_type in (None, "start"),
+        first_type or "",
+    )
+    c.item(
+        "part-order",
+        "MUST",
+        "deltas and ends only for open parts; tool chunks only for started calls",
+        not order,
+        "; ".join(order[:3]),
+    )
+    c.item(
+        "parts-closed",
+        "MUST",
+        "every text and reasoning part is closed before finish-step, error, finish and abort",
+        not unclosed and not texts and not reasoning,
+        "; ".join(unclosed[:3]) or (f"{len(texts) + len(reasoning)} part(s) never closed"),
+    )
+    c.item(
+        "unique-part-ids",
+        "SHOULD",
+        "text and reasoning part ids are not reused within the message",
+        not reused,
+        "; ".join(reused[:3]),
+    )
+    c.item(
+        "steps-paired",
+        "SHOULD",
+        "start-step and finish-step alternate",
+        not step_problems,
+        "; ".join(step_problems[:3]),
+    )
+    errored = any(isinstance(f.value, dict) and f.value.get("type") == "error" for f in body)
+    c.item(
+        "finish",
+        "MUST",
+        "exactly one 'finish' or 'abort' ends a stream that did not fail with an error",
+        len(ends) == 1 or (not ends and errored),
+        f"{len(ends)} finish/abort chunks",
+    )
+    c.item(
+        "nothing-after-finish",
+        "MUST",
+        "nothing but [DONE] after 'finish' or 'abort'",
+        not after_end,
+        "; ".join(after_end[:3]),
+    )
+    c.item(
+        "finish-reason",
+        "SHOULD",
+        "finishReason is one every ai version accepts (never 'unknown' or 'interrupted')",
+        not bad_reasons,
+        "; ".join(bad_reasons[:3]),
+    )
+
+
 # AG-UI: fields whose value may legitimately be null (any JSON); every other null is an
 # optional field that must be left out.
 _AG_UI_ANY_FIELDS = frozenset({"snapshot", "value", "event", "result", "rawEvent"})
@@ -928,6 +1144,7 @@ _PROTOCOL_CHECKS: dict[str, Callable[[Exchange, Checker], None]] = {
     "openai": _check_openai,
     "rais": _check_rais,
     "ag-ui": _check_ag_ui,
+    "ui-message-stream": _check_ui_message_stream,
 }
 
 
@@ -959,9 +1176,11 @@ def _check_bad_body(url: str, fmt: str, c: Checker, client: httpx.Client) -> Non
     )
 
 
-def _check_abort(url: str, fmt: str, body: Any, c: Checker, client: httpx.Client) -> None:
-    aborted = record(url, fmt, body, stop_after=1, client=client)
-    follow = record(url, fmt, body, client=client)
+def _check_abort(
+    url: str, fmt: str, body: Any, c: Checker, client: httpx.Client, limits: dict[str, Any]
+) -> None:
+    aborted = record(url, fmt, body, stop_after=1, client=client, **limits)
+    follow = record(url, fmt, body, client=client, **limits)
     ok = (
         follow.status == 200
         and follow.ending() in ("done", "error")
@@ -984,14 +1203,16 @@ def _check_abort(url: str, fmt: str, body: Any, c: Checker, client: httpx.Client
 
 
 def _check_last_event_id(
-    url: str, body: Any, ex: Exchange, c: Checker, client: httpx.Client
+    url: str, body: Any, ex: Exchange, c: Checker, client: httpx.Client, limits: dict[str, Any]
 ) -> None:
     last_id = ""
     for frame in ex.data_frames:
         for name, value in frame.fields:
             if name == "id":
                 last_id = value
-    resumed = record(url, "rais", body, headers={"Last-Event-ID": last_id or "1"}, client=client)
+    resumed = record(
+        url, "rais", body, headers={"Last-Event-ID": last_id or "1"}, client=client, **limits
+    )
     replayed = len(resumed.text_frames)
     ok = resumed.status == 204 or (resumed.status == 200 and replayed == 0)
     c.item(
@@ -1007,13 +1228,13 @@ def _check_last_event_id(
 
 
 def run_checks(
-    url: str, fmt: str | None, body: Any, *, timeout: float = 60.0
+    url: str, fmt: str | None, body: Any, *, timeout: float = 60.0, **limits: Any
 ) -> tuple[Exchange, Checker]:
     """Run every check of ``fmt`` (None: detected) against ``url``; the exchange and results."""
     c = Checker()
     headers = {"Origin": "http://check.invalid"}
     with httpx.Client(timeout=httpx.Timeout(timeout, connect=10.0)) as client:
-        ex = record(url, fmt, body, headers=headers, client=client)
+        ex = record(url, fmt, body, headers=headers, client=client, **limits)
         if ex.status is None or not ex.format:
             return ex, c
         fmt = ex.format
@@ -1031,9 +1252,9 @@ def run_checks(
         _check_text_and_errors(ex, c)
         _check_keepalives(ex, c)
         _check_bad_body(url, fmt, c, client)
-        _check_abort(url, fmt, body, c, client)
+        _check_abort(url, fmt, body, c, client, limits)
         if fmt == "rais":
-            _check_last_event_id(url, body, ex, c, client)
+            _check_last_event_id(url, body, ex, c, client, limits)
     return ex, c
 
 
@@ -1045,10 +1266,11 @@ def run_check(
     as_json: bool = False,
     timeout: float = 60.0,
     out: TextIO | None = None,
+    **limits: Any,
 ) -> int:
     """Run ``check``; exit status 0 (no MUST failed), 1 (a MUST failed), 2 (no answer)."""
     out = out or sys.stdout
-    ex, c = run_checks(url, fmt, body, timeout=timeout)
+    ex, c = run_checks(url, fmt, body, timeout=timeout, **limits)
     if ex.status is None or not ex.format:
         if ex.status is None:
             message = f"could not reach {url}: {ex.transport_error}"

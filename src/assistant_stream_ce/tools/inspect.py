@@ -81,8 +81,12 @@ def run_inspect(
     headers: dict[str, str] | None = None,
     timeout: float = 60.0,
     out: TextIO | None = None,
+    **limits: Any,
 ) -> int:
-    """Run ``inspect``; return the exit status (0 done, 1 error or cut off, 2 not a stream)."""
+    """Run ``inspect``; return the exit status (0 done, 1 error or cut off, 2 not a stream).
+
+    ``limits``: ``max_time`` and ``max_bytes`` for the whole exchange (see `record`).
+    """
     out = out or sys.stdout
     if not as_json:
         print(
@@ -95,7 +99,13 @@ def run_inspect(
         print(_timeline_line(frame), file=out, flush=True)
 
     exchange = record(
-        url, format_name, body, headers=headers, timeout=timeout, on_frame=None if as_json else show
+        url,
+        format_name,
+        body,
+        headers=headers,
+        timeout=timeout,
+        on_frame=None if as_json else show,
+        **limits,
     )
     if exchange.status is not None and not exchange.format:
         if as_json:

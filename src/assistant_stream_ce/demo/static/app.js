@@ -276,6 +276,48 @@
         return undefined; // unknown types are ignored (RAIS v1)
       });
     },
+
+    "ui-message-stream"(view, stats) {
+      const parts = new Map(); // open text and reasoning parts by id
+      return sseParser(view, stats, (v) => {
+        switch (v.type) {
+          case "text-start": return void parts.set(v.id, view.newText());
+          case "reasoning-start": return void parts.set(v.id, view.startReasoning());
+          case "text-delta":
+          case "reasoning-delta": {
+            const part = parts.get(v.id);
+            if (part) part.delta(v.delta);
+            else view.warn(`${v.type} for a part that is not open: ${v.id}`);
+            return undefined;
+          }
+          case "text-end":
+          case "reasoning-end": {
+            const part = parts.get(v.id);
+            if (part && part.finishPart) part.finishPart();
+            return void parts.delete(v.id);
+          }
+          case "tool-input-start": return void view.startTool(v.toolCallId, v.toolName);
+          case "tool-input-delta": return void view.tool(v.toolCallId).delta(v.inputTextDelta);
+          case "tool-input-available":
+          case "tool-input-error": {
+            const tool = view.tool(v.toolCallId, v.toolName);
+            if (!tool.argsText) tool.delta(typeof v.input === "string" ? v.input : JSON.stringify(v.input));
+            tool.closeArgs();
+            if (v.type === "tool-input-error") tool.setResult(v.errorText, true);
+            return undefined;
+          }
+          case "tool-output-available": return void view.tool(v.toolCallId).setResult(v.output, false);
+          case "tool-output-error": return void view.tool(v.toolCallId).setResult(v.errorText, true);
+          case "source-url": return void view.addSource(v);
+          case "file": return void view.addFile({ mimeType: v.mediaType, data: v.url });
+          case "data-state": return void view.applyState([{ type: "set", path: [], value: v.data }]);
+          case "error": return void view.addError(v.errorText);
+          case "finish": return void view.finish(v.finishReason || "stop");
+          case "abort": return void view.finish("aborted");
+          default: return undefined; // start, steps, metadata and other data-* parts
+        }
+      });
+    },
   };
 
   // A registered protocol this page has no parser for: its frames are shown as they arrive.
@@ -522,15 +564,29 @@
     abort: null,
     scrollPending: false,
 
-    changed() {
+    // Follow the newest text while the reader is at the bottom; a reader who scrolls up to
+    // read stays where they are until they come back down (or send a message).
+    follow: true,
+
+    changed(force = false) {
+      if (force) this.follow = true;
       if (this.scrollPending) return;
       this.scrollPending = true;
       requestAnimationFrame(() => {
         this.scrollPending = false;
         const scroller = $("scroller");
-        if (scroller.scrollHeight - scroller.scrollTop - scroller.clientHeight < 160) {
-          scroller.scrollTop = scroller.scrollHeight;
-        }
+        if (this.follow) scroller.scrollTop = scroller.scrollHeight;
+      });
+    },
+
+    watchScroll() {
+      const scroller = $("scroller");
+      let last = scroller.scrollTop;
+      scroller.addEventListener("scroll", () => {
+        const fromBottom = scroller.scrollHeight - scroller.scrollTop - scroller.clientHeight;
+        if (scroller.scrollTop < last - 2) this.follow = false; // the reader scrolled up
+        else if (fromBottom < 24) this.follow = true; // back at the bottom
+        last = scroller.scrollTop;
       });
     },
 
@@ -617,7 +673,7 @@
       for (const name of ["ttfb", "frames", "bytes", "duration"]) this.stat(name, "—");
       this.abort = new AbortController();
       this.setBusy(true);
-      this.changed();
+      this.changed(true); // show the message just sent, and follow the reply
 
       let status = "done";
       try {
@@ -697,6 +753,7 @@
 
     async init() {
       const input = $("input");
+      this.watchScroll();
       $("composer").addEventListener("submit", (event) => {
         event.preventDefault();
         const text = input.value;
