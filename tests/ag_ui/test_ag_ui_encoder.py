@@ -299,3 +299,23 @@ async def test_a_run_stopped_from_outside_finishes_cancelled() -> None:
     out = [json.loads(frame[6:]) for frame in (await reading).split(b"\n\n") if frame]
     assert [e["type"] for e in out[-2:]] == ["TEXT_MESSAGE_END", "RUN_FINISHED"]
     assert out[-1]["outcome"] == {"type": "cancelled"}
+
+
+def test_a_state_value_without_a_json_form_is_skipped_and_the_run_goes_on() -> None:
+    encoder = AGUIEncoder(state={})
+    out = events(
+        encoder,
+        [
+            UpdateStateChunk(
+                [
+                    {"type": "set", "path": ["bad"], "value": math.inf},
+                    {"type": "set", "path": ["ok"], "value": 1},
+                ]
+            ),
+            TextDeltaChunk("still here"),
+        ],
+    )
+    assert [e["delta"] for e in out if e["type"] == "STATE_DELTA"] == [
+        [{"op": "add", "path": "/ok", "value": 1}]
+    ]
+    assert out[-1]["type"] == "RUN_FINISHED" and "still here" in json.dumps(out)

@@ -419,6 +419,9 @@ class AGUIEncoder(StreamEncoder, PartListener):
             path = operation.get("path")
             kind = operation.get("type")
             try:
+                if kind == "set":
+                    # a value without a JSON form changes neither side (as the run refuses it)
+                    dumps(operation.get("value"), "update-state")
                 if path == [] and kind == "set":
                     patch = None
                 else:
@@ -433,7 +436,7 @@ class AGUIEncoder(StreamEncoder, PartListener):
                         else None
                     )
                 new_state = apply_operation(self._state, operation)
-            except StateOperationError as exc:
+            except (StateOperationError, SerializationError, RecursionError) as exc:
                 logger.warning("ag-ui: state operation skipped (%s)", exc)
                 continue
             self._state = new_state
@@ -553,8 +556,6 @@ register_protocol(
         decoder=AGUIDecoder,
         response=AGUIResponse,
         carries=frozenset(CAPABILITIES),
-        # the demo's runs start from {}: a snapshot of it resets the page's state each turn
-        demo_options={"state": {}},
         sniff=_sniff,
     )
 )
