@@ -34,8 +34,9 @@ BATCH_CHARS = 64 * 1024
 _PIECES_PER_BLOCK = 64
 # Below this many characters, merging is a plain string concatenation.
 _CONCAT_CHARS = 1024
-# Weight of a non-delta chunk when sizing a batch.
+# Weight of a non-delta chunk when sizing a batch, and of one state operation.
 _OTHER_WEIGHT = 64
+_OPERATION_WEIGHT = 16
 #: Characters waiting for the consumer above which producers that can wait (sub-streams,
 #: provider adapters, `RunController.drain`) wait until it has taken half of them.
 DEFAULT_HIGH_WATER = 1 << 20
@@ -101,6 +102,8 @@ def _weight(item: Any) -> int:
         return len(item.reasoning_delta)
     if cls is ToolCallDeltaChunk:
         return len(item.args_text_delta)
+    if cls is UpdateStateChunk:
+        return _OTHER_WEIGHT + _OPERATION_WEIGHT * (len(item.operations) - 1)
     return _OTHER_WEIGHT
 
 
@@ -333,6 +336,9 @@ class ChunkBuffer:
         if open_state is not None:
             if self.closed:
                 raise self._ended()
+            if self._weight > self.max_buffered:
+                raise self._overflow()
+            self._weight += _OPERATION_WEIGHT  # state waiting counts towards the limits too
             open_state.operations.append(operation)
             return
         chunk = UpdateStateChunk([operation])
