@@ -91,3 +91,27 @@ def test_line_reader_counts_lines_and_returns_the_tail() -> None:
     assert reader.feed(b"a\nb\r\nc") == ["a", "b"]
     assert reader.line_count == 2
     assert reader.close() == "c"
+
+
+def test_an_event_of_many_data_lines_and_a_long_line_in_small_reads_are_linear() -> None:
+    """Regressions (issue 14): data lines were joined one by one (a 6 MB event took 12 s) and
+    a long line re-joined its pending text on every read (9 MB in 1 KiB reads: ~30 s)."""
+    import time
+
+    lines = b"data: 0123456789\n" * 400_000  # a 6.8 MB event
+    parser = SSEParser("test")
+    started = time.perf_counter()
+    events = []
+    for i in range(0, len(lines), 65_536):
+        events += parser.feed(lines[i : i + 65_536])
+    events += parser.feed(b"\n")
+    assert time.perf_counter() - started < 3
+    assert len(events) == 1 and len(events[0].data) == 400_000 * 11 - 1
+
+    reader = LineReader("test")
+    line = b"x" * (9 * 1024 * 1024)
+    started = time.perf_counter()
+    for i in range(0, len(line), 1024):
+        assert reader.feed(line[i : i + 1024]) == []
+    assert reader.feed(b"\n") == ["x" * len(line)]
+    assert time.perf_counter() - started < 3
