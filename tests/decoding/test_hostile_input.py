@@ -62,3 +62,13 @@ def test_invalid_utf8(protocol: str, strict: bool) -> None:
     feed_bounded(protocol, strict, [bad])
     with pytest.raises(DecodeError, match="invalid UTF-8"):
         decode_pieces(PROTOCOLS[protocol].decoder(strict=strict), [bad])
+
+
+@pytest.mark.parametrize("protocol", list(PROTOCOLS))
+def test_a_number_too_large_for_a_float_is_refused_like_nan(protocol: str) -> None:
+    """One rule for every decoder: NaN, Infinity and 1e400 (which overflows to infinity) are
+    not JSON, so no decoded message stores an infinity."""
+    for payload in (b'{"type":"x","n":1e400}', b'{"type":"x","n":NaN}'):
+        body = b"2:[" + payload + b"]\n" if not REGISTRY[protocol].sse else frame(protocol, payload)
+        with pytest.raises(DecodeError, match="invalid JSON"):
+            decode_pieces(PROTOCOLS[protocol].decoder(), [body])

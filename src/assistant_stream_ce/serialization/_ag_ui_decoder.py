@@ -224,10 +224,7 @@ class AGUIDecoder(StreamDecoder):
                 if event.event is not None and event.event != "message":
                     raise Malformed("event", f"unexpected SSE event type {event.event!r}")
                 data = event.data
-                try:
-                    value = _orjson_loads(data)
-                except _OrjsonError:
-                    value = loads(data)
+                value = loads(data)
                 if type(value) is not dict:
                     raise Malformed("event", "an event must be a JSON object")
                 kind: Any = value.get("type")

@@ -139,10 +139,7 @@ class AssistantTransportDecoder(StreamDecoder):
                 if data == "[DONE]":
                     self.done = True
                     break
-                try:
-                    value = _orjson_loads(data)
-                except _OrjsonError:
-                    value = loads(data)
+                value = loads(data)
                 if type(value) is not dict:
                     raise Malformed("event", "an event must be a JSON object")
                 kind = value.get("type")

@@ -97,10 +97,7 @@ class OpenAIStreamDecoder(StreamDecoder):
                     self.done = True
                     self._end(out)
                     break
-                try:
-                    value = _orjson_loads(data)
-                except _OrjsonError:
-                    value = loads(data)
+                value = loads(data)
                 if type(value) is not dict:
                     raise Malformed("event", "an event must be a JSON object")
                 self._chunk(value, out)

@@ -140,10 +140,7 @@ class UIMessageStreamDecoder(StreamDecoder):
                 if data == "[DONE]":
                     self.done = True
                     break
-                try:
-                    value = _orjson_loads(data)
-                except _OrjsonError:
-                    value = loads(data)
+                value = loads(data)
                 if type(value) is not dict:
                     raise Malformed("chunk", "a chunk must be a JSON object")
                 kind = value.get("type")

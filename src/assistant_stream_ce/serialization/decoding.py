@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import json
 import logging
+import math
+import re
 from collections.abc import AsyncIterable, AsyncIterator, Iterable
 from typing import Any, ClassVar, Union
 
@@ -12,7 +14,7 @@ import orjson
 from ..assistant_stream_chunk import AssistantStreamChunk
 from ..errors import DecodeError
 
-__all__ = ["ByteSource", "Malformed", "StreamDecoder", "loads"]
+__all__ = ["ByteSource", "Malformed", "StreamDecoder", "check_finite", "loads"]
 
 logger = logging.getLogger("assistant_stream_ce.serialization")
 
@@ -39,19 +41,47 @@ def _reject_constant(name: str) -> Any:
     raise ValueError(f"{name} is not valid JSON")
 
 
+# A number literal that may overflow a float (an exponent of 3+ digits, or 309+ digits).
+_HUGE_NUMBER = re.compile(r"[0-9.][eE][+]?[0-9]{3}|[0-9]{309}")
+
+
+def _non_finite(value: Any) -> bool:
+    stack = [value]
+    while stack:
+        item = stack.pop()
+        if item.__class__ is float:
+            if not math.isfinite(item):
+                return True
+        elif item.__class__ is dict:
+            stack.extend(item.values())
+        elif item.__class__ is list:
+            stack.extend(item)
+    return False
+
+
+def check_finite(value: Any, text: str) -> Any:
+    """``value`` (parsed from ``text``), or `Malformed` when a number in it overflowed to
+    infinity (``1e400``): the same rule as for ``NaN``, so no decoder stores an infinity."""
+    if _HUGE_NUMBER.search(text) is not None and _non_finite(value):
+        raise Malformed("json", "invalid JSON (a number too large for a float)")
+    return value
+
+
 def loads(text: str) -> Any:
     """Parse JSON: orjson, falling back to the stdlib for lone-surrogate escapes (lossless).
 
-    Raises `Malformed` (kind ``json``) for invalid JSON, ``NaN`` and ``Infinity`` included.
+    Raises `Malformed` (kind ``json``) for invalid JSON, ``NaN``, ``Infinity`` and numbers that
+    overflow a float included.
     """
     try:
-        return _orjson_loads(text)
+        return check_finite(_orjson_loads(text), text)
     except _OrjsonError:
         pass
     try:
-        return json.loads(text, parse_constant=_reject_constant)
+        value = json.loads(text, parse_constant=_reject_constant)
     except (ValueError, RecursionError) as exc:
         raise Malformed("json", f"invalid JSON ({exc})") from None
+    return check_finite(value, text)
 
 
 class StreamDecoder:
