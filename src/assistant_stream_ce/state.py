@@ -238,12 +238,18 @@ class StateStore:
             and len(value) > len(current)
             and value.startswith(current)
         ):
-            self._apply({"type": "append-text", "path": wire, "value": value[len(current) :]})
+            delta = value[len(current) :]
+            del current, value  # the state's reference must be the only one (apply_operation)
+            self._apply({"type": "append-text", "path": wire, "value": delta})
             return
+        cls = value.__class__
         try:
-            snapshot = copy_json_value(value)  # later changes to `value` never reach the client
-            if not _is_plain(snapshot):
-                dumps(snapshot, "update-state")
+            if cls is str or cls is int or cls is bool or value is None:
+                snapshot = value  # immutable and always JSON: nothing to copy or check
+            else:
+                snapshot = copy_json_value(value)  # later changes never reach the client
+                if not _is_plain(snapshot):
+                    dumps(snapshot, "update-state")
         except (SerializationError, RecursionError):
             # Refused: the state stays as it was here and on every client. The operation still
             # goes to the encoders, which report it as the protocol's error (when the protocol
@@ -320,7 +326,13 @@ class StateProxy:
 
     def __getitem__(self, key: PathKey) -> Any:
         container = self._store.get(self._path)
-        return self._wrap(key, container[_lookup_key(container, key)])
+        if container.__class__ is dict:
+            value = container[key]
+        else:
+            value = container[_lookup_key(container, key)]
+        if value.__class__ is dict or value.__class__ is list or isinstance(value, (dict, list)):
+            return StateProxy(self._store, (*self._path, key))
+        return value
 
     def __setitem__(self, key: PathKey, value: Any) -> None:
         self._store._core.state_call(self._store.set, (*self._path, key), value)

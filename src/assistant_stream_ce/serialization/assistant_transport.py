@@ -68,12 +68,19 @@ class AssistantTransportEncoder(StreamEncoder, PartListener):
         out = self._out = []
         emit = out.append
         handlers = self._handlers
-        segment_for = self._parts.segment_for
+        parts = self._parts
         for chunk in chunks:
             kind = chunk.type
             if kind == "text-delta":
                 text = dumps_text(chunk.text_delta)
-                emit(_TEXT_DELTA + text + segment_for("text", chunk.parent_id).tag)
+                segment = parts.segment
+                if (
+                    segment is None
+                    or segment.kind != "text"
+                    or segment.parent_id != chunk.parent_id
+                ):
+                    segment = parts.segment_for("text", chunk.parent_id)
+                emit(_TEXT_DELTA + text + segment.tag)
                 continue
             handler = handlers.get(kind)
             if handler is None:

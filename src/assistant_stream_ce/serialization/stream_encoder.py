@@ -179,31 +179,45 @@ class StreamEncoder(ABC):
         """Encode a single chunk (convenience; prefer `encode_batch`)."""
         return self.encode_batch([chunk]).decode()
 
-    async def iter_bytes(self, stream: AsyncIterable[AssistantStreamChunk]) -> AsyncIterator[bytes]:
+    def iter_bytes(self, stream: AsyncIterable[AssistantStreamChunk]) -> AsyncIterator[bytes]:
         """Encode a whole stream: one ``bytes`` per ready batch, then the end of stream.
 
         If the run fails, its error frame has already been encoded; the failure is logged and
         the stream still ends properly. Closing this iterator early closes the run.
         """
-        batches = encode_batches(as_chunk_source(stream), self)
-        try:
-            async for batch in batches:
-                yield b"".join(batch)
-        finally:
-            await batches.aclose()
+        return _Joined(drive(as_chunk_source(stream), self, own_source=True))
 
     async def encode_stream(
         self, stream: AsyncIterable[AssistantStreamChunk]
     ) -> AsyncIterator[str]:
         """Encode a whole stream as text, exactly one frame per item (the interface of the
         library we succeed). Chunks of a plain async iterable are not merged."""
-        batches = encode_batches(as_chunk_source(stream, coalesce=False), self)
+        batches = drive(as_chunk_source(stream, coalesce=False), self, own_source=True)
         try:
             async for batch in batches:
                 for frame in batch:
                     yield frame.decode()
         finally:
             await batches.aclose()
+
+
+class _Joined:
+    """The batches of `drive`, each joined into one ``bytes`` (a plain iterator: no async
+    generator layered on the drive loop's own)."""
+
+    __slots__ = ("_batches",)
+
+    def __init__(self, batches: AsyncGenerator[list[bytes], None]) -> None:
+        self._batches = batches
+
+    def __aiter__(self) -> _Joined:
+        return self
+
+    async def __anext__(self) -> bytes:
+        return b"".join(await self._batches.__anext__())
+
+    async def aclose(self) -> None:
+        await self._batches.aclose()
 
 
 # Closes still running after their consumer was cancelled (kept referenced until done).
@@ -226,17 +240,11 @@ async def close_source(source: ChunkSource) -> None:
         raise
 
 
-async def encode_batches(
+def encode_batches(
     source: ChunkSource, encoder: StreamEncoder, **options: Any
 ) -> AsyncGenerator[list[bytes], None]:
     """`drive` that owns ``source``: the source is closed when the batches end or are closed."""
-    frames = drive(source, encoder, **options)
-    try:
-        async for batch in frames:
-            yield batch
-    finally:
-        await frames.aclose()
-        await close_source(source)
+    return drive(source, encoder, own_source=True, **options)
 
 
 async def drive(
@@ -247,6 +255,7 @@ async def drive(
     wake_interval: float | None = None,
     on_run_failure: Callable[[BaseException], None] = _log_run_failure,
     internal_error: str = INTERNAL_ERROR,
+    own_source: bool = False,
 ) -> AsyncGenerator[list[bytes], None]:
     """Encode ``source``'s chunks with ``encoder``: one list of frames per ready batch.
 
@@ -255,45 +264,50 @@ async def drive(
     buffer's write coalescing (`ChunkBuffer.wake_interval`). The last list holds the end of
     stream. A run that raises is reported to ``on_run_failure`` (its error frame was encoded
     already); an encoder that raises is logged and replaced by an error frame with
-    ``internal_error``. Closing the generator does not close the source.
+    ``internal_error``. With ``own_source`` the source is closed when the generator ends or is
+    closed (`close_source`); otherwise the caller closes it.
     """
-    failed = False
-    batch = source.take_nowait()  # the first take starts the run
-    buffer = source.buffer
-    if wake_interval is not None:
-        buffer.wake_interval = wake_interval
-    take_nowait = buffer.take_nowait
-    next_batch = buffer.next_batch
-    keepalive = [encoder.keepalive]
     try:
-        while True:
-            if batch is None:
-                try:
-                    batch = await next_batch(idle_timeout)
-                except StopAsyncIteration:
-                    break
-                except Exception as exc:
-                    on_run_failure(exc)
-                    failed = True
-                    break
+        failed = False
+        batch = source.take_nowait()  # the first take starts the run
+        buffer = source.buffer
+        if wake_interval is not None:
+            buffer.wake_interval = wake_interval
+        take_nowait = buffer.take_nowait
+        next_batch = buffer.next_batch
+        keepalive = [encoder.keepalive]
+        try:
+            while True:
                 if batch is None:
-                    yield keepalive
-                    batch = take_nowait()
-                    continue
-            if batch:
-                frames = encoder.encode_frames(batch)
-                if frames:
-                    yield frames
-                if encoder.closed:
-                    # The protocol's stream ended (a terminal error): nothing more may follow.
-                    failed = log_failure_at_terminal_frame(buffer)
-                    break
-            batch = take_nowait()
-        if buffer.cancelled and not failed:
-            encoder.run_cancelled()
-        tail = encoder.finish_frames(failed)
-    except Exception:
-        logger.exception("encoding the stream failed")
-        tail = encoder.encode_frames([ErrorChunk(internal_error)])
-        tail += encoder.finish_frames(failed=True)
-    yield tail
+                    try:
+                        batch = await next_batch(idle_timeout)
+                    except StopAsyncIteration:
+                        break
+                    except Exception as exc:
+                        on_run_failure(exc)
+                        failed = True
+                        break
+                    if batch is None:
+                        yield keepalive
+                        batch = take_nowait()
+                        continue
+                if batch:
+                    frames = encoder.encode_frames(batch)
+                    if frames:
+                        yield frames
+                    if encoder.closed:
+                        # The protocol's stream ended (a terminal error): nothing more may follow.
+                        failed = log_failure_at_terminal_frame(buffer)
+                        break
+                batch = take_nowait()
+            if buffer.cancelled and not failed:
+                encoder.run_cancelled()
+            tail = encoder.finish_frames(failed)
+        except Exception:
+            logger.exception("encoding the stream failed")
+            tail = encoder.encode_frames([ErrorChunk(internal_error)])
+            tail += encoder.finish_frames(failed=True)
+        yield tail
+    finally:
+        if own_source:
+            await close_source(source)
