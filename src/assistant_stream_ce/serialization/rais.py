@@ -413,5 +413,6 @@ register_protocol(
         response=RAISResponse,
         carries=frozenset({"text", "errors"}),
         sniff=_sniff,
+        request_parser="assistant_stream_ce.requests:parse_rais_request",
     )
 )

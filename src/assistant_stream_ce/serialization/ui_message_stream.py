@@ -564,5 +564,6 @@ register_protocol(
         ),  # no "steps": step boundaries carry no message id or finish reason
         marker=MARKER,
         sniff=_sniff,
+        request_parser="assistant_stream_ce.requests:parse_ui_message_stream_request",
     )
 )
