@@ -538,7 +538,11 @@ def parse_ui_message_stream_request(body: Mapping[str, Any]) -> ChatRequest:
                         arguments=part.input,
                     )
                 )
-            elif approval is not None and approval.approved is not None:
+            elif (
+                part.state in ("approval-responded", "output-denied")
+                and approval is not None
+                and approval.approved is not None
+            ):
                 answers.append(
                     ToolAnswer(
                         tool_call_id=part.toolCallId,

@@ -22,7 +22,7 @@ if TYPE_CHECKING:
 from ..create_run import RunController
 from ..errors import UnknownProviderError
 from ._common import API_KEY_ENV, import_sdk, resolve_api_key
-from ._loop import run_tool_loop
+from ._loop import Answer, run_tool_loop
 from ._messages import validate_messages
 from .anthropic_messages import stream_anthropic_messages
 from .offline import stream_offline_model
@@ -88,6 +88,7 @@ async def run_provider(
     temperature: float | None = None,
     tools: Sequence[ToolInput] | None = None,
     max_steps: int = DEFAULT_MAX_STEPS,
+    answers: Sequence[Answer] | None = None,
     **options: Any,
 ) -> list[dict[str, Any]]:
     """Answer ``messages`` (OpenAI-style) with ``provider`` into ``controller``.
@@ -107,6 +108,12 @@ async def run_provider(
     calls of tools without one (client tools) or needing approval end the run unanswered.
     At most ``max_steps`` model steps run. Returns the conversation: ``messages`` plus every
     completed step's assistant message and tool results.
+
+    ``needs_approval`` tools end the run with an approval request (UI message stream 6+:
+    ``tool-approval-request``; elsewhere the call is left unanswered). ``answers``: the
+    client's answers from the next request (`ChatRequest.answers`); those ``messages`` lacks
+    are applied before the first step: an approved call runs, a denied one is reported to the
+    model as denied, a result is added as the call's ``tool`` message.
     """
     if options.get("client") is None:
         check_provider(provider, api_key)
@@ -157,6 +164,7 @@ async def run_provider(
         tools=by_name,
         max_steps=max_steps,
         secrets=[api_key, os.environ.get(API_KEY_ENV.get(provider, ""))],
+        answers=answers or (),
     )
 
 

@@ -14,7 +14,7 @@ import asyncio
 import json
 import logging
 from collections.abc import Awaitable, Callable, Mapping, Sequence
-from typing import Any
+from typing import Any, Protocol
 
 from ..create_run import RunController
 from ..errors import error_message
@@ -22,7 +22,7 @@ from ..modules.tool_call import ToolCallController
 from ..redaction import redact
 from .tools import Tool
 
-__all__ = ["StepFunction", "run_tool_loop"]
+__all__ = ["Answer", "StepFunction", "apply_answers", "execute_tool", "run_tool_loop"]
 
 logger = logging.getLogger("assistant_stream_ce.providers")
 
@@ -134,6 +134,127 @@ async def execute_tool(
     return _tool_message(call_id, result, is_error)
 
 
+class Answer(Protocol):
+    """The client's answer to a pending call (`assistant_stream_ce.requests.ToolAnswer`)."""
+
+    tool_call_id: str
+    tool_name: str | None
+    kind: str
+    result: Any
+    is_error: bool
+    approved: bool | None
+    reason: str | None
+    arguments: Any
+
+
+def _decision(answer: Answer, tool: Tool | None) -> tuple[bool | None, str | None]:
+    """(approved, reason) for an approval answer, (None, None) for a plain result.
+
+    assistant-ui answers an approval with a tool result ``{"approved": bool, "reason"?}``
+    for a tool that needs approval; the UI message stream sends approval answers proper.
+    """
+    if answer.kind == "approval":
+        return bool(answer.approved), answer.reason
+    result = answer.result
+    if (
+        tool is not None
+        and tool.needs_approval
+        and isinstance(result, Mapping)
+        and isinstance(result.get("approved"), bool)
+    ):
+        reason = result.get("reason")
+        return result["approved"], reason if isinstance(reason, str) else None
+    return None, None
+
+
+def _find_call(history: list[dict[str, Any]], call_id: str) -> dict[str, Any] | None:
+    for message in history:
+        for call in message.get("tool_calls") or ():
+            if call.get("id") == call_id:
+                return dict(call.get("function") or {})
+    return None
+
+
+def _without_call(history: list[dict[str, Any]], call_id: str) -> list[dict[str, Any]]:
+    out: list[dict[str, Any]] = []
+    for message in history:
+        calls = message.get("tool_calls")
+        if calls and any(call.get("id") == call_id for call in calls):
+            kept = [call for call in calls if call.get("id") != call_id]
+            message = {k: v for k, v in message.items() if k != "tool_calls"}
+            if kept:
+                message["tool_calls"] = kept
+            elif not message.get("content"):
+                continue
+        out.append(message)
+    return out
+
+
+async def apply_answers(
+    controller: RunController,
+    history: list[dict[str, Any]],
+    tools: Mapping[str, Tool],
+    answers: Sequence[Answer],
+    secrets: Sequence[str | None] = (),
+) -> list[dict[str, Any]]:
+    """Fold the client's answers that ``history`` lacks into it, at its end.
+
+    An approved call runs now (the call and its result are streamed again, so every
+    protocol shows the outcome); a denied one is reported to the model as denied (and to the
+    client as ``tool-output-denied``); a plain result is added as the call's ``tool`` message.
+    """
+    answered = {m.get("tool_call_id") for m in history if m.get("role") == "tool"}
+    applied: list[tuple[dict[str, Any], dict[str, Any]]] = []
+    for answer in answers:
+        call_id = answer.tool_call_id
+        if call_id in answered:
+            if answer.kind == "approval" and answer.approved is False:
+                # the history already tells the model; the client still waits to hear it
+                controller.add_tool_output_denied(call_id)
+            continue
+        known = _find_call(history, call_id) or {}
+        name = answer.tool_name or known.get("name")
+        if not isinstance(name, str) or not name:
+            logger.warning("answer for tool call %r without a tool name ignored", call_id)
+            continue
+        tool = tools.get(name)
+        arguments = known.get("arguments")
+        if not isinstance(arguments, str):
+            arguments = "{}" if answer.arguments is None else _content(answer.arguments)
+        approved, reason = _decision(answer, tool)
+        if approved and (tool is None or tool.function is None):
+            logger.warning("approved call %r of %r: no server function to run", call_id, name)
+            continue
+        if approved:
+            assert tool is not None
+            emit = await controller.add_tool_call(name, call_id)
+            emit.append_args_text(arguments)
+            emit.close()
+            message = await execute_tool(tool, call_id, arguments, emit, secrets)
+        elif approved is False:
+            controller.add_tool_output_denied(call_id)
+            text = "The user denied this tool call." + (f" Reason: {reason}" if reason else "")
+            message = _tool_message(call_id, text, False)
+        else:
+            message = _tool_message(call_id, answer.result, answer.is_error)
+        function = {"name": name, "arguments": arguments}
+        applied.append(({"id": call_id, "type": "function", "function": function}, message))
+        answered.add(call_id)
+    if not applied:
+        return history
+    ids = {call["id"] for call, _ in applied}
+    last = history[-1] if history else {}
+    if (
+        last.get("role") == "assistant"
+        and {c.get("id") for c in last.get("tool_calls") or ()} == ids
+    ):
+        return [*history, *(message for _, message in applied)]  # the calls are already last
+    turn = {"role": "assistant", "content": None, "tool_calls": [call for call, _ in applied]}
+    for call_id in ids:
+        history = _without_call(history, call_id)
+    return [*history, turn, *(message for _, message in applied)]
+
+
 async def run_tool_loop(
     controller: RunController,
     messages: Sequence[Mapping[str, Any]],
@@ -142,15 +263,21 @@ async def run_tool_loop(
     tools: Mapping[str, Tool],
     max_steps: int,
     secrets: Sequence[str | None] = (),
+    answers: Sequence[Answer] = (),
 ) -> list[dict[str, Any]]:
     """Run model steps and server tools until the model is done; return the history.
 
-    The returned history is ``messages`` plus every completed step's assistant message and
-    tool results (a step that ends the run for the client is not included).
+    ``answers`` (the client's answers to the calls the previous run left open) are applied
+    first (see `apply_answers`). A call of a tool that needs approval ends the run with a
+    ``tool-approval-request``. The returned history is ``messages`` plus the answers and every
+    completed step's assistant message and tool results (a step that ends the run for the
+    client is not included).
     """
     if max_steps < 1:
         raise ValueError("max_steps must be at least 1")
     history = [dict(message) for message in messages]
+    if answers:
+        history = await apply_answers(controller, history, tools, answers, secrets)
     for _ in range(max_steps):
         recorder = _StepRecorder(controller)
         await step(recorder, history)
@@ -170,11 +297,15 @@ async def run_tool_loop(
         }
         left_for_client = False
         jobs: list[Awaitable[dict[str, Any] | None]] = []
+        approvals: list[str] = []
         for call in recorder.calls:
             tool = tools.get(call.tool_name)
             if call.answered:
                 jobs.append(_ready(_tool_message(call.tool_call_id, call.result, call.is_error)))
-            elif tool is None or tool.function is None or tool.needs_approval:
+            elif tool is not None and tool.needs_approval:
+                left_for_client = True
+                approvals.append(call.tool_call_id)
+            elif tool is None or tool.function is None:
                 left_for_client = True
             else:
                 jobs.append(
@@ -182,6 +313,8 @@ async def run_tool_loop(
                 )
         ran = len([call for call in recorder.calls if not call.answered])
         results = [message for message in await asyncio.gather(*jobs) if message is not None]
+        for call_id in approvals:
+            controller.add_tool_approval_request(call_id, f"approval_{call_id}")
         if left_for_client or controller.is_cancelled or not ran:
             # (no call left for us to run: the provider answered its own calls in the step)
             return history

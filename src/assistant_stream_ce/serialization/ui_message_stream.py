@@ -437,6 +437,23 @@ class UIMessageStreamEncoder(StreamEncoder, PartListener):
         self._out.append(frame)
         self._parts.close_tool(tool)
 
+    def _tool_approval_request(self, chunk: Any) -> None:
+        # ai 5 has no approvals: there the call stays unanswered (a client tool call).
+        if self.sdk_version >= 6:
+            value = {
+                "type": "tool-approval-request",
+                "approvalId": chunk.approval_id,
+                "toolCallId": chunk.tool_call_id,
+            }
+            self._event(value, chunk.type)
+
+    def _tool_output_denied(self, chunk: Any) -> None:
+        # The call may belong to the message being continued (not to this stream).
+        if self.sdk_version >= 6:
+            self._event(
+                {"type": "tool-output-denied", "toolCallId": chunk.tool_call_id}, chunk.type
+            )
+
     def _source(self, chunk: Any) -> None:
         value: dict[str, Any] = {"type": "source-url", "sourceId": chunk.id, "url": chunk.url}
         if chunk.title is not None:
