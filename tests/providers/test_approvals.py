@@ -61,11 +61,13 @@ def callback_for(fake: FakeProvider, messages: list[dict[str, Any]], **kwargs: A
     return callback
 
 
-async def ui_frames(callback: Any, sdk_version: int, message_id: str | None = None) -> list[Any]:
-    body = await encode(
-        UIMessageStreamEncoder(sdk_version=sdk_version, message_id=message_id),
-        create_run(callback),
+async def ui_frames(
+    callback: Any, sdk_version: int, message_id: str | None = None, continued: Any = ()
+) -> list[Any]:
+    encoder = UIMessageStreamEncoder(
+        sdk_version=sdk_version, message_id=message_id, continued_tool_calls=continued
     )
+    body = await encode(encoder, create_run(callback))
     return [
         json.loads(line[6:]) for line in body.decode().split("\n") if line.startswith("data: {")
     ]
@@ -145,8 +147,11 @@ async def test_an_approved_call_runs_and_the_model_continues(fake_provider: Fake
     request = parse_request(ai_continuation(True), protocol="ui-message-stream")
     assert [a.tool_call_id for a in request.unapplied_answers()] == ["call_time"]
     callback = callback_for(fake_provider, request.messages, tools=TOOLS, answers=request.answers)
-    frames = await ui_frames(callback, 7, message_id=request.message_id)
+    continued = [answer.tool_call_id for answer in request.answers]
+    frames = await ui_frames(callback, 7, message_id=request.message_id, continued=continued)
     assert frames[0] == {"type": "start", "messageId": "msg_a1"}
+    # the continued message holds the call: only its outcome is written, not a second part
+    assert not [f for f in frames if f.get("toolCallId") == "call_time" and "input" in f["type"]]
     assert RAN == ["get_time", "lookup"]
     outputs = {f["toolCallId"]: f["output"] for f in frames if f["type"] == "tool-output-available"}
     assert outputs == {"call_time": "12:00", "call_lookup": "found"}
