@@ -323,3 +323,22 @@ async def test_a_frontend_tool_is_left_unanswered_in_every_protocol(
     else:
         assert message.tool_calls == []
     assert message.errors == []
+
+
+@pytest.mark.parametrize("name", list(PROTOCOLS))
+async def test_an_approval_request_in_every_protocol(
+    fake_provider: FakeProvider, name: str
+) -> None:
+    """Each protocol shows a call waiting for approval its own way, and never fails on it."""
+    info = PROTOCOLS[name]
+    body = await encode(
+        info.encoder(), create_run(callback_for(fake_provider, QUESTION, tools=TOOLS))
+    )
+    message = accumulate([c async for c in info.decoder().decode_stream(_once(body))])
+    assert message.errors == []
+    if name == "rais":
+        assert "[get_time needs a person's approval before it runs" in message.text
+    if "tool-calls" in info.carries:
+        pending = {c.tool_call_id: c for c in message.tool_calls}["call_time"]
+        assert not pending.has_result  # unanswered: assistant-ui's and OpenAI's form
+        assert message.finish_reason == "tool-calls"
