@@ -30,9 +30,9 @@ RESULT = st.one_of(
         lambda value: json.dumps(value, ensure_ascii=False, separators=(",", ":"))
     ),
 )
-ARGS = st.dictionaries(
-    st.text(min_size=1, max_size=5), INT | TEXT | st.none(), max_size=3
-).map(lambda value: json.dumps(value, ensure_ascii=False, separators=(",", ":")))
+ARGS = st.dictionaries(st.text(min_size=1, max_size=5), INT | TEXT | st.none(), max_size=3).map(
+    lambda value: json.dumps(value, ensure_ascii=False, separators=(",", ":"))
+)
 NAME = st.from_regex(r"[a-z][a-z_]{0,11}", fullmatch=True)
 
 
