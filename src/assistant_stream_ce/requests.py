@@ -311,12 +311,20 @@ def _from_validation(protocol: str, exc: ValidationError) -> RequestError:
 _MESSAGES_FIELD = re.compile(r"^(messages\[\d+\][\w.\[\]]*)\s+(.*)$", re.S)
 
 
+# "'<the value sent>' is not one of …": the value is left out of the error.
+_ECHOED_VALUE = re.compile(r"^(?:'.*'|\".*\") (is not one of .*)$", re.S)
+
+
 def _from_messages_error(protocol: str, exc: InvalidMessagesError) -> RequestError:
     text = str(exc)
     match = _MESSAGES_FIELD.match(text)
-    if match:
-        return RequestError(protocol, match.group(1), match.group(2))
-    return RequestError(protocol, "messages", text)
+    if not match:
+        return RequestError(protocol, "messages", text[:300])
+    problem = match.group(2)
+    echoed = _ECHOED_VALUE.match(problem)
+    if echoed:
+        problem = echoed.group(1)
+    return RequestError(protocol, match.group(1), problem[:300])
 
 
 def _json_text(value: Any) -> str:
@@ -781,7 +789,7 @@ def parse_data_stream_request(body: Mapping[str, Any]) -> ChatRequest:
         role = message.get("role")
         if role not in ("system", "user", "assistant", "tool", "data"):
             raise InvalidMessagesError(
-                f"{where}.role {role!r} is not one of 'system', 'user', 'assistant', 'tool'"
+                f"{where}.role is not one of 'system', 'user', 'assistant', 'tool'"
                 if isinstance(role, str)
                 else f"{where}.role must be a string"
             )

@@ -572,6 +572,15 @@ def test_ten_thousand_messages_parse_in_bounded_time() -> None:
         assert time.perf_counter() - started < 5.0
 
 
+@pytest.mark.parametrize("protocol", ["openai", "data-stream"])
+def test_errors_do_not_echo_what_was_sent(protocol: str) -> None:
+    role = "x" * 100_000 + "sk-secret-role"
+    with pytest.raises(RequestError) as info:
+        parse_request({"messages": [{"role": role, "content": "hi"}]}, protocol=protocol)
+    assert info.value.field == "messages[0].role"
+    assert "sk-secret" not in str(info.value) and len(str(info.value)) < 400
+
+
 def test_unknown_protocol_is_a_value_error() -> None:
     with pytest.raises(ValueError, match="unknown protocol"):
         parse_request({}, protocol="carrier-pigeon")
