@@ -190,6 +190,14 @@ def _without_call(history: list[dict[str, Any]], call_id: str) -> list[dict[str,
     return out
 
 
+def _denial(reason: str | None) -> str:
+    return "The user denied this tool call." + (f" Reason: {reason}" if reason else "")
+
+
+def _answers(message: Mapping[str, Any], call_id: str) -> bool:
+    return message.get("role") == "tool" and message.get("tool_call_id") == call_id
+
+
 async def apply_answers(
     controller: RunController,
     history: list[dict[str, Any]],
@@ -197,21 +205,18 @@ async def apply_answers(
     answers: Sequence[Answer],
     secrets: Sequence[str | None] = (),
 ) -> list[dict[str, Any]]:
-    """Fold the client's answers that ``history`` lacks into it, at its end.
+    """Fold the client's answers into ``history``.
 
     An approved call runs now (the call and its result are streamed again, so every
     protocol shows the outcome); a denied one is reported to the model as denied (and to the
-    client as ``tool-output-denied``); a plain result is added as the call's ``tool`` message.
+    client as ``tool-output-denied``); a plain result ``history`` lacks is added as the call's
+    ``tool`` message. Answers ``history`` lacks go at its end; an approval ``history`` already
+    holds as the call's result (``{"approved": true}``) is replaced by the outcome in place.
     """
     answered = {m.get("tool_call_id") for m in history if m.get("role") == "tool"}
     applied: list[tuple[dict[str, Any], dict[str, Any]]] = []
     for answer in answers:
         call_id = answer.tool_call_id
-        if call_id in answered:
-            if answer.kind == "approval" and answer.approved is False:
-                # the history already tells the model; the client still waits to hear it
-                controller.add_tool_output_denied(call_id)
-            continue
         known = _find_call(history, call_id) or {}
         name = answer.tool_name or known.get("name")
         if not isinstance(name, str) or not name:
@@ -222,6 +227,21 @@ async def apply_answers(
         if not isinstance(arguments, str):
             arguments = "{}" if answer.arguments is None else _content(answer.arguments)
         approved, reason = _decision(answer, tool)
+        if call_id in answered:
+            # The history holds the client's answer as the call's result: an approval
+            # (assistant-ui, OpenAI clients: {"approved": true}) is replaced by the outcome.
+            if approved is None:
+                continue
+            if approved and tool is not None and tool.function is not None:
+                emit = await controller.add_tool_call(name, call_id)
+                emit.append_args_text(arguments)
+                emit.close()
+                outcome = await execute_tool(tool, call_id, arguments, emit, secrets)
+            else:
+                controller.add_tool_output_denied(call_id)
+                outcome = _tool_message(call_id, _denial(reason), False)
+            history = [outcome if _answers(m, call_id) else m for m in history]
+            continue
         if approved and (tool is None or tool.function is None):
             logger.warning("approved call %r of %r: no server function to run", call_id, name)
             continue
@@ -233,8 +253,7 @@ async def apply_answers(
             message = await execute_tool(tool, call_id, arguments, emit, secrets)
         elif approved is False:
             controller.add_tool_output_denied(call_id)
-            text = "The user denied this tool call." + (f" Reason: {reason}" if reason else "")
-            message = _tool_message(call_id, text, False)
+            message = _tool_message(call_id, _denial(reason), False)
         else:
             message = _tool_message(call_id, answer.result, answer.is_error)
         function = {"name": name, "arguments": arguments}
