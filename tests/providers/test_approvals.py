@@ -342,3 +342,21 @@ async def test_an_approval_request_in_every_protocol(
         pending = {c.tool_call_id: c for c in message.tool_calls}["call_time"]
         assert not pending.has_result  # unanswered: assistant-ui's and OpenAI's form
         assert message.finish_reason == "tool-calls"
+
+
+async def test_ai5_client_approves_with_a_tool_output(fake_provider: FakeProvider) -> None:
+    """ai 5 has no approval chunks: the call reaches ``onToolCall`` and the app answers it with
+    ``addToolResult({output: {approved: true}})``; the server then runs it."""
+    RAN.clear()
+    body = ai_continuation(True)
+    part = body["messages"][1]["parts"][3]
+    del part["approval"]
+    part.update(state="output-available", output={"approved": True})
+    request = parse_request(body, protocol="ui-message-stream")
+    continued = [answer.tool_call_id for answer in request.answers]
+    callback = callback_for(fake_provider, request.messages, tools=TOOLS, answers=request.answers)
+    frames = await ui_frames(callback, 5, message_id=request.message_id, continued=continued)
+    assert RAN == ["get_time", "lookup"]
+    assert {"type": "tool-output-available", "toolCallId": "call_time", "output": "12:00"} in frames
+    sent = fake_provider.requests[0].body["messages"]
+    assert {"role": "tool", "tool_call_id": "call_time", "content": "12:00"} in sent
