@@ -34,6 +34,7 @@ from .providers._messages import validate_messages
 
 if TYPE_CHECKING:
     from starlette.requests import Request
+    from starlette.responses import JSONResponse
 
 __all__ = [
     "MAX_BODY_BYTES",
@@ -65,6 +66,12 @@ class RequestError(StreamError, ValueError):
         self.problem = problem
         self.status_code = status_code
         super().__init__(f"invalid {protocol} request: {field}: {problem}")
+
+    def response(self) -> JSONResponse:
+        """The error as a JSON response (for Starlette apps and exception handlers)."""
+        from starlette.responses import JSONResponse
+
+        return JSONResponse(self.to_dict(), status_code=self.status_code)
 
     def to_dict(self) -> dict[str, Any]:
         """The JSON body of the error response."""

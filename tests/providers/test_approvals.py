@@ -360,3 +360,27 @@ async def test_ai5_client_approves_with_a_tool_output(fake_provider: FakeProvide
     assert {"type": "tool-output-available", "toolCallId": "call_time", "output": "12:00"} in frames
     sent = fake_provider.requests[0].body["messages"]
     assert {"role": "tool", "tool_call_id": "call_time", "content": "12:00"} in sent
+
+
+async def test_offline_model_leaves_a_frontend_tool_to_the_client() -> None:
+    """The offline model calls the frontend's own get_weather and leaves it unanswered."""
+    frontend = parse_request(
+        {
+            "system": None,
+            "messages": [
+                {"role": "user", "content": [{"type": "text", "text": "Weather in Oslo?"}]}
+            ],
+            "tools": {"get_weather": {"parameters": {"type": "object"}}},
+        },
+        protocol="data-stream",
+    )
+
+    async def callback(controller: RunController) -> None:
+        await run_provider(
+            controller, frontend.messages, provider="offline", tools=frontend.tools, pace=0
+        )
+
+    result = await run(callback)
+    [call] = result.tool_calls.values()
+    assert call.name == "get_weather" and call.result is None and call.closed
+    assert [f.finish_reason for f in result.finishes] == ["tool-calls"]

@@ -591,3 +591,18 @@ def test_chat_request_has_a_json_schema() -> None:
     assert {"messages", "tools", "answers", "state", "system", "thread_id"} <= set(
         schema["properties"]
     )
+
+
+def test_request_error_as_a_json_response() -> None:
+    with pytest.raises(RequestError) as info:
+        parse_request(b'{"messages": 1}', protocol="openai")
+    response = info.value.response()
+    assert response.status_code == 422
+    assert json.loads(response.body) == {
+        "error": {
+            "type": "invalid_request",
+            "protocol": "openai",
+            "field": "messages",
+            "message": info.value.problem,
+        }
+    }

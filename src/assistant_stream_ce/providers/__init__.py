@@ -128,12 +128,12 @@ async def run_provider(
         given if isinstance(given, Mapping) else ours.definition()  # type: ignore[union-attr]
         for given, ours in zip(tools or (), made, strict=True)
     ] or None
-    server_tools = [name for name, tool in by_name.items() if tool.is_server_tool]
+    offered = list(by_name)  # the offline model calls a planned tool only when it is offered
 
     async def step(step_controller: RunController, history: list[dict[str, Any]]) -> None:
         if provider == "offline":
             await stream_offline_model(
-                step_controller, history, tools=server_tools if tools else None, **offline
+                step_controller, history, tools=offered if tools else None, **offline
             )
             return
         common: dict[str, Any] = {

@@ -165,9 +165,10 @@ async def stream_offline_model(
     ``reply`` replaces the generated answer text; ``update_state`` records the question (and
     tool result) in the run state. The same messages always give the same stream.
 
-    ``tools``: the names of the tools the caller runs itself (as `run_provider`'s tool loop
-    does). When the planned tool is one of them, the step ends after the call (finish
-    ``tool-calls``, no result); after the ``tool`` message comes back the model summarises it.
+    ``tools``: the names of the tools offered (as `run_provider`'s tool loop passes them).
+    When the planned tool is one of them, the step ends after the call (finish
+    ``tool-calls``, no result: the caller or the client runs it); after the ``tool`` message
+    comes back the model summarises it. Otherwise the model answers its own call.
     """
     if pace < 0:
         raise ValueError("pace must be >= 0")
