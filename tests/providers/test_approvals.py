@@ -384,3 +384,58 @@ async def test_offline_model_leaves_a_frontend_tool_to_the_client() -> None:
     [call] = result.tool_calls.values()
     assert call.name == "get_weather" and call.result is None and call.closed
     assert [f.finish_reason for f in result.finishes] == ["tool-calls"]
+
+
+async def test_assistant_ui_data_stream_approval_by_tool_result() -> None:
+    """assistant-ui's data stream runtime re-sends the assistant message with the frontend's
+    answer as the call's result (``tool-result`` output ``{approved: true}``)."""
+    ran: list[str] = []
+
+    @tool(needs_approval=True)
+    def get_weather(city: str) -> str:
+        """Weather (approved by a person)."""
+        ran.append(city)
+        return "sunny"
+
+    def body(answer: dict[str, Any]) -> dict[str, Any]:
+        call = {"type": "tool-call", "toolCallId": "c1", "toolName": "get_weather"}
+        return {
+            "messages": [
+                {"role": "user", "content": [{"type": "text", "text": "Weather in Oslo?"}]},
+                {"role": "assistant", "content": [{**call, "input": {"city": "Oslo"}}]},
+                {
+                    "role": "tool",
+                    "content": [
+                        {
+                            "type": "tool-result",
+                            "toolCallId": "c1",
+                            "toolName": "get_weather",
+                            "output": {"type": "json", "value": answer},
+                        }
+                    ],
+                },
+                {"role": "assistant", "content": []},  # the message being generated
+            ],
+            "tools": {},
+        }
+
+    for answer, expected in [
+        ({"approved": True}, "The tool returned: sunny"),
+        ({"approved": False}, "The tool returned: The user denied this tool call."),
+    ]:
+        request = parse_request(body(answer), protocol="data-stream")
+
+        async def callback(controller: RunController, request: Any = request) -> None:
+            await run_provider(
+                controller,
+                request.messages,
+                provider="offline",
+                tools=[get_weather],
+                answers=request.answers,
+                pace=0,
+            )
+
+        result = await run(callback)
+        assert result.error is None
+        assert result.text.endswith(expected), result.text
+    assert ran == ["Oslo"]
