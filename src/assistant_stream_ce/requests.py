@@ -44,6 +44,7 @@ __all__ = [
     "ToolDefinition",
     "chat_request",
     "parse_request",
+    "request_openapi",
 ]
 
 logger = logging.getLogger("assistant_stream_ce.requests")
@@ -942,3 +943,63 @@ def _prefixed(exc: ValidationError, prefix: str) -> RequestError:
     error = exc.errors(include_url=False, include_input=False)[0]
     path = _field_path(error["loc"])
     return RequestError("assistant-transport", f"{prefix}.{path}", error["msg"])
+
+
+# -- request body schemas (OpenAPI) ----------------------------------------------------------
+
+
+def _ui_body_model() -> type[BaseModel]:
+    from .serialization.ui_message_stream_requests import UIChatRequest
+
+    return UIChatRequest
+
+
+_BODY_MODELS: dict[Callable[..., Any], Callable[[], type[BaseModel]]] = {
+    parse_openai_request: lambda: _OpenAIBody,
+    parse_rais_request: lambda: _RAISBody,
+    parse_data_stream_request: lambda: _DataStreamBody,
+    parse_assistant_transport_request: lambda: _TransportBody,
+    parse_ui_message_stream_request: _ui_body_model,
+}
+
+
+def request_openapi(protocol: str) -> dict[str, Any]:
+    """``openapi_extra`` for a FastAPI route reading ``protocol``'s body with `chat_request`
+    (the dependency reads the raw body, so FastAPI cannot see its schema itself)::
+
+        @app.post("/api/chat", openapi_extra=request_openapi("openai"))
+
+    A parser whose body model is not known here (a protocol registered elsewhere) may carry
+    it as ``parser.body_model``; otherwise the body is documented as a JSON object.
+    """
+    from .serialization.registry import get_protocol
+
+    parser = get_protocol(protocol).get_request_parser()
+    model: Any = getattr(parser, "body_model", None)
+    if model is None and parser in _BODY_MODELS:
+        model = _BODY_MODELS[parser]()
+    schema = _inline_refs(model.model_json_schema()) if model is not None else {"type": "object"}
+    return {
+        "requestBody": {
+            "required": True,
+            "content": {"application/json": {"schema": schema}},
+        }
+    }
+
+
+def _inline_refs(schema: dict[str, Any]) -> dict[str, Any]:
+    """The schema with its ``#/$defs/…`` references replaced by the definitions (an OpenAPI
+    document has no ``$defs`` at its root for them to point to)."""
+    definitions = schema.pop("$defs", {})
+
+    def inline(value: Any, depth: int) -> Any:
+        if isinstance(value, dict):
+            ref = value.get("$ref")
+            if isinstance(ref, str) and ref.startswith("#/$defs/") and depth < 16:
+                return inline(definitions.get(ref[8:], {}), depth + 1)
+            return {key: inline(item, depth) for key, item in value.items()}
+        if isinstance(value, list):
+            return [inline(item, depth) for item in value]
+        return value
+
+    return inline(schema, 0)  # type: ignore[no-any-return]

@@ -3,6 +3,7 @@ name the protocol and field (never a 500), and the official `openai` SDK's own r
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterator
 from typing import Any
 
@@ -12,7 +13,7 @@ import pytest
 from fastapi import Depends, FastAPI
 
 from _live import LiveServer
-from assistant_stream_ce.requests import ChatRequest, chat_request, parse_request
+from assistant_stream_ce.requests import ChatRequest, chat_request, parse_request, request_openapi
 
 pytestmark = pytest.mark.http
 
@@ -165,3 +166,36 @@ def test_the_openai_sdk_request_body_parses() -> None:
     ]
     assert request.tools[0].parameters["properties"] == {"city": {"type": "string"}}
     assert request.extra["model"] == "gpt-4o-mini"
+
+
+def test_openapi_documents_the_request_bodies() -> None:
+    app = FastAPI()
+    for name in PROTOCOL_NAMES:
+
+        async def route(request: ChatRequest = DEPENDENCIES[name]) -> Any:
+            return request.messages
+
+        app.add_api_route(
+            f"/parse/{name}", route, methods=["POST"], openapi_extra=request_openapi(name)
+        )
+    live = LiveServer(app).start()
+    try:
+        document = httpx.get(live.url("/openapi.json")).json()
+    finally:
+        live.stop()
+    text = json.dumps(document)
+    assert "$defs" not in text  # every reference was inlined
+    for name in PROTOCOL_NAMES:
+        body = document["paths"][f"/parse/{name}"]["post"]["requestBody"]
+        schema = body["content"]["application/json"]["schema"]
+        assert body["required"] is True
+        key = "commands" if name == "assistant-transport" else "messages"
+        assert key in schema["properties"], name
+        assert key in schema["required"], name
+    ui = document["paths"]["/parse/ui-message-stream"]["post"]["requestBody"]
+    ui_schema = ui["content"]["application/json"]["schema"]
+    assert ui_schema["properties"]["messages"]["items"]["properties"]["role"]["enum"] == [
+        "system",
+        "user",
+        "assistant",
+    ]
