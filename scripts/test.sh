@@ -27,6 +27,14 @@ if [ ! -x /usr/bin/chromium ] && command -v apt-get >/dev/null 2>&1; then
     || echo "could not install chromium: the browser tests will be skipped (or fail under CI)"
 fi
 
+# Debian's redis-server for the resumable-stream tests (tests/resumable start and stop their own).
+if ! command -v redis-server >/dev/null 2>&1 && command -v apt-get >/dev/null 2>&1; then
+  echo "== installing redis-server (apt-get)"
+  apt-get install -y --no-install-recommends redis-server \
+    || { apt-get update && apt-get install -y --no-install-recommends redis-server; } \
+    || echo "could not install redis-server: the Redis tests will be skipped (or fail under CI)"
+fi
+
 echo "== ruff"
 lint_paths=()
 for path in src tests examples benchmarks; do [ -e "$path" ] && lint_paths+=("$path"); done

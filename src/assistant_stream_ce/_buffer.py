@@ -14,12 +14,13 @@ import time
 from typing import Any
 
 from .assistant_stream_chunk import (
+    ErrorChunk,
     ReasoningDeltaChunk,
     TextDeltaChunk,
     ToolCallDeltaChunk,
     UpdateStateChunk,
 )
-from .errors import RunClosedError
+from .errors import BufferOverflowError, RunClosedError
 
 TEXT = 1
 REASONING = 2
@@ -33,8 +34,15 @@ BATCH_CHARS = 64 * 1024
 _PIECES_PER_BLOCK = 64
 # Below this many characters, merging is a plain string concatenation.
 _CONCAT_CHARS = 1024
-# Weight of a non-delta chunk when sizing a batch.
+# Weight of a non-delta chunk when sizing a batch, and of one state operation.
 _OTHER_WEIGHT = 64
+_OPERATION_WEIGHT = 16
+#: Characters waiting for the consumer above which producers that can wait (sub-streams,
+#: provider adapters, `RunController.drain`) wait until it has taken half of them.
+DEFAULT_HIGH_WATER = 1 << 20
+#: Characters waiting above which a producer that cannot wait (a tight loop of ``append_*``)
+#: fails the run with `BufferOverflowError` instead of growing memory without bound.
+DEFAULT_MAX_BUFFERED = 64 << 20
 # Wakes closer together than this mean a hot producer: batch by deferring the next wake.
 HOT_PRODUCER_SECONDS = 0.0005
 # How many loop ticks the wake of a hot producer's consumer is deferred by.
@@ -94,6 +102,8 @@ def _weight(item: Any) -> int:
         return len(item.reasoning_delta)
     if cls is ToolCallDeltaChunk:
         return len(item.args_text_delta)
+    if cls is UpdateStateChunk:
+        return _OTHER_WEIGHT + _OPERATION_WEIGHT * (len(item.operations) - 1)
     return _OTHER_WEIGHT
 
 
@@ -116,13 +126,26 @@ class ChunkBuffer:
         "_waiter",
         "_weight",
         "_woken_at",
+        "_writable",
         "cancelled",
         "closed",
         "coalesce",
+        "high_water",
+        "max_buffered",
         "wake_interval",
     )
 
-    def __init__(self, *, coalesce: bool = True) -> None:
+    def __init__(
+        self,
+        *,
+        coalesce: bool = True,
+        high_water: int = DEFAULT_HIGH_WATER,
+        max_buffered: int = DEFAULT_MAX_BUFFERED,
+    ) -> None:
+        if not 0 < high_water <= max_buffered:
+            raise ValueError(
+                f"need 0 < high_water <= max_buffered, got {high_water} and {max_buffered}"
+            )
         self._items: list[Any] = []
         self._waiter: asyncio.Future[None] | None = None
         # A consumer wake scheduled for later by `_wake` (resolved early by finish/interrupt).
@@ -144,6 +167,10 @@ class ChunkBuffer:
         #: Whether the producer ended by being cancelled (set before `finish`).
         self.cancelled = False
         self.coalesce = coalesce
+        #: Backpressure: see `DEFAULT_HIGH_WATER` and `DEFAULT_MAX_BUFFERED`.
+        self.high_water = high_water
+        self.max_buffered = max_buffered
+        self._writable: asyncio.Future[None] | None = None
 
     # -- producer side -------------------------------------------------------------------
 
@@ -191,10 +218,41 @@ class ChunkBuffer:
             "finished, so the chunk would never be sent"
         )
 
+    def _overflow(self) -> BufferOverflowError:
+        return BufferOverflowError(
+            f"the client is reading too slowly: more than {self.max_buffered} characters are "
+            "waiting to be sent, so the run was stopped (producers that can wait should await "
+            "controller.drain())"
+        )
+
+    @property
+    def writable(self) -> bool:
+        """False while more than ``high_water`` characters wait for the consumer."""
+        return self._weight <= self.high_water
+
+    async def wait_writable(self) -> None:
+        """Wait until the consumer has caught up (or the buffer finished)."""
+        if self._weight <= self.high_water or self.closed:
+            return
+        waiter = self._writable
+        if waiter is None:
+            loop = self._loop or asyncio.get_running_loop()
+            waiter = self._writable = loop.create_future()
+        await asyncio.shield(waiter)
+
+    def _release_writers(self) -> None:
+        waiter = self._writable
+        if waiter is not None:
+            self._writable = None
+            _resolve(waiter)
+
     def push(self, chunk: Any) -> None:
-        """Append any chunk (never merged). Raises `RunClosedError` once the buffer is finished."""
+        """Append any chunk (never merged). Raises `RunClosedError` once the buffer is finished
+        and `BufferOverflowError` past ``max_buffered`` (an error chunk always goes in)."""
         if self.closed:
             raise self._ended()
+        if self._weight > self.max_buffered and chunk.__class__ is not ErrorChunk:
+            raise self._overflow()
         self._items.append(chunk)
         self._weight += _OTHER_WEIGHT
         self._merge_kind = 0
@@ -209,7 +267,10 @@ class ChunkBuffer:
         """
         if self.closed:
             raise self._ended()
-        self._weight += len(text)
+        weight = self._weight + len(text)
+        if weight > self.max_buffered:
+            raise self._overflow()
+        self._weight = weight
         items = self._items
         if self._merge_kind == kind and self._merge_key == key and items:
             last = items[-1]
@@ -275,6 +336,9 @@ class ChunkBuffer:
         if open_state is not None:
             if self.closed:
                 raise self._ended()
+            if self._weight > self.max_buffered:
+                raise self._overflow()
+            self._weight += _OPERATION_WEIGHT  # state waiting counts towards the limits too
             open_state.operations.append(operation)
             return
         chunk = UpdateStateChunk([operation])
@@ -305,6 +369,7 @@ class ChunkBuffer:
             return
         self.closed = True
         self._exception = exception
+        self._release_writers()
         waiter = self._waiter
         if waiter is not None:
             self._waiter = None
@@ -332,6 +397,8 @@ class ChunkBuffer:
             self._weight = max(self._weight - total, 0) if items else 0
         self._merge_kind = 0
         self._open_state = None
+        if self._writable is not None and self._weight <= self.high_water // 2:
+            self._release_writers()
         for index, item in enumerate(batch):
             if item.__class__ is _MergedDelta:
                 batch[index] = item.to_chunk()

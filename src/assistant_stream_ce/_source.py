@@ -81,6 +81,8 @@ class IterableSource:
             add = buffer.add
             async for chunk in stream:
                 add(chunk)
+                if not buffer.writable:
+                    await buffer.wait_writable()  # backpressure from a slow client
         except asyncio.CancelledError:
             buffer.cancelled = True
             buffer.finish()

@@ -8,7 +8,14 @@ import threading
 from collections.abc import AsyncIterable, AsyncIterator, Awaitable, Callable, Sequence
 from typing import Any
 
-from ._buffer import ARGS, REASONING, TEXT, ChunkBuffer
+from ._buffer import (
+    ARGS,
+    DEFAULT_HIGH_WATER,
+    DEFAULT_MAX_BUFFERED,
+    REASONING,
+    TEXT,
+    ChunkBuffer,
+)
 from .assistant_stream_chunk import (
     AnnotationsChunk,
     AssistantStreamChunk,
@@ -73,8 +80,8 @@ class _RunCore:
         "thread_id",
     )
 
-    def __init__(self, state: Any, coalesce: bool) -> None:
-        self.buffer = ChunkBuffer(coalesce=coalesce)
+    def __init__(self, state: Any, coalesce: bool, **limits: int) -> None:
+        self.buffer = ChunkBuffer(coalesce=coalesce, **limits)
         self.state_store = StateStore(self, state)
         self.loop: asyncio.AbstractEventLoop | None = None
         self.thread_id = -1
@@ -173,10 +180,14 @@ class _RunCore:
                     if batch:
                         for chunk in batch:
                             buffer.push(chunk)
+                        if not buffer.writable:
+                            await buffer.wait_writable()  # backpressure from a slow client
             else:
                 add = buffer.add
                 async for chunk in stream:
                     add(chunk)
+                    if not buffer.writable:
+                        await buffer.wait_writable()  # backpressure from a slow client
         except asyncio.CancelledError:
             self.producer_done()
             raise
@@ -331,6 +342,14 @@ class RunController:
         """Close the current batch of state operations (later ones go into a new chunk)."""
         self._core.close_state_batch()
 
+    async def drain(self) -> None:
+        """Wait while the client is far behind (more than the run's ``high_water`` characters
+        wait to be sent). A producer that can wait — a loop over an upstream stream — awaits
+        this between items, so a slow client slows it down instead of growing memory."""
+        buffer = self._core.buffer
+        if not buffer.writable:
+            await buffer.wait_writable()
+
     # -- cancellation --------------------------------------------------------------------
 
     @property
@@ -355,12 +374,12 @@ class RunStream(AsyncIterator[AssistantStreamChunk]):
     finish on its own, then cancels it and its sub-streams.
     """
 
-    def __init__(self, callback: RunCallback, state: Any, coalesce: bool) -> None:
-        self._callback = callback
-        self._core = _RunCore(state, coalesce)
-        self._initial_state = copy_json_value(state)
+    def __init__(self, callback: RunCallback, state: Any, coalesce: bool, **limits: int) -> None:
         self._started = False
         self._closed = False
+        self._callback = callback
+        self._core = _RunCore(state, coalesce, **limits)
+        self._initial_state = copy_json_value(state)
         self._batch: list[Any] = []
         self._index = 0
 
@@ -492,7 +511,12 @@ class RunStream(AsyncIterator[AssistantStreamChunk]):
 
 
 def create_run(
-    callback: RunCallback, *, state: Any | None = None, coalesce: bool = True
+    callback: RunCallback,
+    *,
+    state: Any | None = None,
+    coalesce: bool = True,
+    high_water: int = DEFAULT_HIGH_WATER,
+    max_buffered: int = DEFAULT_MAX_BUFFERED,
 ) -> RunStream:
     """Run ``callback(controller)`` and stream the chunks it produces.
 
@@ -500,8 +524,12 @@ def create_run(
     an ``error`` chunk with the exception's message is emitted and the exception is re-raised to
     the consumer. With ``coalesce`` (the default) adjacent text, reasoning or argument deltas
     that the consumer has not read yet are merged into one chunk.
+
+    Backpressure: while more than ``high_water`` characters wait for a slow client, sub-streams
+    (``add_stream``) and producers awaiting ``controller.drain()`` wait; past ``max_buffered``
+    an ``append_*`` raises `BufferOverflowError` (the run ends with its error frame).
     """
-    return RunStream(callback, state, coalesce)
+    return RunStream(callback, state, coalesce, high_water=high_water, max_buffered=max_buffered)
 
 
 # Names assistant-stream 0.0.36 made importable from this module (through its own imports),

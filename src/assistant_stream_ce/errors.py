@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 __all__ = [
+    "BufferOverflowError",
     "DecodeError",
     "InvalidMessagesError",
     "MissingAPIKeyError",
@@ -39,6 +40,11 @@ class SerializationError(StreamError, TypeError):
 
 class RunClosedError(StreamError, RuntimeError):
     """A run's controller was used after the run ended (nothing it adds would be sent)."""
+
+
+class BufferOverflowError(StreamError, RuntimeError):
+    """More was produced than a slow client can take: the run is stopped (see `create_run`'s
+    ``max_buffered``)."""
 
 
 class DecodeError(StreamError, ValueError):

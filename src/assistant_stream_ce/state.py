@@ -135,7 +135,13 @@ def apply_operation(state: Any, operation: Any) -> Any:
             current = node.get(key)
         if current is not None and not isinstance(current, str):
             raise StateOperationError("append-text on a value that is not a string")
-        value = (current or "") + value
+        if current:
+            # Drop the container's reference first: with `current` the only one left, CPython
+            # grows the string in place, so a string appended to N times costs O(N), not O(N²).
+            node[key] = None
+            current += value
+            value = current
+            del current
     if isinstance(node, list) and key == len(node):
         node.append(value)
     else:
@@ -256,6 +262,7 @@ class StateStore:
                 f"cannot append text at {wire}: the value there is "
                 f"{type(current).__name__}, not str"
             )
+        del current  # the state's own reference must be the only one (see apply_operation)
         self._apply({"type": "append-text", "path": wire, "value": text})
 
     def delete(self, path: tuple[PathKey, ...]) -> None:

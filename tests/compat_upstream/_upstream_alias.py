@@ -14,6 +14,7 @@ import importlib
 import importlib.abc
 import importlib.machinery
 import importlib.util
+import pkgutil
 import sys
 from types import ModuleType
 from typing import Any
@@ -53,9 +54,30 @@ class AliasFinder(importlib.abc.MetaPathFinder):
         return importlib.machinery.ModuleSpec(fullname, _AliasLoader(new_name))
 
 
+def _register_every_module() -> None:
+    """Import every module of ours and register it under its ``assistant_stream`` name too.
+
+    Otherwise the first ``import assistant_stream.create_run`` would make the import system
+    set the package's ``create_run`` attribute to the module, replacing the function (0.0.36
+    never met this: its own ``__init__`` imported the submodule first).
+    """
+    package = importlib.import_module(NEW)
+    for info in pkgutil.walk_packages(package.__path__, NEW + "."):
+        if info.name.endswith("__main__"):
+            continue  # runs the command line
+        try:
+            importlib.import_module(info.name)
+        except ImportError:  # an optional extra that is not installed
+            continue
+    for name, module in list(sys.modules.items()):
+        if name == NEW or name.startswith(NEW + "."):
+            sys.modules[OLD + name[len(NEW) :]] = module
+
+
 def pytest_configure(config: pytest.Config) -> None:
     for name in [n for n in sys.modules if n == OLD or n.startswith(OLD + ".")]:
         del sys.modules[name]
+    _register_every_module()
     sys.meta_path.insert(0, AliasFinder())
     import assistant_stream  # noqa: F401 - check the alias before any test imports it
 

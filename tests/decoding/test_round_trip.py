@@ -7,6 +7,8 @@ Losses per protocol (the same list is in docs/round-trip.md):
 - OpenAI (encoder with ``include_answered_tool_calls=True``): see `openai_projection`;
   everything after the first error is dropped (an OpenAI stream ends at its error).
 - RAIS (encoder with every draft extension): see `rais_projection`.
+- AG-UI (encoder given the initial state): everything after the first error is dropped (an
+  AG-UI run ends at its ``RUN_ERROR``); nothing else.
 - UI message stream (encoder given the initial state): see `ui_message_stream_projection`.
 
 Every registered protocol must have a round-trip test here.
@@ -33,6 +35,7 @@ from hypothesis import HealthCheck, given, settings
 
 from _util import encode
 from assistant_stream_ce.accumulator import accumulate
+from assistant_stream_ce.serialization.ag_ui import AGUIEncoder
 from assistant_stream_ce.serialization.ui_message_stream import UIMessageStreamEncoder
 
 INITIAL_STATE = {"log": "", "a": {"b": 1}}
@@ -101,6 +104,15 @@ async def test_rais_round_trip_keeps_what_the_protocol_carries(chunks: list[Any]
 
 @round_trip_settings
 @given(chunk_sequences())
+async def test_ag_ui_round_trip_is_the_identity_until_the_first_error(chunks: list[Any]) -> None:
+    expected = accumulate(until_first_error(chunks), INITIAL_STATE).to_dict()
+    body = await encode(AGUIEncoder(state=INITIAL_STATE), chunks_of(chunks))
+    decoded = decode_pieces(PROTOCOLS["ag-ui"].decoder(), [body], INITIAL_STATE).to_dict()
+    assert decoded == expected
+
+
+@round_trip_settings
+@given(chunk_sequences())
 async def test_ui_message_stream_round_trip_keeps_what_the_protocol_carries(
     chunks: list[Any],
 ) -> None:
@@ -118,6 +130,7 @@ ROUND_TRIP_TESTS = {
     "assistant-transport": test_assistant_transport_round_trip_is_the_identity,
     "openai": test_openai_round_trip_keeps_what_the_protocol_carries,
     "rais": test_rais_round_trip_keeps_what_the_protocol_carries,
+    "ag-ui": test_ag_ui_round_trip_is_the_identity_until_the_first_error,
     "ui-message-stream": test_ui_message_stream_round_trip_keeps_what_the_protocol_carries,
 }
 

@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
+import asyncio
 import importlib
+import logging
+import math
 import os
 from collections.abc import Awaitable, Callable, Iterable
 from types import ModuleType
 from typing import Any
 
-from ..errors import MissingAPIKeyError, ProviderNotInstalledError
+from ..errors import MissingAPIKeyError, ProviderError, ProviderNotInstalledError
 from ..finish_reasons import from_wire_finish_reason
 from ._errors import from_sdk_error
 
@@ -25,6 +28,8 @@ __all__ = [
     "stream_upstream",
 ]
 
+logger = logging.getLogger("assistant_stream_ce.providers")
+
 LABELS = {"openai": "OpenAI", "anthropic": "Anthropic"}
 API_KEY_ENV = {"openai": "OPENAI_API_KEY", "anthropic": "ANTHROPIC_API_KEY"}
 BASE_URL_ENV = {"openai": "OPENAI_BASE_URL", "anthropic": "ANTHROPIC_BASE_URL"}
@@ -35,6 +40,30 @@ _TRANSPORT_MODULES = {"httpx", "httpx2", "httpcore", "h11", "h2", "anyio", "ssl"
 def map_finish_reason(reason: str | None) -> str:
     """Our finish reason for a provider's (``tool_calls`` → ``tool-calls``; unknown → ``other``)."""
     return from_wire_finish_reason(reason)
+
+
+#: The largest token count taken as real (anything larger is a broken upstream).
+MAX_TOKEN_COUNT = 10**12
+
+
+def token_count(value: Any, field: str = "tokens") -> int:
+    """A usage figure from an upstream as a sane count: a non-negative whole number, else 0.
+
+    Strings, lists, fractions, negatives, non-finite and absurdly large values are dropped
+    (logged at debug level) instead of reaching the wire or failing the reply.
+    """
+    if value is None:
+        return 0
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        logger.debug("upstream usage %s=%r is not a number; ignored", field, value)
+        return 0
+    if isinstance(value, float) and not (math.isfinite(value) and value.is_integer()):
+        logger.debug("upstream usage %s=%r is not a whole number; ignored", field, value)
+        return 0
+    if not 0 <= value <= MAX_TOKEN_COUNT:
+        logger.debug("upstream usage %s=%r is out of range; ignored", field, value)
+        return 0
+    return int(value)
 
 
 def import_sdk(provider: str) -> ModuleType:
@@ -99,6 +128,77 @@ def make_client(
     return client_class(**options)
 
 
+#: Seconds an upstream may take to send its first event, and may then stay silent, by default.
+DEFAULT_FIRST_TOKEN_TIMEOUT = 120.0
+DEFAULT_IDLE_TIMEOUT = 60.0
+
+
+class _Watchdog:
+    """Cancels the task consuming an upstream that sends nothing for too long."""
+
+    def __init__(self, first_token_timeout: float | None, idle_timeout: float | None) -> None:
+        self.first = first_token_timeout
+        self.idle = idle_timeout
+        self.loop = asyncio.get_running_loop()
+        self.progress_at = self.loop.time()
+        self.started = False
+        #: Which limit ran out: "first" or "idle".
+        self.expired: str | None = None
+
+    def touch(self) -> None:
+        self.progress_at = self.loop.time()
+        self.started = True
+
+    async def watch(self, task: asyncio.Task[Any]) -> None:
+        while True:
+            limit = self.idle if self.started else self.first
+            if limit is None:
+                if self.started:
+                    return
+                await asyncio.sleep(0.5)
+                continue
+            remaining = self.progress_at + limit - self.loop.time()
+            if remaining <= 0:
+                self.expired = "idle" if self.started else "first"
+                task.cancel()
+                return
+            # the first event may come any time and switch to the (shorter) idle limit
+            await asyncio.sleep(remaining if self.idle is None else min(remaining, self.idle))
+
+
+class _Watched:
+    """An upstream stream whose every event counts as progress for the watchdog."""
+
+    def __init__(self, stream: Any, watchdog: _Watchdog) -> None:
+        self._stream = stream
+        self._watchdog = watchdog
+        self._iterator: Any = None
+
+    def __aiter__(self) -> _Watched:
+        self._iterator = self._stream.__aiter__()
+        return self
+
+    async def __anext__(self) -> Any:
+        item = await self._iterator.__anext__()
+        self._watchdog.touch()
+        return item
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._stream, name)
+
+
+def _check_timeout(name: str, value: float | None) -> float | None:
+    if value is None:
+        return None
+    if (
+        isinstance(value, bool)
+        or not isinstance(value, (int, float))
+        or not (math.isfinite(value) and value > 0)
+    ):
+        raise ValueError(f"{name} must be None or a positive number of seconds, got {value!r}")
+    return float(value)
+
+
 async def stream_upstream(
     open_stream: Callable[[], Awaitable[Any]],
     consume: Callable[[Any], Awaitable[None]],
@@ -110,16 +210,41 @@ async def stream_upstream(
     secrets: Iterable[str | None],
     base_url: object,
     failures: tuple[type[BaseException], ...] = (),
+    first_token_timeout: float | None = DEFAULT_FIRST_TOKEN_TIMEOUT,
+    idle_timeout: float | None = DEFAULT_IDLE_TIMEOUT,
 ) -> None:
     """Open the provider's stream and consume it, always closing the stream (and a client we
-    made). SDK and transport failures (and ``failures``) become a safe `ProviderError`."""
+    made). SDK and transport failures (and ``failures``) become a safe `ProviderError`; so does
+    an upstream that sends no first event within ``first_token_timeout`` seconds of the request,
+    or nothing for ``idle_timeout`` seconds after that (None: no limit)."""
+    first_token_timeout = _check_timeout("first_token_timeout", first_token_timeout)
+    idle_timeout = _check_timeout("idle_timeout", idle_timeout)
     stream: Any = None
     started = False
+    watchdog = _Watchdog(first_token_timeout, idle_timeout)
+    task = asyncio.current_task()
+    assert task is not None
+    guard = asyncio.get_running_loop().create_task(watchdog.watch(task))
     try:
         try:
             stream = await open_stream()
             started = True
-            await consume(stream)
+            await consume(_Watched(stream, watchdog))
+        except asyncio.CancelledError:
+            if watchdog.expired is None:
+                raise
+            uncancel = getattr(task, "uncancel", None)  # Python 3.11+: this cancel was ours
+            if uncancel is not None:
+                uncancel()
+            label = LABELS[provider]
+            if watchdog.expired == "first":
+                message = (
+                    f"{label} sent nothing for {first_token_timeout:g} s after the request "
+                    "(first_token_timeout)"
+                )
+            else:
+                message = f"{label} stream went silent for {idle_timeout:g} s (idle_timeout)"
+            raise ProviderError(message, provider=provider, kind="timeout") from None
         except Exception as exc:
             if not isinstance(exc, failures) and not is_provider_failure(exc, sdk):
                 raise
@@ -132,6 +257,7 @@ async def stream_upstream(
                 mid_stream=started,
             ) from None
     finally:
+        guard.cancel()
         if stream is not None:
             await stream.close()
         if own_client:

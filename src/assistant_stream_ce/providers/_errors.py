@@ -19,6 +19,15 @@ __all__ = ["REDACTED", "from_sdk_error", "redact", "safe_url", "stream_incomplet
 MAX_REASON = 300
 
 
+def _url_credentials(url: object) -> list[str]:
+    """The user and password of a URL's userinfo (secrets, whatever the key is)."""
+    try:
+        parts = urlsplit(str(url))
+    except ValueError:
+        return []
+    return [value for value in (parts.username, parts.password) if value]
+
+
 def safe_url(url: object) -> str:
     """A URL without credentials, query or fragment (for "could not connect to …")."""
     try:
@@ -129,7 +138,7 @@ def from_sdk_error(
 
     ``mid_stream`` says the response had started streaming when ``exc`` was raised.
     """
-    secrets = list(secrets)
+    secrets = [*secrets, *_url_credentials(base_url)]
     name = type(exc).__name__
     status = getattr(exc, "status_code", None)
     body = getattr(exc, "body", None)
@@ -142,7 +151,7 @@ def from_sdk_error(
         )
     if "Timeout" in name:
         return ProviderError(
-            f"{label} request timed out (no answer from {safe_url(base_url)})",
+            redact(f"{label} request timed out (no answer from {safe_url(base_url)})", secrets),
             provider=provider,
             kind="timeout",
         )
@@ -150,7 +159,7 @@ def from_sdk_error(
         cause = exc.__cause__ or exc.__context__
         detail = f" ({type(cause).__name__})" if cause is not None else ""
         return ProviderError(
-            f"Could not connect to {label} at {safe_url(base_url)}{detail}",
+            redact(f"Could not connect to {label} at {safe_url(base_url)}{detail}", secrets),
             provider=provider,
             kind="connection",
         )

@@ -8,7 +8,15 @@ from typing import TYPE_CHECKING, Any
 
 from ..create_run import RunController
 from ..modules.tool_call import ToolCallController
-from ._common import import_sdk, make_client, map_finish_reason, stream_upstream
+from ._common import (
+    DEFAULT_FIRST_TOKEN_TIMEOUT,
+    DEFAULT_IDLE_TIMEOUT,
+    import_sdk,
+    make_client,
+    map_finish_reason,
+    stream_upstream,
+    token_count,
+)
 from ._errors import stream_incomplete
 from ._messages import to_anthropic_messages, to_anthropic_tools, validate_messages
 
@@ -53,13 +61,21 @@ async def stream_anthropic_messages(
     ``tool_use`` blocks as tool calls with streamed arguments, web citations as sources, and one
     step with the mapped stop reason and usage. Without ``client`` one is made from ``api_key``
     (else ``ANTHROPIC_API_KEY``) and ``base_url`` (else ``ANTHROPIC_BASE_URL``); ``max_retries``
-    in ``create_kwargs`` goes to that client, the rest to ``messages.create``. Failures raise
+    in ``create_kwargs`` goes to that client; ``first_token_timeout`` / ``idle_timeout``
+    (seconds, 120 / 60 by default, None: no limit) bound an upstream that stalls; the rest goes
+    to ``messages.create``. Failures raise
     `ProviderError` with a message safe to show. The upstream response is closed when the run
     is cancelled.
     """
     sdk = import_sdk(PROVIDER)
     system_text, converted = to_anthropic_messages(validate_messages(messages), system)
     max_retries = create_kwargs.pop("max_retries", None)
+    timeouts = {
+        "first_token_timeout": create_kwargs.pop(
+            "first_token_timeout", DEFAULT_FIRST_TOKEN_TIMEOUT
+        ),
+        "idle_timeout": create_kwargs.pop("idle_timeout", DEFAULT_IDLE_TIMEOUT),
+    }
     own_client = client is None
     if client is None:
         client = make_client(PROVIDER, sdk.AsyncAnthropic, api_key, base_url, max_retries)
@@ -87,15 +103,14 @@ async def stream_anthropic_messages(
         provider=PROVIDER,
         secrets=secrets,
         base_url=target,
+        **timeouts,
     )
 
 
 def _input_tokens(usage: Any) -> int:
     total = 0
     for field in ("input_tokens", "cache_creation_input_tokens", "cache_read_input_tokens"):
-        value = getattr(usage, field, None)
-        if isinstance(value, int):
-            total += value
+        total += token_count(getattr(usage, field, None), field)
     return total
 
 
@@ -107,6 +122,7 @@ async def _consume(controller: RunController, stream: Any) -> None:
     async for event in stream:
         if controller.is_cancelled:
             return
+        await controller.drain()  # a slow client slows the upstream read, not memory
         kind = getattr(event, "type", None)
         if kind == "content_block_delta":
             delta = event.delta
@@ -144,13 +160,16 @@ async def _consume(controller: RunController, stream: Any) -> None:
             message = event.message
             controller.add_step_start(getattr(message, "id", None) or "msg")
             input_tokens = _input_tokens(message.usage)
-            output_tokens = getattr(message.usage, "output_tokens", 0) or 0
+            output_tokens = token_count(getattr(message.usage, "output_tokens", 0), "output_tokens")
         elif kind == "message_delta":
             stop_reason = getattr(event.delta, "stop_reason", None) or stop_reason
             usage = getattr(event, "usage", None)
             if usage is not None:
-                output_tokens = getattr(usage, "output_tokens", None) or output_tokens
-                if getattr(usage, "input_tokens", None):
+                output_tokens = (
+                    token_count(getattr(usage, "output_tokens", None), "output_tokens")
+                    or output_tokens
+                )
+                if token_count(getattr(usage, "input_tokens", None), "input_tokens"):
                     input_tokens = _input_tokens(usage)
         elif kind == "message_stop":
             for tool in tools.values():

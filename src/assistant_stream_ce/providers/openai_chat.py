@@ -8,7 +8,16 @@ from typing import TYPE_CHECKING, Any
 
 from ..create_run import RunController
 from ..modules.tool_call import ToolCallController
-from ._common import extra_field, import_sdk, make_client, map_finish_reason, stream_upstream
+from ._common import (
+    DEFAULT_FIRST_TOKEN_TIMEOUT,
+    DEFAULT_IDLE_TIMEOUT,
+    extra_field,
+    import_sdk,
+    make_client,
+    map_finish_reason,
+    stream_upstream,
+    token_count,
+)
 from ._errors import stream_incomplete
 from ._messages import to_openai_messages, to_openai_tools, validate_messages
 
@@ -138,14 +147,21 @@ async def stream_openai_chat(
     as vLLM, DeepSeek and OpenRouter send them), tool calls with streamed arguments, and one step
     with the mapped finish reason and usage. Without ``client`` one is made from ``api_key``
     (else ``OPENAI_API_KEY``) and ``base_url`` (else ``OPENAI_BASE_URL``); ``max_retries`` in
-    ``create_kwargs`` goes to that client. Other ``create_kwargs`` go to
-    ``chat.completions.create`` (``stream_options=None`` drops the usage request for servers
+    ``create_kwargs`` goes to that client; ``first_token_timeout`` / ``idle_timeout`` (seconds,
+    120 / 60 by default, None: no limit) bound an upstream that stalls. Other ``create_kwargs``
+    go to ``chat.completions.create`` (``stream_options=None`` drops the usage request for servers
     that reject it). Failures raise `ProviderError` with a message safe to show. The upstream
     response is closed when the run is cancelled.
     """
     sdk = import_sdk(PROVIDER)
     converted = to_openai_messages(validate_messages(messages), system)
     max_retries = create_kwargs.pop("max_retries", None)
+    timeouts = {
+        "first_token_timeout": create_kwargs.pop(
+            "first_token_timeout", DEFAULT_FIRST_TOKEN_TIMEOUT
+        ),
+        "idle_timeout": create_kwargs.pop("idle_timeout", DEFAULT_IDLE_TIMEOUT),
+    }
     own_client = client is None
     if client is None:
         client = make_client(PROVIDER, sdk.AsyncOpenAI, api_key, base_url, max_retries)
@@ -171,6 +187,7 @@ async def stream_openai_chat(
         secrets=secrets,
         base_url=target,
         failures=(_InBandError,),
+        **timeouts,
     )
 
 
@@ -182,6 +199,7 @@ async def _consume(controller: RunController, stream: Any) -> None:
     async for chunk in stream:
         if controller.is_cancelled:
             return
+        await controller.drain()  # a slow client slows the upstream read, not memory
         error = extra_field(chunk, "error")
         if error:
             # Some compatible servers put an error object in a normal chunk.
@@ -217,8 +235,8 @@ async def _consume(controller: RunController, stream: Any) -> None:
         raise stream_incomplete(PROVIDER, LABEL)
     if not step_started:
         controller.add_step_start("chatcmpl")
-    input_tokens = getattr(usage, "prompt_tokens", 0) or 0
-    output_tokens = getattr(usage, "completion_tokens", 0) or 0
+    input_tokens = token_count(getattr(usage, "prompt_tokens", 0), "prompt_tokens")
+    output_tokens = token_count(getattr(usage, "completion_tokens", 0), "completion_tokens")
     controller.add_step_finish(map_finish_reason(finish_reason), input_tokens, output_tokens)
 
 

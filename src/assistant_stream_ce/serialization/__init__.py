@@ -5,7 +5,9 @@ carries); every protocol module registers itself when imported.
 """
 
 # Protocol modules register themselves on import, in this order (the order lists show).
-from . import data_stream, assistant_transport, openai_stream, rais, ui_message_stream  # noqa: I001
+from . import data_stream, assistant_transport, openai_stream, rais  # noqa: I001
+from . import ui_message_stream, ag_ui
+from .ag_ui import AGUIDecoder, AGUIEncoder, AGUIResponse
 from .assistant_stream_response import AssistantStreamResponse
 from .assistant_transport import (
     AssistantTransportDecoder,
@@ -31,10 +33,13 @@ from .ui_message_stream import (
     UIMessageStreamResponse,
 )
 
-del data_stream, assistant_transport, openai_stream, rais, ui_message_stream
+del data_stream, assistant_transport, openai_stream, rais, ui_message_stream, ag_ui
 
 __all__ = [
     "PROTOCOLS",
+    "AGUIDecoder",
+    "AGUIEncoder",
+    "AGUIResponse",
     "AssistantStreamResponse",
     "AssistantTransportDecoder",
     "AssistantTransportEncoder",

@@ -20,6 +20,7 @@ from typing import Any, Literal, TextIO
 import httpx
 
 from ..serialization import get_protocol
+from ..serialization._json_patch import PatchError, apply_patch, parse_pointer
 from ..serialization.sse import DATA_PREFIX
 from ._fetch import Exchange, record
 from ._wire import Frame, is_sse
@@ -335,6 +336,12 @@ def _is_empty_delta(fmt: str, frame: Frame) -> bool:
             isinstance(value, dict)
             and value.get("type") == "text-delta"
             and value.get("textDelta") == ""
+        )
+    if fmt == "ag-ui":
+        return (
+            isinstance(value, dict)
+            and value.get("type") in ("TEXT_MESSAGE_CONTENT", "REASONING_MESSAGE_CONTENT")
+            and value.get("delta") == ""
         )
     return False
 
@@ -935,11 +942,208 @@ def _check_ui_message_stream(ex: Exchange, c: Checker) -> None:
     )
 
 
+# AG-UI: fields whose value may legitimately be null (any JSON); every other null is an
+# optional field that must be left out.
+_AG_UI_ANY_FIELDS = frozenset({"snapshot", "value", "event", "result", "rawEvent"})
+_AG_UI_OPENERS = {
+    "TEXT_MESSAGE_START": ("text message", "messageId"),
+    "REASONING_MESSAGE_START": ("reasoning message", "messageId"),
+    "REASONING_START": ("reasoning", "messageId"),
+    "TOOL_CALL_START": ("tool call", "toolCallId"),
+    "STEP_STARTED": ("step", "stepName"),
+}
+_AG_UI_CONTINUATIONS = {
+    "TEXT_MESSAGE_CONTENT": ("text message", "messageId", False),
+    "TEXT_MESSAGE_END": ("text message", "messageId", True),
+    "REASONING_MESSAGE_CONTENT": ("reasoning message", "messageId", False),
+    "REASONING_MESSAGE_END": ("reasoning message", "messageId", True),
+    "REASONING_END": ("reasoning", "messageId", True),
+    "TOOL_CALL_ARGS": ("tool call", "toolCallId", False),
+    "TOOL_CALL_END": ("tool call", "toolCallId", True),
+    "STEP_FINISHED": ("step", "stepName", True),
+}
+
+
+def _patch_shape_problem(delta: Any) -> str | None:
+    """What makes ``delta`` not an RFC 6902 patch (None when it is one)."""
+    if not isinstance(delta, list):
+        return "'delta' is not an array"
+    for op in delta:
+        if not isinstance(op, dict):
+            return "an operation is not an object"
+        kind = op.get("op")
+        if kind not in ("add", "remove", "replace", "move", "copy", "test"):
+            return f"unknown operation {kind!r}"
+        try:
+            parse_pointer(op.get("path"))
+            if kind in ("move", "copy"):
+                parse_pointer(op.get("from"))
+        except PatchError as exc:
+            return str(exc)
+        if kind in ("add", "replace", "test") and "value" not in op:
+            return f"{kind} without 'value'"
+    return None
+
+
+def _check_ag_ui(ex: Exchange, c: Checker) -> None:
+    frames = [f for f in ex.data_frames if f.json_error is None]
+    shape: list[str] = []
+    nulls: list[str] = []
+    for index, frame in enumerate(frames):
+        value = frame.value
+        if not isinstance(value, dict) or not isinstance(value.get("type"), str):
+            shape.append(f"{_where(index, frame)}: not an object with a string 'type'")
+            continue
+        null = [k for k, v in value.items() if v is None and k not in _AG_UI_ANY_FIELDS]
+        if null:
+            nulls.append(f"{_where(index, frame)}: {', '.join(null)}")
+    c.item(
+        "frame-shape",
+        "MUST",
+        "events are objects with a string 'type'",
+        not shape,
+        "; ".join(shape[:3]),
+    )
+    c.item(
+        "no-null-fields",
+        "MUST",
+        "optional fields are left out, never null (the 1.0 client rejects some nulls)",
+        not nulls,
+        "; ".join(nulls[:3]),
+    )
+    events = [(i, f, f.value) for i, f in enumerate(frames) if isinstance(f.value, dict)]
+    first = events[0][2] if events else {}
+    c.item(
+        "run-started-first",
+        "MUST",
+        "the first event is RUN_STARTED with threadId and runId",
+        first.get("type") == "RUN_STARTED"
+        and isinstance(first.get("threadId"), str)
+        and isinstance(first.get("runId"), str),
+        str(first.get("type", "no events")),
+    )
+    c.item(
+        "protocol-version",
+        "SHOULD",
+        "RUN_STARTED says protocolVersion '1.0' (1.0 producers must)",
+        first.get("protocolVersion") == "1.0",
+        repr(first.get("protocolVersion")),
+    )
+    terminals = [i for i, _, v in events if v["type"] in ("RUN_FINISHED", "RUN_ERROR")]
+    c.item(
+        "termination",
+        "MUST",
+        "exactly one terminal event (RUN_FINISHED or RUN_ERROR)",
+        len(terminals) == 1,
+        f"{len(terminals)} terminal events"
+        if terminals
+        else "the stream ends without RUN_FINISHED or RUN_ERROR",
+    )
+    end = terminals[0] if terminals else None
+    trailing = [i for i, _, _ in events if end is not None and i > end]
+    c.item(
+        "nothing-after-end",
+        "MUST",
+        "nothing after the terminal event",
+        not trailing,
+        f"{len(trailing)} events after it" if trailing else "",
+    )
+    problems: list[str] = []
+    open_items: dict[tuple[str, str], int] = {}
+    args_seen: set[str] = set()
+    no_args: list[str] = []
+    finished_open: list[str] = []
+    thinking: list[str] = []
+    for index, frame, value in events:
+        kind = value["type"]
+        if kind.startswith("THINKING_"):
+            thinking.append(_where(index, frame))
+        if kind in _AG_UI_OPENERS:
+            what, key = _AG_UI_OPENERS[kind]
+            item = (what, str(value.get(key)))
+            if item in open_items:
+                problems.append(f"{_where(index, frame)}: {what} {item[1]!r} is already open")
+            open_items[item] = index
+        elif kind in _AG_UI_CONTINUATIONS:
+            what, key, closes = _AG_UI_CONTINUATIONS[kind]
+            item = (what, str(value.get(key)))
+            if item not in open_items:
+                problems.append(f"{_where(index, frame)}: {what} {item[1]!r} is not open")
+            if kind == "TOOL_CALL_ARGS":
+                args_seen.add(item[1])
+            elif kind == "TOOL_CALL_END" and item[1] not in args_seen:
+                no_args.append(item[1])
+            if closes:
+                open_items.pop(item, None)
+        elif kind == "RUN_FINISHED" and open_items:
+            finished_open.extend(f"{what} {name!r}" for what, name in open_items)
+    c.item(
+        "lifecycle",
+        "MUST",
+        "messages, reasoning, tool calls and steps start once and continue only while open",
+        not problems,
+        "; ".join(problems[:3]),
+    )
+    c.item(
+        "closed-before-finish",
+        "MUST",
+        "everything is closed before RUN_FINISHED (the client rejects it otherwise)",
+        not finished_open,
+        ", ".join(finished_open[:5]),
+    )
+    c.item(
+        "tool-call-args",
+        "SHOULD",
+        "every tool call sends TOOL_CALL_ARGS before TOOL_CALL_END",
+        not no_args,
+        ", ".join(no_args[:5]),
+    )
+    c.item(
+        "reasoning-events",
+        "SHOULD",
+        "reasoning uses REASONING_* (1.0 removed THINKING_*)",
+        not thinking,
+        "; ".join(thinking[:3]),
+    )
+    bad_patches: list[str] = []
+    failed_patches: list[str] = []
+    state: Any = {}
+    for index, frame, value in events:
+        if value["type"] == "STATE_SNAPSHOT":
+            state = json.loads(json.dumps(value.get("snapshot")))
+        elif value["type"] == "STATE_DELTA":
+            delta = value.get("delta")
+            problem = _patch_shape_problem(delta)
+            if problem is not None:
+                bad_patches.append(f"{_where(index, frame)}: {problem}")
+                continue
+            try:
+                state = apply_patch(json.loads(json.dumps(state)), delta)
+            except PatchError as exc:
+                failed_patches.append(f"{_where(index, frame)}: {exc}")
+    c.item(
+        "json-patch",
+        "MUST",
+        "STATE_DELTA carries RFC 6902 JSON Patch operations with RFC 6901 pointers",
+        not bad_patches,
+        "; ".join(bad_patches[:3]),
+    )
+    c.item(
+        "json-patch-applies",
+        "MUST",
+        "each STATE_DELTA applies to the state so far (snapshots, else {}) as fast-json-patch "
+        "would (a patch that does not apply is dropped by the client)",
+        not failed_patches,
+        "; ".join(failed_patches[:3]),
+    )
+
+
 _PROTOCOL_CHECKS: dict[str, Callable[[Exchange, Checker], None]] = {
     "data-stream": _check_data_stream,
     "assistant-transport": _check_assistant_transport,
     "openai": _check_openai,
     "rais": _check_rais,
+    "ag-ui": _check_ag_ui,
     "ui-message-stream": _check_ui_message_stream,
 }
 

@@ -214,6 +214,58 @@
       });
     },
 
+    "ag-ui"(view, stats) {
+      const texts = new Map(); // messageId -> text part
+      const reasonings = new Map(); // messageId -> reasoning part
+      const path = (pointer) =>
+        pointer ? pointer.slice(1).split("/").map((k) => k.replace(/~1/g, "/").replace(/~0/g, "~")) : [];
+      return sseParser(view, stats, (v) => {
+        switch (v.type) {
+          case "TEXT_MESSAGE_START": return void texts.set(v.messageId, view.newText());
+          case "TEXT_MESSAGE_CONTENT": return texts.get(v.messageId)?.delta(v.delta);
+          case "REASONING_MESSAGE_START":
+            return void reasonings.set(v.messageId, view.startReasoning(v.metadata?.summary));
+          case "REASONING_MESSAGE_CONTENT": return reasonings.get(v.messageId)?.delta(v.delta);
+          case "REASONING_MESSAGE_END": return reasonings.get(v.messageId)?.finishPart?.();
+          case "TOOL_CALL_START": return void view.startTool(v.toolCallId, v.toolCallName);
+          case "TOOL_CALL_ARGS": return view.tool(v.toolCallId).delta(v.delta);
+          case "TOOL_CALL_END": return view.tool(v.toolCallId).closeArgs();
+          case "TOOL_CALL_RESULT": {
+            let result = v.content;
+            if (v.metadata?.contentType === "application/json") {
+              try {
+                result = JSON.parse(result);
+              } catch {
+                // shown as the string it is
+              }
+            }
+            return view.tool(v.toolCallId).setResult(result, Boolean(v.metadata?.isError));
+          }
+          case "STATE_SNAPSHOT": return view.applyState([{ type: "set", path: [], value: v.snapshot }]);
+          case "STATE_DELTA": {
+            // our encoder writes add/replace only; they are sets at the pointer's path
+            const ops = [];
+            for (const op of v.delta || []) {
+              if (op.op === "add" || op.op === "replace") ops.push({ type: "set", path: path(op.path), value: op.value });
+              else if (op.op !== "test") view.warn(`state patch '${op.op}' not shown`);
+            }
+            return view.applyState(ops);
+          }
+          case "CUSTOM":
+            if (v.name === "source") view.addSource(v.value);
+            else if (v.name === "file") view.addFile(v.value);
+            return undefined; // data, annotations
+          case "RUN_ERROR":
+            view.addError(v.message);
+            return "end";
+          case "RUN_FINISHED":
+            view.finish(v.outcome?.pendingToolCallIds?.length ? "tool-calls" : "stop");
+            return "end";
+          default: return undefined; // RUN_STARTED, steps, reasoning spans
+        }
+      });
+    },
+
     rais(view, stats) {
       return sseParser(view, stats, (v) => {
         if (v.type === "text") view.appendText(v.text || "");

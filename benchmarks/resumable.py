@@ -1,0 +1,196 @@
+"""Cost of resumability: a resumable stream on Redis and in memory against the same stream not
+resumable, with 1 and 200 concurrent streams, in one process (no HTTP).
+
+Every stream is the assistant transport (SSE) of a run appending text tokens. The plain stream
+is ``AssistantTransportEncoder().iter_bytes(create_run(cb))``; the resumable ones are the body of
+``create_resumable_assistant_stream_response`` (run recorded in the store, body read back from
+it), with SSE ids. Two measurements per mode:
+
+- throughput: every stream emits ``--tokens`` tokens as fast as it can; tokens/s over all
+  streams until every body has ended;
+- latency: every stream emits a token every ``--interval`` ms; for each token, the time from
+  ``append_text`` to its frame reaching the body's reader. "added" is the resumable mode's
+  percentile minus the plain stream's.
+
+Run: ``.venv/bin/python benchmarks/resumable.py`` (needs ``redis-server`` on PATH, or
+``--redis-url``). It starts its own redis-server on 127.0.0.1 without persistence.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import gc
+import re
+import shutil
+import socket
+import statistics
+import subprocess
+import tempfile
+import time
+import uuid
+from collections.abc import AsyncIterator, Callable
+from typing import Any
+
+from assistant_stream_ce.create_run import RunController, create_run
+from assistant_stream_ce.resumable import (
+    create_in_memory_resumable_stream_store,
+    create_redis_resumable_stream_store,
+    create_resumable_assistant_stream_response,
+    create_resumable_stream_context,
+)
+from assistant_stream_ce.serialization import AssistantTransportEncoder
+
+TOKEN = re.compile(rb"~(\d+)~")
+
+
+def start_redis() -> tuple[subprocess.Popen[bytes], str]:
+    binary = shutil.which("redis-server")
+    if binary is None:
+        raise SystemExit(
+            "redis-server not found (apt-get install redis-server) or pass --redis-url"
+        )
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    workdir = tempfile.mkdtemp(prefix="bench-redis-")
+    process = subprocess.Popen(
+        [binary, "--port", str(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no",
+         "--dir", workdir, "--loglevel", "warning"],
+        stdout=subprocess.DEVNULL,
+    )  # fmt: skip
+    deadline = time.monotonic() + 10
+    while time.monotonic() < deadline:
+        try:
+            with socket.create_connection(("127.0.0.1", port), timeout=0.2) as conn:
+                conn.sendall(b"PING\r\n")
+                if conn.recv(8).startswith(b"+PONG"):
+                    return process, f"redis://127.0.0.1:{port}/0"
+        except OSError:
+            time.sleep(0.02)
+    process.kill()
+    raise SystemExit("redis-server did not start")
+
+
+Body = Callable[[Callable[[RunController], Any]], Any]
+
+
+async def plain_body(callback: Callable[[RunController], Any]) -> AsyncIterator[bytes]:
+    return AssistantTransportEncoder().iter_bytes(create_run(callback))
+
+
+def resumable_body(context: Any) -> Body:
+    async def body(callback: Callable[[RunController], Any]) -> AsyncIterator[bytes]:
+        response = await create_resumable_assistant_stream_response(
+            context=context,
+            stream_id=f"bench-{uuid.uuid4().hex}",
+            callback=callback,
+            encoder=AssistantTransportEncoder(),
+            event_ids=True,
+        )
+        return response.body_iterator  # type: ignore[attr-defined,no-any-return]
+
+    return body
+
+
+async def throughput(make_body: Body, streams: int, tokens: int) -> float:
+    async def one() -> None:
+        async def callback(controller: RunController) -> None:
+            for i in range(tokens):
+                controller.append_text(f"~{i}~ ")
+                if i % 8 == 7:
+                    await asyncio.sleep(0)
+
+        body = await make_body(callback)
+        seen = b"".join([part async for part in body])
+        assert f"~{tokens - 1}~".encode() in seen, "a stream lost tokens"
+
+    started = time.perf_counter()
+    await asyncio.gather(*(one() for _ in range(streams)))
+    return streams * tokens / (time.perf_counter() - started)
+
+
+async def latency(make_body: Body, streams: int, tokens: int, interval: float) -> list[float]:
+    delays: list[float] = []
+
+    async def one() -> None:
+        sent: dict[int, float] = {}
+
+        async def callback(controller: RunController) -> None:
+            for i in range(tokens):
+                sent[i] = time.perf_counter()
+                controller.append_text(f"~{i}~ ")
+                await asyncio.sleep(interval)
+
+        body = await make_body(callback)
+        async for part in body:
+            now = time.perf_counter()
+            for match in TOKEN.finditer(part):
+                delays.append(now - sent[int(match.group(1))])
+
+    await asyncio.gather(*(one() for _ in range(streams)))
+    return delays
+
+
+def percentile(values: list[float], q: float) -> float:
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, int(q * len(ordered)))]
+
+
+async def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--tokens", type=int, default=2000, help="tokens per stream (throughput)")
+    parser.add_argument("--paced-tokens", type=int, default=150, help="tokens per stream (latency)")
+    parser.add_argument("--interval", type=float, default=20.0, help="ms between paced tokens")
+    parser.add_argument("--streams", default="1,200", help="concurrent streams, comma-separated")
+    parser.add_argument("--redis-url", default=None)
+    args = parser.parse_args()
+
+    import redis.asyncio as redis
+
+    server = None
+    url = args.redis_url
+    if url is None:
+        server, url = start_redis()
+    client = redis.from_url(url, max_connections=2000)
+    redis_store = create_redis_resumable_stream_store(
+        client, key_prefix=f"bench:{uuid.uuid4().hex[:6]}"
+    )
+    memory_store = create_in_memory_resumable_stream_store()
+    modes: dict[str, Body] = {
+        "plain": plain_body,
+        "in-memory": resumable_body(create_resumable_stream_context(store=memory_store)),
+        "redis": resumable_body(create_resumable_stream_context(store=redis_store)),
+    }
+    try:
+        for streams in [int(s) for s in args.streams.split(",")]:
+            tokens = args.tokens if streams == 1 else max(50, args.tokens // 10)
+            print(f"\n## {streams} concurrent stream(s)")
+            print(f"throughput: {tokens} tokens per stream as fast as possible")
+            print(f"latency: {args.paced_tokens} tokens per stream, one every {args.interval} ms\n")
+            print("| mode | tokens/s | vs plain | p50 ms | p99 ms | added p50 ms | added p99 ms |")
+            print("|---|---:|---:|---:|---:|---:|---:|")
+            base: dict[str, float] = {}
+            for name, make_body in modes.items():
+                await throughput(make_body, min(streams, 5), 50)  # warm up
+                gc.collect()
+                rate = await throughput(make_body, streams, tokens)
+                delays = await latency(make_body, streams, args.paced_tokens, args.interval / 1000)
+                p50, p99 = percentile(delays, 0.5) * 1000, percentile(delays, 0.99) * 1000
+                if name == "plain":
+                    base = {"rate": rate, "p50": p50, "p99": p99}
+                print(
+                    f"| {name} | {rate:,.0f} | {rate / base['rate']:.2f}x | {p50:.2f} | {p99:.2f}"
+                    f" | {p50 - base['p50']:+.2f} | {p99 - base['p99']:+.2f} |"
+                )
+            _ = statistics  # keep the import for readers extending the script
+    finally:
+        await redis_store.aclose()
+        await client.aclose()
+        if server is not None:
+            server.terminate()
+            server.wait(5)
+
+
+if __name__ == "__main__":
+    asyncio.run(main())

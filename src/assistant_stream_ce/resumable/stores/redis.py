@@ -1,0 +1,883 @@
+"""A resumable-stream store on Redis Streams, shared by every worker that uses the same server.
+
+Layout per stream (one hash tag, so a cluster keeps them on one slot)::
+
+    {prefix}:{<id>}:meta   hash: status, seq (last entry number), first, ttl, leased, error
+    {prefix}:{<id>}:data   stream: entry ``0-<n>`` holds chunk n (field ``c``); the last entry
+                           holds the end (field ``fin`` = done|error, ``error`` = message)
+    {prefix}:{<id>}:lease  the producer's token, expiring after ``lease_ms`` unless renewed
+    {prefix}:{<id>}:stop   set when a stop was requested (also announced on ``{prefix}:stop``)
+
+Appends run one Lua script per batch (lease check, ``XADD`` of every chunk, trim, ``PEXPIRE``),
+so a fast producer costs one round trip per batch, not per chunk. Readers follow with
+``XREAD BLOCK`` (no polling interval); when a block times out they check the producer's lease,
+and a stream whose producer died (its lease expired) is ended with an error by that reader.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import logging
+import math
+import secrets
+import threading
+import time
+from collections.abc import AsyncIterator
+from typing import Any, Literal, Protocol
+
+from .._wait import SignalWatch, parse_cursor, wake
+from ..errors import DEFAULT_TTL_MS, ResumableStreamError, validate_stream_id
+from ..types import (
+    Acquisition,
+    CancellationSignal,
+    ResumableStreamEntry,
+    ResumableStreamRole,
+    ResumableStreamStatus,
+)
+
+__all__ = [
+    "DEFAULT_BLOCK_MS",
+    "DEFAULT_KEY_PREFIX",
+    "DEFAULT_LEASE_MS",
+    "DEFAULT_POLL_INTERVAL_MS",
+    "FIELD_CHUNK",
+    "FIELD_ERROR",
+    "FIELD_FIN",
+    "FIN_DONE",
+    "FIN_ERROR",
+    "STREAM_START_ID",
+    "RedisLikeClient",
+    "RedisResumableStreamStore",
+    "create_redis_resumable_stream_store",
+]
+
+logger = logging.getLogger("assistant_stream_ce.resumable")
+
+DEFAULT_KEY_PREFIX = "assistant-stream-ce:resumable"
+#: Longest single ``XREAD BLOCK`` (also the longest a reader waits before checking the lease).
+DEFAULT_BLOCK_MS = 1000
+#: How long a producer's lease lasts without renewal (renewed every third of it).
+DEFAULT_LEASE_MS = 2000
+#: Kept from 0.0.36 (whose readers polled): accepted by the constructors, unused.
+DEFAULT_POLL_INTERVAL_MS = 100
+#: Field names of stream entries: a chunk, or the end (``fin`` = done|error, ``error``).
+FIELD_CHUNK = "c"
+FIELD_FIN = "fin"
+FIELD_ERROR = "error"
+FIN_DONE = "done"
+FIN_ERROR = "error"
+#: The id before the first entry.
+STREAM_START_ID = "0-0"
+_CHUNK, _FIN, _ERROR = FIELD_CHUNK.encode(), FIELD_FIN.encode(), FIELD_ERROR.encode()
+_FIN_ERROR = FIN_ERROR.encode()
+
+#: The message of the error that ends a stream whose producer died.
+PRODUCER_LOST = "The stream's producer stopped without finishing the stream"
+
+_ACQUIRE = """
+local status = redis.call('HGET', KEYS[1], 'status')
+if status then return status end
+redis.call('DEL', KEYS[2], KEYS[3], KEYS[4])
+local leased = '0'
+if ARGV[3] ~= '' then
+  leased = '1'
+  redis.call('SET', KEYS[3], ARGV[3], 'PX', ARGV[2])
+end
+redis.call('HSET', KEYS[1], 'status', 'streaming', 'seq', 0, 'first', 1, 'ttl', ARGV[1],
+  'leased', leased)
+redis.call('PEXPIRE', KEYS[1], ARGV[1])
+return 'producer'
+"""
+
+_APPEND = """
+local status = redis.call('HGET', KEYS[1], 'status')
+if not status then return -1 end
+if status ~= 'streaming' then return -2 end
+if ARGV[1] ~= '' and redis.call('GET', KEYS[3]) ~= ARGV[1] then return -3 end
+local n = #ARGV - 2
+local last = redis.call('HINCRBY', KEYS[1], 'seq', n)
+local seq = last - n
+for i = 3, #ARGV do
+  seq = seq + 1
+  redis.call('XADD', KEYS[2], '0-' .. seq, 'c', ARGV[i])
+end
+local maxlen = tonumber(ARGV[2])
+if maxlen > 0 and last > maxlen then
+  redis.call('XTRIM', KEYS[2], 'MAXLEN', maxlen)
+  redis.call('HSET', KEYS[1], 'first', last - maxlen + 1)
+end
+local ttl = redis.call('HGET', KEYS[1], 'ttl')
+redis.call('PEXPIRE', KEYS[1], ttl)
+redis.call('PEXPIRE', KEYS[2], ttl)
+return last
+"""
+
+# Ends a stream: ARGV = status, error, token ('' = any), only_if_lease_expired ('1'/'0').
+_FINALIZE = """
+local status = redis.call('HGET', KEYS[1], 'status')
+if not status then return -1 end
+if status ~= 'streaming' then return 0 end
+if ARGV[4] == '1' then
+  if redis.call('HGET', KEYS[1], 'leased') ~= '1' or redis.call('EXISTS', KEYS[3]) == 1 then
+    return 0
+  end
+elseif ARGV[3] ~= '' and redis.call('GET', KEYS[3]) ~= ARGV[3] then
+  return -3
+end
+local seq = redis.call('HINCRBY', KEYS[1], 'seq', 1)
+if ARGV[1] == 'error' then
+  redis.call('HSET', KEYS[1], 'status', 'error', 'error', ARGV[2])
+  redis.call('XADD', KEYS[2], '0-' .. seq, 'fin', 'error', 'error', ARGV[2])
+else
+  redis.call('HSET', KEYS[1], 'status', 'done')
+  redis.call('XADD', KEYS[2], '0-' .. seq, 'fin', 'done')
+end
+redis.call('DEL', KEYS[3], KEYS[4])
+local ttl = redis.call('HGET', KEYS[1], 'ttl')
+redis.call('PEXPIRE', KEYS[1], ttl)
+redis.call('PEXPIRE', KEYS[2], ttl)
+return 1
+"""
+
+_RENEW = """
+if redis.call('GET', KEYS[1]) ~= ARGV[1] then return 0 end
+redis.call('PEXPIRE', KEYS[1], ARGV[2])
+if redis.call('EXISTS', KEYS[2]) == 1 then return 2 end
+return 1
+"""
+
+_STOP = """
+if redis.call('HGET', KEYS[1], 'status') ~= 'streaming' then return 0 end
+redis.call('SET', KEYS[2], '1', 'PX', redis.call('HGET', KEYS[1], 'ttl'))
+redis.call('PUBLISH', ARGV[1], ARGV[2])
+return 1
+"""
+
+
+_RENEW_SHA = hashlib.sha1(_RENEW.encode()).hexdigest()
+
+
+class RedisLikeClient(Protocol):
+    """The part of ``redis.asyncio.Redis`` the store uses (create it without
+    ``decode_responses``)."""
+
+    def register_script(self, *args: Any, **kwargs: Any) -> Any: ...
+
+    def pubsub(self, *args: Any, **kwargs: Any) -> Any: ...
+
+    def xread(self, *args: Any, **kwargs: Any) -> Any: ...
+
+    def hmget(self, *args: Any, **kwargs: Any) -> Any: ...
+
+    def delete(self, *args: Any, **kwargs: Any) -> Any: ...
+
+    def exists(self, *args: Any, **kwargs: Any) -> Any: ...
+
+    def pipeline(self, *args: Any, **kwargs: Any) -> Any: ...
+
+    def script_load(self, *args: Any, **kwargs: Any) -> Any: ...
+
+
+def _text(value: Any) -> str:
+    return value.decode() if isinstance(value, (bytes, bytearray)) else str(value)
+
+
+class _Keys:
+    __slots__ = ("data", "lease", "meta", "stop")
+
+    def __init__(self, prefix: str, stream_id: str) -> None:
+        base = f"{prefix}:{{{stream_id}}}"
+        self.meta = base + ":meta"
+        self.data = base + ":data"
+        self.lease = base + ":lease"
+        self.stop = base + ":stop"
+
+    @property
+    def all(self) -> list[str]:
+        return [self.meta, self.data, self.lease, self.stop]
+
+
+class _AppendQueue:
+    """Appends of every producer of a store, sent together: while one pipeline is in flight
+    the next appends queue up, then go in one round trip (one script call per producer)."""
+
+    def __init__(self, store: RedisResumableStreamStore) -> None:
+        self._store = store
+        self._pending: list[tuple[_RedisProducer, list[bytes], asyncio.Future[int]]] = []
+        self._task: asyncio.Task[None] | None = None
+
+    def submit(self, producer: _RedisProducer, chunks: list[bytes]) -> asyncio.Future[int]:
+        loop = asyncio.get_running_loop()
+        future: asyncio.Future[int] = loop.create_future()
+        self._pending.append((producer, chunks, future))
+        if self._task is None:
+            self._task = loop.create_task(self._flush())
+        return future
+
+    async def _flush(self) -> None:
+        try:
+            while self._pending:
+                batch, self._pending = self._pending, []
+                try:
+                    results = await self._send(batch)
+                except Exception as exc:
+                    for _, _, future in batch:
+                        if not future.done():
+                            future.set_exception(exc)
+                    continue
+                for (_, _, future), result in zip(batch, results, strict=True):
+                    if future.done():
+                        continue
+                    if isinstance(result, Exception):
+                        future.set_exception(result)
+                    else:
+                        future.set_result(int(result))
+        finally:
+            self._task = None
+
+    async def _send(
+        self, batch: list[tuple[_RedisProducer, list[bytes], asyncio.Future[int]]]
+    ) -> list[Any]:
+        store = self._store
+        maxlen = store.maxlen or 0
+        calls = [
+            (
+                [producer.keys.meta, producer.keys.data, producer.keys.lease],
+                [producer.token, maxlen, *chunks],
+            )
+            for producer, chunks, _ in batch
+        ]
+        return await _evalsha_batch(store._client, _APPEND, store._append.sha, calls)
+
+
+async def _evalsha_batch(
+    client: Any, script: str, sha: str, calls: list[tuple[list[Any], list[Any]]]
+) -> list[Any]:
+    """Run one script many times in one pipelined round trip; replies (errors included) in
+    order. Calls refused with NOSCRIPT (the server lost its scripts) are run again once."""
+    results: list[Any] = [None] * len(calls)
+    todo = list(range(len(calls)))
+    for attempt in range(2):
+        pipe = client.pipeline(transaction=False)
+        for index in todo:
+            keys, args = calls[index]
+            pipe.evalsha(sha, len(keys), *keys, *args)
+        replies = await pipe.execute(raise_on_error=False)
+        missing = []
+        for index, reply in zip(todo, replies, strict=True):
+            results[index] = reply
+            if _is_noscript(reply):
+                missing.append(index)
+        if not missing or attempt:
+            break
+        await client.script_load(script)
+        todo = missing  # only these did not run
+    return results
+
+
+def _is_noscript(result: Any) -> bool:
+    if not isinstance(result, Exception):
+        return False
+    text = str(result)
+    return (
+        type(result).__name__ == "NoScriptError"
+        or "NOSCRIPT" in text
+        or "No matching script" in text
+    )
+
+
+class _RedisProducer:
+    """A producer's lease on one stream, kept alive by the store's lease keeper; appends and the
+    end are only accepted while this producer holds it."""
+
+    batched = True
+
+    def __init__(self, store: RedisResumableStreamStore, stream_id: str, token: str) -> None:
+        self._store = store
+        self.stream_id = stream_id
+        self.keys = _Keys(store.key_prefix, stream_id)
+        self.token = token
+        self.stop_requested = asyncio.Event()
+        self.lease_lost = False
+        self.finishing = False
+
+    async def start(self) -> None:
+        store = self._store
+        store._producers[self.stream_id] = self
+        try:
+            await store._ensure_background()
+            if await store._client.exists(self.keys.stop):
+                self.stop_requested.set()
+        except BaseException:
+            store._producers.pop(self.stream_id, None)
+            raise
+
+    def lost(self) -> None:
+        self.lease_lost = True
+        self.stop_requested.set()
+
+    async def append_many(self, chunks: list[bytes]) -> None:
+        store = self._store
+        store._check_chunks(chunks)
+        result = await store._appends.submit(self, chunks)
+        if result < 0:
+            if result == -3:
+                self.lost()
+            raise store._append_error(result, self.stream_id)
+
+    async def finalize(self, status: Literal["done", "error"], error: str | None = None) -> bool:
+        self.finishing = True  # the keeper stops renewing; the end removes the lease
+        result = await self._store._finalize_stream(self.stream_id, status, error, self.token)
+        if result == -3:
+            self.lease_lost = True
+        return result == 1
+
+    async def close(self) -> None:
+        self.finishing = True
+        store = self._store
+        if store._producers.get(self.stream_id) is self:
+            del store._producers[self.stream_id]
+
+
+class RedisResumableStreamStore:
+    """Resumable streams on Redis Streams (see the module docstring for the key layout).
+
+    ``client`` is a ``redis.asyncio.Redis`` created *without* ``decode_responses``. Cursors are
+    decimal sequence numbers. ``block_ms`` is the longest ``XREAD BLOCK`` (capped below half the
+    client's socket timeout); ``lease_ms`` is how long a producer may go without renewing its
+    lease before readers end its stream with an error; ``maxlen`` trims each stream to its last
+    ``maxlen`` entries (a read from before them fails with ``trimmed``). ``poll_interval_ms``
+    is accepted for compatibility and unused: readers block, they do not poll.
+    """
+
+    def __init__(
+        self,
+        client: RedisLikeClient,
+        *,
+        key_prefix: str = DEFAULT_KEY_PREFIX,
+        default_ttl_ms: int = DEFAULT_TTL_MS,
+        poll_interval_ms: int | None = None,
+        max_chunk_bytes: int | None = None,
+        block_ms: int = DEFAULT_BLOCK_MS,
+        lease_ms: int = DEFAULT_LEASE_MS,
+        maxlen: int | None = None,
+    ) -> None:
+        if hasattr(client, "set_nx") and not hasattr(client, "register_script"):
+            raise TypeError(
+                "RedisResumableStreamStore takes a redis.asyncio.Redis client, not an "
+                "assistant-stream 0.0.36 RedisLikeClient adapter"
+            )
+        for name, value in (
+            ("default_ttl_ms", default_ttl_ms),
+            ("block_ms", block_ms),
+            ("lease_ms", lease_ms),
+            ("max_chunk_bytes", max_chunk_bytes),
+            ("maxlen", maxlen),
+        ):
+            if value is not None and (
+                isinstance(value, bool) or not isinstance(value, int) or value <= 0
+            ):
+                raise ValueError(f"{name} must be a positive integer, got {value!r}")
+        if not isinstance(key_prefix, str) or not key_prefix:
+            raise ValueError("key_prefix must be a non-empty string")
+        kwargs = getattr(getattr(client, "connection_pool", None), "connection_kwargs", None)
+        if isinstance(kwargs, dict):
+            if kwargs.get("decode_responses"):
+                raise ValueError(
+                    "the redis client must be created without decode_responses "
+                    "(stream chunks are bytes)"
+                )
+            socket_timeout = kwargs.get("socket_timeout", _default_socket_timeout(client))
+            if isinstance(socket_timeout, (int, float)) and socket_timeout > 0:
+                block_ms = min(block_ms, max(10, math.floor(socket_timeout * 500)))
+        self._client = client
+        self.key_prefix = key_prefix
+        self.default_ttl_ms = default_ttl_ms
+        self.max_chunk_bytes = max_chunk_bytes
+        self.block_ms = block_ms
+        self.lease_ms = lease_ms
+        self.maxlen = maxlen
+        self.poll_interval_ms = poll_interval_ms
+        self.stop_channel = f"{key_prefix}:stop"
+        self._acquire = client.register_script(_ACQUIRE)
+        self._append = client.register_script(_APPEND)
+        self._finalize = client.register_script(_FINALIZE)
+        self._stop = client.register_script(_STOP)
+        self._producers: dict[str, _RedisProducer] = {}
+        self._listener: asyncio.Task[None] | None = None
+        self._keeper: asyncio.Task[None] | None = None
+        self._background_lock: asyncio.Lock | None = None
+        self._pubsub: Any = None
+        self._lease_thread: _LeaseThread | None = None
+        self._appends = _AppendQueue(self)
+
+    # -- helpers ---------------------------------------------------------------------------
+
+    def _keys(self, stream_id: str) -> _Keys:
+        validate_stream_id(stream_id)
+        return _Keys(self.key_prefix, stream_id)
+
+    def _check_chunks(self, chunks: list[bytes]) -> None:
+        limit = self.max_chunk_bytes
+        for chunk in chunks:
+            if not isinstance(chunk, (bytes, bytearray, memoryview)):
+                raise TypeError(f"chunks must be bytes, got {type(chunk).__name__}")
+            if limit is not None and len(chunk) > limit:
+                raise ResumableStreamError(
+                    "limit", f"Chunk exceeds maxChunkBytes ({len(chunk)} > {limit})"
+                )
+
+    @staticmethod
+    def _append_error(code: int, stream_id: str) -> ResumableStreamError:
+        if code == -1:
+            return ResumableStreamError("missing", f"Stream not found: {stream_id}")
+        if code == -2:
+            return ResumableStreamError("finalized", f"Stream already finalized: {stream_id}")
+        return ResumableStreamError(
+            "lease-lost", f"This producer no longer holds stream {stream_id}"
+        )
+
+    async def _finalize_stream(
+        self,
+        stream_id: str,
+        status: Literal["done", "error"],
+        error: str | None,
+        token: str,
+        only_if_lease_expired: bool = False,
+    ) -> int:
+        if status not in ("done", "error"):
+            raise ValueError(f"status must be 'done' or 'error', got {status!r}")
+        message = (error if error is not None else "Stream errored") if status == "error" else ""
+        keys = self._keys(stream_id)
+        return int(
+            await self._finalize(
+                keys=keys.all,
+                args=[status, message, token, "1" if only_if_lease_expired else "0"],
+            )
+        )
+
+    async def _check_producer(self, stream_id: str) -> ResumableStreamStatus:
+        """The stream's status, after ending it with an error if its producer's lease expired."""
+        keys = self._keys(stream_id)
+        status, leased, lease = await self._meta_and_lease(keys)
+        if status == "streaming" and leased == "1" and not lease:
+            await self._finalize_stream(stream_id, "error", PRODUCER_LOST, "", True)
+            status = (await self._meta_and_lease(keys))[0]
+        return status
+
+    async def _meta_and_lease(self, keys: _Keys) -> tuple[ResumableStreamStatus, str, bool]:
+        status, leased = await self._client.hmget(keys.meta, ["status", "leased"])
+        if status is None:
+            return "missing", "", False
+        text = _text(status)
+        state: ResumableStreamStatus = text if text in ("streaming", "done", "error") else "missing"  # type: ignore[assignment]
+        lease = bool(await self._client.exists(keys.lease)) if text == "streaming" else False
+        return state, _text(leased) if leased is not None else "", lease
+
+    async def _ensure_background(self) -> None:
+        """Start the stop-request listener and the lease keeper (once per store and loop)."""
+        if self._keeper is not None and not self._keeper.done():
+            return
+        if self._background_lock is None:
+            self._background_lock = asyncio.Lock()
+        async with self._background_lock:
+            if self._keeper is not None and not self._keeper.done():
+                return
+            pubsub = self._client.pubsub()
+            await pubsub.subscribe(self.stop_channel)
+            # Wait for the confirmation, so no stop published from now on is missed.
+            for _ in range(50):
+                message = await pubsub.get_message(timeout=0.1)
+                if message is not None and message.get("type") in ("subscribe", b"subscribe"):
+                    break
+            self._pubsub = pubsub
+            loop = asyncio.get_running_loop()
+            self._listener = loop.create_task(self._listen(pubsub))
+            if self._lease_thread is None and _dedicated_client(self._client) is not None:
+                self._lease_thread = _LeaseThread(self, loop)
+                self._lease_thread.start()
+                self._keeper = self._listener  # marks the background as started
+            elif self._lease_thread is None:
+                self._keeper = loop.create_task(self._keep_leases())
+            else:
+                self._keeper = self._listener
+
+    async def _keep_leases(self) -> None:
+        """Fallback keeper on the event loop (for clients without a connection pool)."""
+        interval = self.lease_ms / 3000
+        while True:
+            await asyncio.sleep(interval)
+            producers = [p for p in self._producers.values() if not p.finishing]
+            if not producers:
+                continue
+            try:
+                results = await _renew_all(self._client, producers, self.lease_ms)
+            except Exception as exc:  # a transient Redis failure: try again next time
+                logger.warning("renewing resumable stream leases failed: %s", exc)
+                continue
+            for producer, result in zip(producers, results, strict=True):
+                _apply_renewal(producer, result)
+
+    async def _listen(self, pubsub: Any) -> None:
+        timeout = min(1.0, self.block_ms / 1000)
+        while True:
+            try:
+                message = await pubsub.get_message(ignore_subscribe_messages=True, timeout=timeout)
+            except asyncio.CancelledError:
+                raise
+            except Exception as exc:
+                logger.warning("listening for resumable stream stop requests failed: %s", exc)
+                await asyncio.sleep(0.2)
+                continue
+            if message is None or message.get("type") not in ("message", b"message"):
+                continue
+            producer = self._producers.get(_text(message.get("data", b"")))
+            if producer is not None:
+                producer.stop_requested.set()
+
+    # -- the 0.0.36 store interface -----------------------------------------------------------
+
+    async def acquire(self, stream_id: str, *, ttl_ms: int | None = None) -> ResumableStreamRole:
+        """``producer`` for a new (or expired) stream id, else ``consumer``.
+
+        A stream acquired this way has no lease (nothing renews it), so readers never declare
+        its producer dead; `acquire_producer` (used by the context) takes a lease.
+        """
+        role = await self._acquire_role(stream_id, ttl_ms, "")
+        return "producer" if role == "producer" else "consumer"
+
+    async def acquire_producer(self, stream_id: str, *, ttl_ms: int | None = None) -> Acquisition:
+        """Like `acquire` with a leased producer handle; ``finished`` for an ended stream."""
+        token = secrets.token_hex(16)
+        role = await self._acquire_role(stream_id, ttl_ms, token)
+        if role == "streaming":
+            return Acquisition("consumer")
+        if role in ("done", "error"):
+            return Acquisition("finished")
+        producer = _RedisProducer(self, stream_id, token)
+        try:
+            await producer.start()
+        except BaseException:
+            await self._finalize_stream(stream_id, "error", "The producer failed to start", token)
+            raise
+        return Acquisition("producer", producer)
+
+    async def _acquire_role(self, stream_id: str, ttl_ms: int | None, token: str) -> str:
+        keys = self._keys(stream_id)
+        ttl = self.default_ttl_ms if ttl_ms is None else ttl_ms
+        if isinstance(ttl, bool) or not isinstance(ttl, int) or ttl <= 0:
+            raise ValueError(f"ttl_ms must be a positive integer, got {ttl!r}")
+        role = await self._acquire(keys=keys.all, args=[ttl, self.lease_ms, token])
+        return _text(role)
+
+    async def append(self, stream_id: str, chunk: bytes) -> None:
+        """Record ``chunk`` (for producers that acquired with `acquire`)."""
+        keys = self._keys(stream_id)
+        self._check_chunks([chunk])
+        result = int(
+            await self._append(
+                keys=[keys.meta, keys.data, keys.lease], args=["", self.maxlen or 0, chunk]
+            )
+        )
+        if result < 0:
+            raise self._append_error(result, stream_id)
+
+    async def finalize(
+        self, stream_id: str, status: Literal["done", "error"], error: str | None = None
+    ) -> bool:
+        """End the stream; False if it had already ended."""
+        result = await self._finalize_stream(stream_id, status, error, "")
+        if result == -1:
+            raise ResumableStreamError("missing", f"Stream not found: {stream_id}")
+        return result == 1
+
+    async def read(
+        self, stream_id: str, cursor: str, signal: CancellationSignal
+    ) -> AsyncIterator[ResumableStreamEntry]:
+        """Entries after ``cursor``, then live ones (``XREAD BLOCK``) until the end.
+
+        Raises ``failed`` after an error end — including the one written when the producer's
+        lease expired — and ``trimmed`` when entries after ``cursor`` were trimmed away.
+        """
+        keys = self._keys(stream_id)
+        position = parse_cursor(cursor)
+        client = self._client
+        status, last, first = await client.hmget(keys.meta, ["status", "seq", "first"])
+        if status is None:
+            raise ResumableStreamError("missing", f"Stream not found: {stream_id}")
+        if position > int(last):
+            raise ResumableStreamError("invalid-id", f"Cursor {cursor} is ahead of the stream")
+        if position + 1 < int(first):
+            raise ResumableStreamError("trimmed", f"Entries after cursor {cursor!r} were trimmed")
+        watch = SignalWatch(signal)
+        loop = asyncio.get_running_loop()
+        data_key = keys.data.encode()
+        pending: asyncio.Task[Any] | None = None
+        # A signal that is only set once its reader is closed needs no watching during a call.
+        quiet = bool(getattr(signal, "set_only_after_close", False))
+        try:
+            while True:
+                if signal.is_set():
+                    return
+                call = client.xread({keys.data: f"0-{position}"}, count=1000, block=self.block_ms)
+                if quiet:
+                    reply = await call
+                else:
+                    pending = loop.create_task(call)
+                    future: asyncio.Future[None] = loop.create_future()
+                    pending.add_done_callback(lambda _t, f=future: wake(f))  # type: ignore[misc]
+                    watch.arm(future)
+                    await future
+                    if not pending.done():
+                        return  # the signal was set
+                    reply, pending = pending.result(), None
+                entries = _stream_entries(reply, data_key)
+                if not entries:
+                    state = await self._check_producer(stream_id)
+                    if state == "missing":
+                        return
+                    if state != "streaming" and not await self._has_after(keys, position):
+                        if state == "error":
+                            raise ResumableStreamError("failed", "Stream errored")
+                        return
+                    continue
+                for entry_id, fields in entries:
+                    number = int(_text(entry_id).partition("-")[2])
+                    if number != position + 1:
+                        raise ResumableStreamError(
+                            "trimmed", f"Entries after cursor {position} were trimmed"
+                        )
+                    position = number
+                    fin = fields.get(_FIN)
+                    if fin is not None:
+                        if fin == _FIN_ERROR:
+                            message = fields.get(_ERROR)
+                            raise ResumableStreamError(
+                                "failed", _text(message) if message else "Stream errored"
+                            )
+                        return
+                    if signal.is_set():
+                        return
+                    yield ResumableStreamEntry(str(number), bytes(fields.get(_CHUNK, b"")))
+        finally:
+            if pending is not None and not pending.done():
+                # Not awaited: redis-py ends the cancelled call by dropping its connection.
+                pending.cancel()
+                pending.add_done_callback(_retrieve)
+            await watch.close()
+
+    async def _has_after(self, keys: _Keys, position: int) -> bool:
+        reply = await self._client.xread({keys.data: f"0-{position}"}, count=1)
+        return bool(_stream_entries(reply, keys.data.encode()))
+
+    async def status(self, stream_id: str) -> ResumableStreamStatus:
+        """``streaming``, ``done``, ``error`` (also when the producer died) or ``missing``."""
+        return await self._check_producer(stream_id)
+
+    async def delete(self, stream_id: str) -> None:
+        """Forget the stream (live readers end within ``block_ms``)."""
+        await self._client.delete(*self._keys(stream_id).all)
+
+    # -- extensions ------------------------------------------------------------------------
+
+    async def request_stop(self, stream_id: str) -> bool:
+        """Ask the stream's producer (on any worker) to stop; False if it is not streaming."""
+        keys = self._keys(stream_id)
+        return bool(
+            int(await self._stop(keys=[keys.meta, keys.stop], args=[self.stop_channel, stream_id]))
+        )
+
+    async def aclose(self) -> None:
+        """Stop the background work (the client you passed in stays open)."""
+        tasks = [t for t in {self._listener, self._keeper} if t is not None]
+        self._listener = self._keeper = None
+        for task in tasks:
+            task.cancel()
+        await asyncio.gather(*tasks, return_exceptions=True)
+        thread, self._lease_thread = self._lease_thread, None
+        if thread is not None:
+            await thread.stop()
+        pubsub, self._pubsub = self._pubsub, None
+        try:
+            if pubsub is not None:
+                await pubsub.aclose()
+        except Exception as exc:
+            logger.debug("closing the stop-request subscription failed: %s", exc)
+
+
+def _apply_renewal(producer: _RedisProducer, result: Any) -> None:
+    if producer.finishing:
+        return
+    if isinstance(result, Exception):
+        logger.warning(
+            "renewing the lease of resumable stream %s failed: %s", producer.stream_id, result
+        )
+    elif int(result) == 0:
+        logger.warning(
+            "resumable stream %s: the producer lost its lease; it stops writing",
+            producer.stream_id,
+        )
+        producer.lost()
+    elif int(result) == 2:
+        producer.stop_requested.set()
+
+
+async def _renew_all(client: Any, producers: list[_RedisProducer], lease_ms: int) -> list[Any]:
+    calls = [([p.keys.lease, p.keys.stop], [p.token, lease_ms]) for p in producers]
+    return await _evalsha_batch(client, _RENEW, _RENEW_SHA, calls)
+
+
+class _LeaseThread:
+    """Renews the leases of a store's producers from a thread of its own, with its own event
+    loop and connection: a busy event loop cannot delay renewals into expiry. It stops
+    renewing when the store's event loop has not run for ``stall`` seconds (then the loop is
+    stuck, and its streams should end) or is closed."""
+
+    def __init__(self, store: RedisResumableStreamStore, loop: asyncio.AbstractEventLoop) -> None:
+        self._store = store
+        self._loop = loop
+        self._interval = store.lease_ms / 3000
+        self._stall = max(10.0, 5 * store.lease_ms / 1000)
+        self._stopped = threading.Event()
+        self._beat = time.monotonic()
+        self._beat_handle: asyncio.TimerHandle | None = None
+        self._thread = threading.Thread(
+            target=self._run, name="assistant-stream-ce lease keeper", daemon=True
+        )
+
+    def start(self) -> None:
+        self._heartbeat()
+        self._thread.start()
+
+    def _heartbeat(self) -> None:
+        self._beat = time.monotonic()
+        if not self._stopped.is_set():
+            self._beat_handle = self._loop.call_later(self._interval, self._heartbeat)
+
+    def _run(self) -> None:
+        try:
+            asyncio.run(self._main())
+        except Exception:
+            logger.exception("the resumable stream lease keeper failed")
+
+    def _notify(self, producer: _RedisProducer, result: Any) -> None:
+        try:
+            self._loop.call_soon_threadsafe(_apply_renewal, producer, result)
+        except RuntimeError:  # the store's loop is closed
+            self._stopped.set()
+
+    async def _main(self) -> None:
+        client = _dedicated_client(self._store._client)
+        assert client is not None
+        store = self._store
+        try:
+            while not self._stopped.is_set():
+                await asyncio.sleep(self._interval)
+                if self._stopped.is_set() or self._loop.is_closed():
+                    return
+                if time.monotonic() - self._beat > self._stall:
+                    continue  # the store's loop is stuck: let its leases lapse
+                producers = [p for p in list(store._producers.values()) if not p.finishing]
+                if not producers:
+                    continue
+                try:
+                    results = await _renew_all(client, producers, store.lease_ms)
+                except Exception as exc:  # a transient Redis failure: try again next time
+                    logger.warning("renewing resumable stream leases failed: %s", exc)
+                    continue
+                for producer, result in zip(producers, results, strict=True):
+                    if isinstance(result, Exception) or int(result) != 1:
+                        self._notify(producer, result)
+        finally:
+            await client.aclose()
+            await client.connection_pool.disconnect()
+
+    async def stop(self) -> None:
+        self._stopped.set()
+        if self._beat_handle is not None:
+            self._beat_handle.cancel()
+        await asyncio.to_thread(self._thread.join, 5)
+
+
+def _default_socket_timeout(client: Any) -> Any:
+    """The socket timeout connections get when the pool's settings do not name one."""
+    pool = getattr(client, "connection_pool", None)
+    connection_class = getattr(pool, "connection_class", None)
+    kwargs = getattr(pool, "connection_kwargs", None)
+    if connection_class is None or not isinstance(kwargs, dict):
+        return None
+    try:  # an unconnected connection object: no I/O
+        return getattr(connection_class(**kwargs), "socket_timeout", None)
+    except Exception:
+        return None
+
+
+def _dedicated_client(client: Any) -> Any:
+    """A client with a small pool of its own, made like ``client`` (None if it cannot be)."""
+    pool = getattr(client, "connection_pool", None)
+    kwargs = getattr(pool, "connection_kwargs", None)
+    connection_class = getattr(pool, "connection_class", None)
+    if not isinstance(kwargs, dict) or connection_class is None:
+        return None
+    try:
+        import redis.asyncio as redis_asyncio
+    except ImportError:
+        return None
+    own_pool = redis_asyncio.ConnectionPool(
+        connection_class=connection_class, max_connections=2, **kwargs
+    )
+    return redis_asyncio.Redis(connection_pool=own_pool)
+
+
+def _retrieve(task: asyncio.Task[Any]) -> None:
+    if not task.cancelled():
+        task.exception()
+
+
+def _stream_entries(reply: Any, key: bytes) -> list[tuple[Any, dict[bytes, bytes]]]:
+    """The entries of one stream in an ``XREAD`` reply (RESP2 list or RESP3 map)."""
+    if not reply:
+        return []
+    if isinstance(reply, dict):
+        for name, value in reply.items():
+            if name == key or _text(name) == key.decode():
+                entries = value[0] if value and isinstance(value[0], list) else value
+                return list(entries)
+        return []
+    for name, entries in reply:
+        if name == key or _text(name) == key.decode():
+            return list(entries)
+    return []
+
+
+def create_redis_resumable_stream_store(
+    client: Any,
+    *,
+    key_prefix: str = DEFAULT_KEY_PREFIX,
+    default_ttl_ms: int = DEFAULT_TTL_MS,
+    poll_interval_ms: int | None = None,
+    max_chunk_bytes: int | None = None,
+    block_ms: int = DEFAULT_BLOCK_MS,
+    lease_ms: int = DEFAULT_LEASE_MS,
+    maxlen: int | None = None,
+) -> RedisResumableStreamStore:
+    """A store backed by a ``redis.asyncio.Redis`` client (``pip install
+    assistant-stream-ce[redis]``); see `RedisResumableStreamStore` for the options."""
+    try:
+        import redis.asyncio  # noqa: F401
+    except ImportError as exc:
+        raise ImportError(
+            "create_redis_resumable_stream_store needs redis-py: "
+            "pip install 'assistant-stream-ce[redis]'"
+        ) from exc
+    return RedisResumableStreamStore(
+        client,
+        key_prefix=key_prefix,
+        default_ttl_ms=default_ttl_ms,
+        poll_interval_ms=poll_interval_ms,
+        max_chunk_bytes=max_chunk_bytes,
+        block_ms=block_ms,
+        lease_ms=lease_ms,
+        maxlen=maxlen,
+    )

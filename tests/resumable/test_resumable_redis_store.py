@@ -1,0 +1,303 @@
+"""What only the Redis store does, against a real redis-server: leases (a dead producer's
+stream ends with an error), stop requests between workers, blocking tails that outlive the
+client's socket timeout, batched appends, ids, trimming and expiry."""
+
+from __future__ import annotations
+
+import asyncio
+import subprocess
+import sys
+import time
+from collections.abc import AsyncIterator
+from typing import Any
+
+import pytest
+from _resumable_redis import RedisServer
+
+from assistant_stream_ce.resumable import (
+    ResumableStreamError,
+    create_redis_resumable_stream_store,
+    create_resumable_stream_context,
+)
+from assistant_stream_ce.resumable.stores.redis import PRODUCER_LOST
+
+
+async def entries(store: Any, stream_id: str, cursor: str = "") -> list[Any]:
+    return [e async for e in store.read(stream_id, cursor, asyncio.Event())]
+
+
+async def test_a_dead_producers_stream_ends_with_an_error(
+    redis_client: Any, key_prefix: str
+) -> None:
+    store = create_redis_resumable_stream_store(
+        redis_client, key_prefix=key_prefix, lease_ms=300, block_ms=100
+    )
+    acquired = await store.acquire_producer("a")
+    assert acquired.role == "producer" and acquired.producer is not None
+    await acquired.producer.append_many([b"one", b"two"])
+    await asyncio.sleep(0.5)  # renewed meanwhile: still alive
+    assert await store.status("a") == "streaming"
+    await acquired.producer.close()  # stops renewing without finishing: as if the process died
+    started = time.monotonic()
+    seen: list[bytes] = []
+    with pytest.raises(ResumableStreamError, match=PRODUCER_LOST) as caught:
+        async for entry in store.read("a", "", asyncio.Event()):
+            seen.append(entry.chunk)
+    assert caught.value.code == "failed"
+    assert seen == [b"one", b"two"]
+    assert time.monotonic() - started < 1.5
+    assert await store.status("a") == "error"
+    # The stale producer cannot write any more.
+    with pytest.raises(ResumableStreamError):
+        await acquired.producer.append_many([b"late"])
+    await store.aclose()
+
+
+async def test_status_notices_a_dead_producer(redis_client: Any, key_prefix: str) -> None:
+    store = create_redis_resumable_stream_store(redis_client, key_prefix=key_prefix, lease_ms=200)
+    acquired = await store.acquire_producer("a")
+    assert acquired.producer is not None
+    await acquired.producer.close()
+    await asyncio.sleep(0.3)
+    assert await store.status("a") == "error"
+    await store.aclose()
+
+
+async def test_a_stop_on_one_worker_cancels_the_run_on_another(
+    redis_server: RedisServer, key_prefix: str
+) -> None:
+    import redis.asyncio as redis
+
+    client_a, client_b = redis.from_url(redis_server.url), redis.from_url(redis_server.url)
+    store_a = create_redis_resumable_stream_store(client_a, key_prefix=key_prefix)
+    store_b = create_redis_resumable_stream_store(client_b, key_prefix=key_prefix)
+    worker_a = create_resumable_stream_context(store=store_a)
+    worker_b = create_resumable_stream_context(store=store_b)
+    stopped_at: list[float] = []
+
+    async def endless() -> AsyncIterator[bytes]:
+        try:
+            for i in range(100_000):
+                yield f"{i};".encode()
+                await asyncio.sleep(0.01)
+        except BaseException:
+            stopped_at.append(time.monotonic())
+            raise
+
+    try:
+        stream = await worker_a.run("a", endless)
+        assert await anext(stream) == b"0;"
+        sent = time.monotonic()
+        assert await worker_b.cancel("a") is True
+        for _ in range(100):
+            if stopped_at:
+                break
+            await asyncio.sleep(0.005)
+        assert stopped_at and stopped_at[0] - sent < 0.2
+        rest = b"".join([c async for c in stream])
+        assert rest.count(b";") < 50  # the stream ended soon after the stop, without an error
+        assert await worker_b.status("a") == "done"
+    finally:
+        await store_a.aclose()
+        await store_b.aclose()
+        await client_a.aclose()
+        await client_b.aclose()
+
+
+async def test_a_stop_requested_before_the_listener_saw_it_is_still_honoured(
+    redis_client: Any, key_prefix: str
+) -> None:
+    store = create_redis_resumable_stream_store(redis_client, key_prefix=key_prefix, lease_ms=300)
+    acquired = await store.acquire_producer("a")
+    assert acquired.producer is not None
+    # Simulate a missed announcement: only the flag is set.
+    await redis_client.set(f"{key_prefix}:{{a}}:stop", b"1")
+    await asyncio.wait_for(acquired.producer.stop_requested.wait(), 1)  # via the lease renewal
+    await acquired.producer.close()
+    await store.aclose()
+
+
+async def test_an_idle_gap_longer_than_the_socket_timeout_does_not_end_a_tail(
+    redis_server: RedisServer, key_prefix: str
+) -> None:
+    import redis.asyncio as redis
+
+    client = redis.from_url(redis_server.url, socket_timeout=1.0)
+    store = create_redis_resumable_stream_store(client, key_prefix=key_prefix)
+    assert store.block_ms <= 500  # each XREAD BLOCK ends well before the socket times out
+    context = create_resumable_stream_context(store=store)
+
+    async def slow() -> AsyncIterator[bytes]:
+        yield b"before"
+        await asyncio.sleep(2.2)
+        yield b"after"
+
+    try:
+        stream = await context.run("a", slow)
+        assert [c async for c in stream] == [b"before", b"after"]
+        assert await context.status("a") == "done"
+    finally:
+        await store.aclose()
+        await client.aclose()
+
+
+async def test_an_idle_gap_longer_than_redis_py_s_default_socket_timeout_does_not_end_a_tail(
+    redis_server: RedisServer, key_prefix: str
+) -> None:
+    import redis.asyncio as redis
+
+    client = redis.from_url(redis_server.url)  # redis-py's defaults: 5 s socket timeout
+    store = create_redis_resumable_stream_store(client, key_prefix=key_prefix)
+    context = create_resumable_stream_context(store=store)
+
+    async def slow() -> AsyncIterator[bytes]:
+        yield b"before"
+        await asyncio.sleep(5.5)
+        yield b"after"
+
+    try:
+        stream = await context.run("a", slow)
+        assert [c async for c in stream] == [b"before", b"after"]
+    finally:
+        await store.aclose()
+        await client.aclose()
+
+
+def test_the_block_stays_below_the_clients_socket_timeout() -> None:
+    import redis.asyncio as redis
+
+    default = redis.Redis(port=1)  # never connects
+    assert create_redis_resumable_stream_store(default).block_ms == 1000
+    short = redis.Redis(port=1, socket_timeout=0.2)
+    assert create_redis_resumable_stream_store(short).block_ms == 100
+    from_url = redis.from_url("redis://127.0.0.1:1/0")  # the pool names no timeout: 5 s
+    assert create_redis_resumable_stream_store(from_url, block_ms=9000).block_ms == 2500
+    no_timeout = redis.Redis(port=1, socket_timeout=None)
+    assert create_redis_resumable_stream_store(no_timeout, block_ms=9000).block_ms == 9000
+    with pytest.raises(ValueError, match="decode_responses"):
+        create_redis_resumable_stream_store(redis.Redis(port=1, decode_responses=True))
+
+    class OldAdapter:
+        async def set_nx(self, key: str, value: str, ttl_sec: int) -> bool:
+            return True
+
+    with pytest.raises(TypeError, match=r"redis\.asyncio\.Redis"):
+        create_redis_resumable_stream_store(OldAdapter())
+
+
+async def test_a_thousand_events_in_a_tight_loop_keep_unique_increasing_ids(
+    redis_client: Any, key_prefix: str
+) -> None:
+    store = create_redis_resumable_stream_store(redis_client, key_prefix=key_prefix)
+    context = create_resumable_stream_context(store=store)
+
+    async def burst() -> AsyncIterator[bytes]:
+        for i in range(1000):
+            yield f"e{i}".encode()  # no await between events
+
+    def script_calls(stats: dict[str, Any]) -> int:
+        return sum(int(v["calls"]) for k, v in stats.items() if k.startswith("cmdstat_eval"))
+
+    before = script_calls(await redis_client.info("commandstats"))
+    reader = context.read_entries
+    await context.start("a", burst)
+    got = [e async for e in reader("a")]
+    after = script_calls(await redis_client.info("commandstats"))
+    assert [e.cursor for e in got] == [str(i) for i in range(1, 1001)]
+    assert [e.chunk for e in got] == [f"e{i}".encode() for i in range(1000)]
+    assert after - before < 100  # appended in batches, not one round trip per event
+    await store.aclose()
+
+
+async def test_trimming_keeps_the_last_entries_and_says_when_a_cursor_is_too_old(
+    redis_client: Any, key_prefix: str
+) -> None:
+    store = create_redis_resumable_stream_store(redis_client, key_prefix=key_prefix, maxlen=5)
+    await store.acquire("a")
+    for i in range(1, 11):
+        await store.append("a", f"{i}".encode())
+    await store.finalize("a", "done")
+    assert [e.chunk for e in await entries(store, "a", "5")] == [b"6", b"7", b"8", b"9", b"10"]
+    for too_old in ("", "4"):
+        with pytest.raises(ResumableStreamError) as caught:
+            await entries(store, "a", too_old)
+        assert caught.value.code == "trimmed"
+    assert await redis_client.xlen(f"{key_prefix}:{{a}}:data") <= 6
+
+
+async def test_streams_expire_after_their_ttl(redis_client: Any, key_prefix: str) -> None:
+    store = create_redis_resumable_stream_store(redis_client, key_prefix=key_prefix)
+    context = create_resumable_stream_context(store=store, ttl_ms=300)
+
+    async def one() -> AsyncIterator[bytes]:
+        yield b"x"
+
+    assert [c async for c in await context.run("a", one)] == [b"x"]
+    ttl = await redis_client.pttl(f"{key_prefix}:{{a}}:data")
+    assert 0 < ttl <= 300
+    await asyncio.sleep(0.45)
+    assert await context.status("a") == "missing"
+    assert await redis_client.keys(f"{key_prefix}:*") == []
+    await store.aclose()
+
+
+async def test_owner_scoped_keys_do_not_contain_the_owner(
+    redis_client: Any, key_prefix: str
+) -> None:
+    store = create_redis_resumable_stream_store(redis_client, key_prefix=key_prefix)
+    context = create_resumable_stream_context(store=store)
+
+    async def one() -> AsyncIterator[bytes]:
+        yield b"x"
+
+    await context.start("chat", one, owner="alice@example.com")
+    keys = [k.decode() for k in await redis_client.keys(f"{key_prefix}:*")]
+    assert keys and all("alice" not in k for k in keys)
+    assert await context.status("chat", owner="alice@example.com") != "missing"
+    assert await context.status("chat", owner="mallory@example.com") == "missing"
+    await store.aclose()
+
+
+def test_the_package_imports_without_redis() -> None:
+    code = (
+        "import sys; sys.modules['redis'] = None\n"
+        "import assistant_stream_ce.resumable as r\n"
+        "r.create_in_memory_resumable_stream_store()\n"
+        "try:\n"
+        "    r.create_redis_resumable_stream_store(object())\n"
+        "except ImportError as exc:\n"
+        "    print(exc)\n"
+    )
+    result = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, timeout=60, check=True
+    )
+    assert "assistant-stream-ce[redis]" in result.stdout
+
+
+async def test_losing_redis_mid_stream_ends_the_body_with_an_error_frame(
+    redis_server: RedisServer, tmp_path: Any
+) -> None:
+    import redis.asyncio as redis
+
+    from assistant_stream_ce.resumable import create_resume_assistant_stream_response
+    from assistant_stream_ce.serialization import AssistantTransportEncoder
+
+    own = RedisServer(redis_server.binary, tmp_path).start()
+    client = redis.from_url(own.url)
+    store = create_redis_resumable_stream_store(client)
+    context = create_resumable_stream_context(store=store)
+    try:
+        await store.acquire("a")
+        await store.append("a", b'data: {"type":"text"}\n\n')
+        response = await create_resume_assistant_stream_response(
+            context=context, stream_id="a", encoder=AssistantTransportEncoder()
+        )
+        body = response.body_iterator  # type: ignore[attr-defined]
+        assert await anext(body) == b'data: {"type":"text"}\n\n'
+        own.stop()
+        rest = b"".join([part async for part in body])
+        assert b'"type":"error"' in rest and rest.endswith(b"data: [DONE]\n\n")
+        assert own.url.encode() not in rest
+    finally:
+        own.stop()
+        await client.aclose()
