@@ -30,14 +30,17 @@ def _compact(value: Any) -> str:
 
 
 def _value(text: Any) -> Any:
-    """A tool message's content as a JSON value when it is compact JSON text, else as is."""
+    """A tool message's content as a JSON object or array when it is one in compact JSON text,
+    else as is."""
     if not isinstance(text, str):
         return text
     try:
         value = json.loads(text)
     except ValueError:
         return text
-    return value if not isinstance(value, str) and _compact(value) == text else text
+    # only objects and arrays: a number or word stays the text it was (a browser would read
+    # 20000000000000000000 as 2e+19)
+    return value if isinstance(value, (dict, list)) and _compact(value) == text else text
 
 
 def _arguments(text: Any) -> Any:

@@ -945,7 +945,87 @@ def _prefixed(exc: ValidationError, prefix: str) -> RequestError:
     return RequestError("assistant-transport", f"{prefix}.{path}", error["msg"])
 
 
+# -- AG-UI -----------------------------------------------------------------------------------
+
+
+def parse_ag_ui_request(body: Mapping[str, Any]) -> ChatRequest:
+    """``@ag-ui/client``'s ``RunAgentInput`` (see `ag_ui_input.RunAgentInput`).
+
+    ``context`` entries lead the system prompt; ``tools`` are the frontend's; tool messages
+    after the last assistant message are answers; ``resume`` entries answer the interrupts a
+    previous run ended with: an approval interrupt (``approval_<call id>``) becomes an approval
+    answer (``status: "resolved"`` with ``payload.approved`` true, or ``true`` itself; anything
+    else, ``cancelled`` included, is a denial with ``payload.reason`` if given).
+    """
+    from .serialization.ag_ui_input import RunAgentInput
+
+    parsed = RunAgentInput.model_validate(body)
+    messages, system = _lift_system(validate_messages(parsed.provider_messages()))
+    calls = {
+        call["id"]: call["function"]
+        for message in messages
+        for call in message.get("tool_calls") or ()
+    }
+    answers = _trailing_results(messages)
+    for entry in parsed.resume or ():
+        call_id = entry.interrupt_id.removeprefix("approval_")
+        if not entry.interrupt_id.startswith("approval_") or call_id not in calls:
+            continue
+        payload = entry.payload
+        approved = entry.status == "resolved" and (
+            payload is True or (isinstance(payload, Mapping) and payload.get("approved") is True)
+        )
+        reason = payload.get("reason") if isinstance(payload, Mapping) else None
+        answers.append(
+            ToolAnswer(
+                tool_call_id=call_id,
+                tool_name=calls[call_id].get("name"),
+                kind="approval",
+                approved=approved,
+                reason=reason if isinstance(reason, str) else None,
+                approval_id=entry.interrupt_id,
+                arguments=_parse_arguments(calls[call_id].get("arguments")),
+            )
+        )
+    extra = parsed.model_extra or {}
+    return ChatRequest(
+        protocol="ag-ui",
+        messages=messages,
+        tools=[
+            ToolDefinition(
+                name=tool.name,
+                description=tool.description or None,
+                parameters=tool.parameters
+                if isinstance(tool.parameters, dict)
+                else {"type": "object", "properties": {}},
+            )
+            for tool in parsed.tools
+        ],
+        state=parsed.state,
+        system=system,
+        thread_id=parsed.thread_id,
+        run_id=parsed.run_id,
+        answers=answers,
+        extra={
+            **extra,
+            "forwardedProps": parsed.forwarded_props,
+            **({"parentRunId": parsed.parent_run_id} if parsed.parent_run_id else {}),
+            **(
+                {"resume": [e.model_dump(by_alias=True) for e in parsed.resume]}
+                if parsed.resume
+                else {}
+            ),
+        },
+    )
+
+
 # -- request body schemas (OpenAPI) ----------------------------------------------------------
+
+
+def _ag_ui_body_model() -> type[BaseModel]:
+    from .serialization.ag_ui_input import RunAgentInput
+
+    return RunAgentInput
 
 
 def _ui_body_model() -> type[BaseModel]:
@@ -960,6 +1040,7 @@ _BODY_MODELS: dict[Callable[..., Any], Callable[[], type[BaseModel]]] = {
     parse_data_stream_request: lambda: _DataStreamBody,
     parse_assistant_transport_request: lambda: _TransportBody,
     parse_ui_message_stream_request: _ui_body_model,
+    parse_ag_ui_request: _ag_ui_body_model,
 }
 
 
