@@ -2,7 +2,8 @@
 
 The conversation is kept in one shape, the OpenAI chat messages `run_provider` takes and
 returns and `ChatRequest.messages` holds. `message_to_history` turns an accumulated assistant
-`Message` into it; `to_ui_messages`, `to_data_stream_messages` and `to_rais_messages` turn it
+`Message` into it; `to_ui_messages`, `to_data_stream_messages`, `to_ag_ui_messages` and
+`to_rais_messages` turn it
 into what a frontend shows as its initial messages, such that `parse_request` of a request
 carrying them gives the same conversation back. `HistoryStore` keeps conversations by thread.
 """
@@ -19,6 +20,7 @@ from .accumulator import Message, TextPart, ToolCallPart
 __all__ = [
     "HistoryStore",
     "message_to_history",
+    "to_ag_ui_messages",
     "to_data_stream_messages",
     "to_rais_messages",
     "to_ui_messages",
@@ -226,6 +228,59 @@ def to_data_stream_messages(history: Sequence[Mapping[str, Any]]) -> list[dict[s
                 )
             out.append({"role": role, "content": parts})
     return out
+
+
+def to_ag_ui_messages(
+    history: Sequence[Mapping[str, Any]], *, id_prefix: str = "msg"
+) -> list[dict[str, Any]]:
+    """The conversation as AG-UI messages (an ``HttpAgent``'s ``initialMessages``, or a
+    ``MESSAGES_SNAPSHOT``'s ``messages``): camelCase, ``toolCalls`` with JSON-string
+    arguments, tool results as ``tool`` messages (an error result in ``error``)."""
+    out: list[dict[str, Any]] = []
+    for index, message in enumerate(history):
+        role = str(message.get("role"))
+        converted: dict[str, Any] = {"id": f"{id_prefix}-{index}", "role": role}
+        content = message.get("content")
+        if role == "tool":
+            converted["toolCallId"] = message.get("tool_call_id")
+            if message.get("is_error"):
+                converted["content"] = ""
+                converted["error"] = content if isinstance(content, str) else _compact(content)
+            else:
+                converted["content"] = content if isinstance(content, str) else _compact(content)
+        elif role == "user" and not isinstance(content, str):
+            converted["content"] = [
+                {"type": "text", "text": part["text"]}
+                if part["type"] == "text"
+                else {"type": "image", "source": {"type": "url", "value": part["url"]}}
+                for part in _text_parts(content)
+            ]
+        else:
+            if content is not None or role != "assistant":
+                converted["content"] = content if isinstance(content, str) else ""
+            calls = message.get("tool_calls")
+            if calls:
+                converted["toolCalls"] = [
+                    {
+                        "id": call.get("id"),
+                        "type": "function",
+                        "function": {
+                            "name": (call.get("function") or {}).get("name"),
+                            "arguments": _arguments_text(
+                                (call.get("function") or {}).get("arguments")
+                            ),
+                        },
+                    }
+                    for call in calls
+                ]
+        out.append(converted)
+    return out
+
+
+def _arguments_text(arguments: Any) -> str:
+    if isinstance(arguments, str):
+        return arguments
+    return _compact(arguments if arguments is not None else {})
 
 
 def to_rais_messages(history: Sequence[Mapping[str, Any]]) -> list[dict[str, str]]:

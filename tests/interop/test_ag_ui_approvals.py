@@ -1,6 +1,7 @@
 """An approval through the real ``@ag-ui/client`` 1.0 ``HttpAgent`` against uvicorn: the run
 ends with an ``interrupt`` outcome; the client's next ``runAgent({resume})`` posts the answer,
-`chat_request("ag-ui")` parses it, and the approved call runs (a cancelled one never does)."""
+`chat_request("ag-ui")` parses it, and the approved call runs (a cancelled one never does).
+A history given to the client as its initial messages (`to_ag_ui_messages`) comes back intact."""
 
 from __future__ import annotations
 
@@ -11,10 +12,11 @@ from typing import Annotated, Any
 
 import pytest
 from fastapi import Depends, FastAPI
-from test_ag_ui_client import NODE_DIR, ensure_client
+from test_ag_ui_client import NODE_DIR, ensure_client, run_http_agent
 
 from _live import LiveServer
 from assistant_stream_ce import RunController, create_run
+from assistant_stream_ce.history import to_ag_ui_messages
 from assistant_stream_ce.providers import run_provider, tool
 from assistant_stream_ce.requests import ChatRequest, chat_request
 from assistant_stream_ce.serialization.ag_ui import AGUIResponse
@@ -111,3 +113,51 @@ def test_interrupt_then_resume(server: LiveServer, decision: str) -> None:
             isinstance(t, str) and t.endswith("The tool returned: The user denied this tool call.")
             for t in texts
         ), texts
+
+
+HISTORY: list[dict[str, Any]] = [
+    {"role": "user", "content": "Weather in Paris?"},
+    {
+        "role": "assistant",
+        "content": "Let me check.",
+        "tool_calls": [
+            {
+                "id": "call_1",
+                "type": "function",
+                "function": {"name": "get_weather", "arguments": '{"city":"Paris"}'},
+            }
+        ],
+    },
+    {"role": "tool", "tool_call_id": "call_1", "content": '{"tempC":18}'},
+    {"role": "assistant", "content": "It is 18 °C."},
+    {"role": "user", "content": "And tomorrow?"},
+]
+
+
+def test_history_as_initial_messages_round_trips_through_the_client() -> None:
+    """`to_ag_ui_messages` → the client's initialMessages → its request → the same history."""
+    seen: list[ChatRequest] = []
+    app = FastAPI()
+
+    @app.post("/agent")
+    async def agent(
+        request: Annotated[ChatRequest, Depends(chat_request("ag-ui"))],
+    ) -> AGUIResponse:
+        seen.append(request)
+
+        async def run(controller: RunController) -> None:
+            controller.append_text("ok")
+
+        return AGUIResponse(create_run(run), thread_id=request.thread_id, run_id=request.run_id)
+
+    live = LiveServer(app).start()
+    try:
+        report = run_http_agent(
+            live.url("/agent"), threadId="t-history", messages=to_ag_ui_messages(HISTORY)
+        )
+    finally:
+        live.stop()
+    assert report["ok"], report["error"]
+    assert report["warnings"] == [] and report["errors"] == []
+    [request] = seen
+    assert request.messages == HISTORY

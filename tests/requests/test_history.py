@@ -13,6 +13,7 @@ from assistant_stream_ce import RunController, accumulate
 from assistant_stream_ce.history import (
     HistoryStore,
     message_to_history,
+    to_ag_ui_messages,
     to_data_stream_messages,
     to_rais_messages,
     to_ui_messages,
@@ -96,6 +97,20 @@ def test_data_stream_history_round_trips(history: list[dict[str, Any]]) -> None:
 @given(conversations(errors=True))
 def test_openai_history_round_trips(history: list[dict[str, Any]]) -> None:
     request = parse_request(body({"messages": history}), protocol="openai")
+    assert request.messages == history
+
+
+@settings(max_examples=60, deadline=None)
+@given(conversations())
+def test_ag_ui_history_round_trips(history: list[dict[str, Any]]) -> None:
+    body_value = {
+        "threadId": "t",
+        "runId": "r",
+        "messages": to_ag_ui_messages(history),
+        "tools": [],
+        "context": [],
+    }
+    request = parse_request(body(body_value), protocol="ag-ui")
     assert request.messages == history
 
 
