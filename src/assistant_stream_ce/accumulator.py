@@ -212,6 +212,10 @@ class ToolCallPart:
     is_error: bool = False
     parent_id: str | None = None
     type: str = "tool-call"
+    #: The id of the approval the call waits for (``tool-approval-request``), if any.
+    approval_id: str | None = None
+    #: Whether the user denied the call (``tool-output-denied``).
+    denied: bool = False
     _parsed: tuple[str, Any] = field(default=("", {}), repr=False, compare=False)
 
     @property
@@ -236,6 +240,9 @@ class ToolCallPart:
             "artifact": self.artifact,
             "is_error": self.is_error,
             "parent_id": self.parent_id,
+            # approval fields only when set, so existing stored messages keep their shape
+            **({"approval_id": self.approval_id} if self.approval_id is not None else {}),
+            **({"denied": True} if self.denied else {}),
         }
 
 
@@ -485,6 +492,19 @@ class MessageAccumulator(PartListener):
 
     def _tool_call_args_text_finish(self, chunk: Any) -> None:
         self._parts.finish_args(chunk.tool_call_id, chunk.args_text_delta)
+
+    def _tool_approval_request(self, chunk: Any) -> None:
+        tool = self._parts.tools.get(chunk.tool_call_id)
+        if tool is None:
+            logger.warning("accumulator: approval for unknown tool call %r", chunk.tool_call_id)
+            return
+        tool.tag.approval_id = chunk.approval_id
+
+    def _tool_output_denied(self, chunk: Any) -> None:
+        tool = self._parts.tools.get(chunk.tool_call_id)
+        if tool is None:
+            return  # the call belongs to an earlier message
+        tool.tag.denied = True
 
     def _tool_result(self, chunk: Any) -> None:
         tool = self._parts.result(chunk.tool_call_id)

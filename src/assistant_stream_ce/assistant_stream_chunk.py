@@ -27,9 +27,11 @@ __all__ = [
     "StepFinishChunk",
     "StepStartChunk",
     "TextDeltaChunk",
+    "ToolApprovalRequestChunk",
     "ToolCallArgsTextFinishChunk",
     "ToolCallBeginChunk",
     "ToolCallDeltaChunk",
+    "ToolOutputDeniedChunk",
     "ToolResultChunk",
     "UpdateStateChunk",
 ]
@@ -104,6 +106,26 @@ class ToolResultChunk:
     artifact: Any | None = None
     is_error: bool = False
     type: str = "tool-result"
+
+
+@dataclass(slots=True)
+class ToolApprovalRequestChunk:
+    """A tool call waits for a person's approval before it runs (the run ends here).
+
+    Encoders whose protocol has no approval form ignore it: the call stays unanswered.
+    """
+
+    tool_call_id: str
+    approval_id: str
+    type: str = "tool-approval-request"
+
+
+@dataclass(slots=True)
+class ToolOutputDeniedChunk:
+    """A tool call was denied by the user and did not run."""
+
+    tool_call_id: str
+    type: str = "tool-output-denied"
 
 
 @dataclass(slots=True)
@@ -206,6 +228,8 @@ AssistantStreamChunk = Union[
     ToolCallDeltaChunk,
     ToolCallArgsTextFinishChunk,
     ToolResultChunk,
+    ToolApprovalRequestChunk,
+    ToolOutputDeniedChunk,
     DataChunk,
     ErrorChunk,
     UpdateStateChunk,
@@ -226,6 +250,8 @@ CHUNK_TYPES = (
     "tool-call-delta",
     "tool-call-args-text-finish",
     "tool-result",
+    "tool-approval-request",
+    "tool-output-denied",
     "data",
     "annotations",
     "error",

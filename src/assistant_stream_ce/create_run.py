@@ -26,7 +26,9 @@ from .assistant_stream_chunk import (
     SourceChunk,
     StepFinishChunk,
     StepStartChunk,
+    ToolApprovalRequestChunk,
     ToolCallBeginChunk,
+    ToolOutputDeniedChunk,
     ToolResultChunk,
 )
 from .errors import error_message
@@ -267,6 +269,14 @@ class RunController:
     def add_tool_result(self, tool_call_id: str, result: Any) -> None:
         """Set the result of a tool call started earlier (by id)."""
         self._core.push(ToolResultChunk(tool_call_id, result))
+
+    def add_tool_approval_request(self, tool_call_id: str, approval_id: str) -> None:
+        """Ask the user to approve a tool call before it runs (the run should end after it)."""
+        self._core.push(ToolApprovalRequestChunk(tool_call_id, approval_id))
+
+    def add_tool_output_denied(self, tool_call_id: str) -> None:
+        """Report that the user denied a tool call (it did not run)."""
+        self._core.push(ToolOutputDeniedChunk(tool_call_id))
 
     def add_stream(self, stream: AsyncIterable[AssistantStreamChunk]) -> None:
         """Merge another chunk stream (for example another run) into this one, as it arrives.

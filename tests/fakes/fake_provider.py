@@ -36,6 +36,14 @@ The scenario is the request's ``model`` field (any other model name plays ``"tex
 ``tools-error``
     ``lookup`` starts and half its arguments arrive, then the stream fails (OpenAI: dropped
     connection; Anthropic: ``event: error`` with ``api_error``).
+``agent``
+    A tool-calling conversation, scripted by the tool results the request already carries
+    (OpenAI ``tool`` messages, Anthropic ``tool_result`` blocks). None yet: ``"Let me check."``
+    and the ``tools`` scenario's two parallel calls (``get_weather`` / ``get_time``), finish
+    ``tool_calls`` / ``tool_use``, usage 40 in / 25 out. Two: one call ``lookup``
+    ``{"q": "paris"}`` (id ``call_lookup``), usage 60 / 10. Three or more: the final answer
+    ``"Results: <id>=<content>[ (error)]; …"`` naming every result it was given, finish
+    ``stop`` / ``end_turn``, usage 80 / 12.
 ``usage``
     Text, stopped by the token limit (``length`` / ``max_tokens``), usage 21 in / 7 out (OpenAI
     adds token details).
@@ -180,8 +188,62 @@ TEXT_PIECES = ("Hello", " from", " the fake", " model.")
 REASONING_PIECES = ("The user greets me. ", "I will greet back.")
 
 
-def openai_steps(scenario: str, model: str, include_usage: bool) -> list[Step]:
+def tool_results(body: dict[str, Any]) -> list[tuple[str, str, bool]]:
+    """(tool call id, content, is_error) for every tool result in a request body."""
+    out: list[tuple[str, str, bool]] = []
+    for message in body.get("messages") or ():
+        if message.get("role") == "tool":
+            out.append((message["tool_call_id"], str(message.get("content")), False))
+        content = message.get("content")
+        if message.get("role") == "user" and isinstance(content, list):
+            for block in content:
+                if isinstance(block, dict) and block.get("type") == "tool_result":
+                    text = block.get("content")
+                    if isinstance(text, list):
+                        text = "".join(b.get("text", "") for b in text if isinstance(b, dict))
+                    out.append((block["tool_use_id"], str(text), bool(block.get("is_error"))))
+    return out
+
+
+def agent_answer(results: list[tuple[str, str, bool]]) -> str:
+    return "Results: " + "; ".join(
+        f"{call_id}={content}" + (" (error)" if is_error else "")
+        for call_id, content, is_error in results
+    )
+
+
+def openai_steps(
+    scenario: str, model: str, include_usage: bool, body: dict[str, Any] | None = None
+) -> list[Step]:
     s = _OpenAIStream(model, include_usage)
+    if scenario == "agent":
+        results = tool_results(body or {})
+        if len(results) >= 3:
+            text = agent_answer(results)
+            return [
+                s.start(),
+                *s.texts(text[:10], text[10:]),
+                s.chunk({}, "stop"),
+                *s.usage(80, 12),
+                DONE,
+            ]
+        if len(results) == 2:
+            first = {
+                "index": 0,
+                "id": "call_lookup",
+                "type": "function",
+                "function": {"name": "lookup", "arguments": ""},
+            }
+            return [
+                s.start(),
+                s.chunk({"tool_calls": [first]}),
+                s.chunk({"tool_calls": [{"index": 0, "function": {"arguments": '{"q": '}}]}),
+                s.chunk({"tool_calls": [{"index": 0, "function": {"arguments": '"paris"}'}}]}),
+                s.chunk({}, "tool_calls"),
+                *s.usage(60, 10),
+                DONE,
+            ]
+        scenario = "tools"
     if scenario in ("reasoning", "reasoning-field", "reasoning-both"):
         steps: list[Step] = [s.start()]
         for piece in REASONING_PIECES:
@@ -405,8 +467,23 @@ class _AnthropicStream:
         ]
 
 
-def anthropic_steps(scenario: str, model: str) -> list[Step]:
+def anthropic_steps(scenario: str, model: str, body: dict[str, Any] | None = None) -> list[Step]:
     s = _AnthropicStream(model)
+    if scenario == "agent":
+        results = tool_results(body or {})
+        if len(results) >= 3:
+            text = agent_answer(results)
+            return [*s.start(80), *s.text(text[:10], text[10:]), *s.end("end_turn", 12)]
+        if len(results) == 2:
+            lookup = s.block(
+                {"type": "tool_use", "id": "call_lookup", "name": "lookup", "input": {}},
+                [
+                    {"type": "input_json_delta", "partial_json": p}
+                    for p in ("", '{"q": ', '"paris"}')
+                ],
+            )
+            return [*s.start(60), *lookup, *s.end("tool_use", 10)]
+        scenario = "tools"
     if scenario in ("reasoning", "reasoning-field", "reasoning-both"):
         thinking = s.block(
             {"type": "thinking", "thinking": "", "signature": ""},
@@ -655,9 +732,9 @@ class FakeProvider:
             return
         if is_openai:
             include = bool((body.get("stream_options") or {}).get("include_usage"))
-            steps = openai_steps(scenario, scenario, include)
+            steps = openai_steps(scenario, scenario, include, body)
         else:
-            steps = anthropic_steps(scenario, scenario)
+            steps = anthropic_steps(scenario, scenario, body)
         await self._stream(record, receive, send, steps)
 
     async def _json(

@@ -132,6 +132,7 @@ def to_openai_messages(
         out.append({"role": "system", "content": system})
     for message in messages:
         converted = dict(message)
+        converted.pop("is_error", None)  # ours (Anthropic's is_error); the API has no such field
         tool_calls = message.get("tool_calls")
         if tool_calls:
             converted["tool_calls"] = [

@@ -155,6 +155,7 @@ async def stream_offline_model(
     source: bool = True,
     update_state: bool = False,
     reply: str | None = None,
+    tools: Sequence[str] | None = None,
 ) -> None:
     """A deterministic offline assistant answering the last user message.
 
@@ -163,6 +164,11 @@ async def stream_offline_model(
     arguments and a result — a cited source and the reply, in steps with plausible usage.
     ``reply`` replaces the generated answer text; ``update_state`` records the question (and
     tool result) in the run state. The same messages always give the same stream.
+
+    ``tools``: the names of the tools offered (as `run_provider`'s tool loop passes them).
+    When the planned tool is one of them, the step ends after the call (finish
+    ``tool-calls``, no result: the caller or the client runs it); after the ``tool`` message
+    comes back the model summarises it. Otherwise the model answers its own call.
     """
     if pace < 0:
         raise ValueError("pace must be >= 0")
@@ -202,6 +208,9 @@ async def stream_offline_model(
             await asyncio.sleep(pace)
         tool.close()
         step_tokens += _tokens(args)
+        if tools is not None and plan.tool_name in tools:
+            controller.add_step_finish("tool-calls", prompt_tokens, step_tokens)
+            return
         await asyncio.sleep(pace)
         tool.set_response(plan.tool_result)
         controller.add_step_finish("tool-calls", prompt_tokens, step_tokens)

@@ -19,9 +19,11 @@ from ..assistant_stream_chunk import (
     StepFinishChunk,
     StepStartChunk,
     TextDeltaChunk,
+    ToolApprovalRequestChunk,
     ToolCallArgsTextFinishChunk,
     ToolCallBeginChunk,
     ToolCallDeltaChunk,
+    ToolOutputDeniedChunk,
     ToolResultChunk,
     UpdateStateChunk,
 )
@@ -103,6 +105,8 @@ class UIMessageStreamDecoder(StreamDecoder):
             "tool-input-error": self._tool_input_available,
             "tool-output-available": self._tool_output,
             "tool-output-error": self._tool_output,
+            "tool-approval-request": self._tool_approval_request,
+            "tool-output-denied": self._tool_output_denied,
             "source-url": self._source_url,
             "source-document": self._source_document,
             "file": self._file,
@@ -308,6 +312,16 @@ class UIMessageStreamDecoder(StreamDecoder):
             is_error = False
         tool.args_open = False
         out.append(ToolResultChunk(tool_call_id, result, None, is_error))
+
+    @staticmethod
+    def _tool_approval_request(value: dict[str, Any], out: Out) -> None:
+        kind = "tool-approval-request"
+        tool_call_id = get_str(value, "toolCallId", kind)
+        out.append(ToolApprovalRequestChunk(tool_call_id, get_str(value, "approvalId", kind)))
+
+    @staticmethod
+    def _tool_output_denied(value: dict[str, Any], out: Out) -> None:
+        out.append(ToolOutputDeniedChunk(get_str(value, "toolCallId", "tool-output-denied")))
 
     def _close_args(self, out: Out) -> None:
         for tool_call_id, tool in self._tools.items():

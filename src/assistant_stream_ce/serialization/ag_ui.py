@@ -25,7 +25,9 @@ Every event is one ``data: <json>`` line, camelCase, optional fields left out (n
   the start events' ``metadata.parentId`` (and in source/file values).
 - Exactly one terminal event, and nothing after it: ``RUN_FINISHED {threadId, runId, outcome,
   usage?}`` after closing every open message, reasoning, tool call and step (``outcome.
-  pendingToolCallIds`` names calls left without a result; a cancelled run's outcome is
+  pendingToolCallIds`` names calls left without a result; calls waiting for approval make it
+  ``{type: "interrupt", interrupts: [{id, reason: "tool_approval", message, toolCallId}]}``,
+  answered by the next request's ``resume``; a cancelled run's outcome is
   ``{type: "cancelled"}``), or ``RUN_ERROR {message, usage?}``
   for an error chunk (AG-UI errors end the run; parts are closed first). Keepalive: ``:
   keep-alive`` comment.
@@ -100,6 +102,8 @@ class AGUIEncoder(StreamEncoder, PartListener):
         self._started = False
         self._closed = False
         self._cancelled = False
+        # Calls waiting for approval: RUN_FINISHED's outcome becomes an interrupt.
+        self._interrupts: list[dict[str, Any]] = []
         #: Whether the client's state came from a snapshot (else it is the client's own {}).
         self._snapshot = False
         # ids: one random prefix per stream, then a counter (unique across a thread's runs)
@@ -187,6 +191,8 @@ class AGUIEncoder(StreamEncoder, PartListener):
         pending = [tool.id for tool in self._parts.tools.values() if not tool.answered]
         if self._cancelled:
             value["outcome"] = {"type": "cancelled"}
+        elif self._interrupts:
+            value["outcome"] = {"type": "interrupt", "interrupts": self._interrupts}
         elif pending:
             value["outcome"] = {"type": "success", "pendingToolCallIds": pending}
         else:
@@ -348,6 +354,17 @@ class AGUIEncoder(StreamEncoder, PartListener):
 
     def _tool_call_args_text_finish(self, chunk: Any) -> None:
         self._parts.finish_args(chunk.tool_call_id, chunk.args_text_delta)
+
+    def _tool_approval_request(self, chunk: Any) -> None:
+        # Answered by the client's ``resume: [{interruptId, status, payload}]``.
+        self._interrupts.append(
+            {
+                "id": chunk.approval_id,
+                "reason": "tool_approval",
+                "message": "This tool call needs your approval.",
+                "toolCallId": chunk.tool_call_id,
+            }
+        )
 
     def _tool_result(self, chunk: Any) -> None:
         tool = self._parts.tools.get(chunk.tool_call_id)
@@ -557,5 +574,6 @@ register_protocol(
         response=AGUIResponse,
         carries=frozenset(CAPABILITIES),
         sniff=_sniff,
+        request_parser="assistant_stream_ce.requests:parse_ag_ui_request",
     )
 )

@@ -317,6 +317,7 @@ register_protocol(
         response=AssistantTransportResponse,
         carries=frozenset(CAPABILITIES),
         sniff=_sniff,
+        request_parser="assistant_stream_ce.requests:parse_assistant_transport_request",
     )
 )
 

@@ -336,6 +336,7 @@ register_protocol(
         response=DataStreamResponse,
         carries=frozenset(CAPABILITIES),
         marker=("x-vercel-ai-data-stream", "v1"),
+        request_parser="assistant_stream_ce.requests:parse_data_stream_request",
     )
 )
 

@@ -328,6 +328,7 @@ register_protocol(
         carries=frozenset({"text", "reasoning", "tool-calls", "usage", "errors"}),
         demo_options={"model": "assistant-stream-ce-demo", "include_answered_tool_calls": True},
         sniff=_sniff,
+        request_parser="assistant_stream_ce.requests:parse_openai_request",
     )
 )
 

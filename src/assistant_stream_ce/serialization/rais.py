@@ -5,6 +5,8 @@ Read by react-ai-stream's ``useAIChat`` hooks (React, Vue) and anything followin
 - Text deltas → ``{"type":"text","text":...}``; a successful run ends with ``{"type":"done"}``.
 - An error → ``{"type":"error","error":...}``; it is terminal: nothing follows it, not even
   ``done``. Secrets passed as ``redact`` never appear in it, whole or in part.
+- A tool call waiting for approval (``tool-approval-request``) → a text note saying so
+  (`APPROVAL_NOTE`): RAIS has no way to ask for or answer an approval.
 - Everything else is dropped in v1 (the spec forbids the reserved types). The draft RFC
   extensions are opt-in (``extensions=True`` or a collection of names):
   ``"reasoning"`` (RFC-0003) → ``reasoning`` events; ``"tool_calls"`` (RFC-0001) → ``tool_call``
@@ -45,6 +47,7 @@ from .sse import sse_comment, sse_data, sse_event
 from .stream_encoder import StreamEncoder
 
 __all__ = [
+    "APPROVAL_NOTE",
     "RAIS_EXTENSIONS",
     "RAISDecoder",
     "RAISEncoder",
@@ -60,6 +63,9 @@ logger = logging.getLogger("assistant_stream_ce.serialization")
 Emit = Callable[[bytes], None]
 RAISExtension = Literal["reasoning", "tool_calls", "metadata"]
 ExtensionsOption = Union[bool, Iterable[RAISExtension], None]
+
+#: The text written for a tool call waiting for approval (RAIS cannot carry approvals).
+APPROVAL_NOTE = "[{name} needs a person's approval before it runs; this client cannot give it.]"
 
 #: The draft RFC extensions an encoder can emit when asked to.
 RAIS_EXTENSIONS: frozenset[str] = frozenset({"reasoning", "tool_calls", "metadata"})
@@ -150,6 +156,7 @@ class RAISEncoder(StreamEncoder):
         self._next_id = 1
         self._terminal: str | None = None
         self._tools: dict[str, _PendingToolCall] = {}
+        self._tool_names: dict[str, str] = {}
         self._text_sent = False
         self._text_broken = False
         self._input_tokens = 0
@@ -198,6 +205,7 @@ class RAISEncoder(StreamEncoder):
                     )
             elif kind == "tool-call-begin":
                 self._text_broken = True
+                self._tool_names[chunk.tool_call_id] = chunk.tool_name
                 if self._tool_calls and chunk.tool_call_id not in self._tools:
                     self._tools[chunk.tool_call_id] = _PendingToolCall(chunk.tool_name)
             elif kind == "tool-call-delta":
@@ -214,6 +222,11 @@ class RAISEncoder(StreamEncoder):
                 self._text_broken = True
                 if self._tool_calls:
                     self._tool_result(chunk, emit)
+            elif kind == "tool-approval-request":
+                # RAIS has no approvals: say so instead of ending in silence.
+                name = self._tool_names.get(chunk.tool_call_id, "a tool")
+                self._text_broken = True
+                self._text(APPROVAL_NOTE.format(name=name), emit)
             elif kind == "step-finish":
                 self._text_broken = True
                 self._finish_reason = chunk.finish_reason
@@ -413,5 +426,6 @@ register_protocol(
         response=RAISResponse,
         carries=frozenset({"text", "errors"}),
         sniff=_sniff,
+        request_parser="assistant_stream_ce.requests:parse_rais_request",
     )
 )

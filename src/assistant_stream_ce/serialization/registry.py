@@ -13,6 +13,7 @@ call::
 
 from __future__ import annotations
 
+import importlib
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
@@ -76,6 +77,19 @@ class ProtocolInfo:
     #: Recognises a response body's first data frame (its parsed JSON) as this protocol, for
     #: auto-detection when neither the media type nor a marker header tells.
     sniff: Callable[[Any], bool] | None = None
+    #: Parses a request body (a decoded JSON object) into an
+    #: `assistant_stream_ce.requests.ChatRequest`: the function, or its import path
+    #: ``"package.module:function"`` (imported on first use, so the core needs no pydantic).
+    #: `assistant_stream_ce.requests.parse_request` finds it here.
+    request_parser: Callable[[Any], Any] | str | None = None
+
+    def get_request_parser(self) -> Callable[[Any], Any] | None:
+        """The request parser (importing it if it is given by path), or None."""
+        parser = self.request_parser
+        if isinstance(parser, str):
+            module_name, _, function = parser.partition(":")
+            return getattr(importlib.import_module(module_name), function)  # type: ignore[no-any-return]
+        return parser
 
     @property
     def media_type(self) -> str:

@@ -48,7 +48,7 @@ from __future__ import annotations
 
 import logging
 import uuid
-from collections.abc import AsyncIterable, Mapping
+from collections.abc import AsyncIterable, Iterable, Mapping
 from typing import Any, ClassVar, Literal
 
 import orjson
@@ -135,7 +135,9 @@ class UIMessageStreamEncoder(StreamEncoder, PartListener):
     ``start`` chunk's ``messageId`` (default: the run's first ``step-start`` id when the run
     begins with one, else a generated ``msg_…`` id). ``initial_state``: the state the run
     starts from, sent at once as the ``data-state`` part and the base every ``update-state``
-    applies to.
+    applies to. ``continued_tool_calls``: ids of tool calls the message being continued
+    already holds (``[a.tool_call_id for a in request.answers]``); a run that repeats such a
+    call (an approved call running) writes only its outcome.
     """
 
     media_type = "text/event-stream"
@@ -151,6 +153,7 @@ class UIMessageStreamEncoder(StreamEncoder, PartListener):
         sdk_version: UISDKVersion = 5,
         message_id: str | None = None,
         initial_state: Any = None,
+        continued_tool_calls: Iterable[str] = (),
     ) -> None:
         if sdk_version not in (5, 6, 7):
             raise ValueError(f"sdk_version must be 5, 6 or 7, got {sdk_version!r}")
@@ -168,6 +171,9 @@ class UIMessageStreamEncoder(StreamEncoder, PartListener):
         self._finished = False
         self._state: Any = copy_json_value(initial_state)
         self._state_dirty = initial_state is not None
+        # Calls the continued message already holds: only their outcome is written (ai 7
+        # would add a second part for a repeated tool-input-start).
+        self._continued = frozenset(continued_tool_calls)
 
     # -- the encoder contract ---------------------------------------------------------------
 
@@ -373,6 +379,8 @@ class UIMessageStreamEncoder(StreamEncoder, PartListener):
         self._parts.start_segment("reasoning", chunk.parent_id, chunk.unstable_summary)
 
     def _tool_call_begin(self, chunk: Any) -> None:
+        if chunk.tool_call_id in self._continued:
+            return
         if chunk.tool_call_id in self._parts.tools:
             logger.warning(
                 "ui message stream: duplicate tool call id %r dropped", chunk.tool_call_id
@@ -391,6 +399,8 @@ class UIMessageStreamEncoder(StreamEncoder, PartListener):
         self._parts.begin_tool(chunk.tool_call_id, chunk.tool_name, chunk.parent_id)
 
     def _tool_call_delta(self, chunk: Any) -> None:
+        if chunk.tool_call_id in self._continued:
+            return
         text = chunk.args_text_delta
         tool = self._parts.args_delta(chunk.tool_call_id, text)
         if tool is None:
@@ -402,10 +412,15 @@ class UIMessageStreamEncoder(StreamEncoder, PartListener):
             self._out.append(tool.tag + dumps_text(text) + _END)
 
     def _tool_call_args_text_finish(self, chunk: Any) -> None:
+        if chunk.tool_call_id in self._continued:
+            return
         self._parts.finish_args(chunk.tool_call_id, chunk.args_text_delta)
 
     def _tool_result(self, chunk: Any) -> None:
         tool = self._parts.tools.get(chunk.tool_call_id)
+        if tool is None and chunk.tool_call_id in self._continued:
+            self._continued_result(chunk)
+            return
         if tool is None:
             logger.warning(
                 "ui message stream: result for unknown tool call %r dropped", chunk.tool_call_id
@@ -436,6 +451,38 @@ class UIMessageStreamEncoder(StreamEncoder, PartListener):
         self._parts.result(chunk.tool_call_id)
         self._out.append(frame)
         self._parts.close_tool(tool)
+
+    def _continued_result(self, chunk: Any) -> None:
+        """The outcome of a call of the continued message (its part is in that message)."""
+        value: dict[str, Any] = {"type": "tool-output-available", "toolCallId": chunk.tool_call_id}
+        if chunk.is_error:
+            value["type"] = "tool-output-error"
+            result = chunk.result
+            value["errorText"] = result if type(result) is str else dumps(result).decode()
+        else:
+            value["output"] = chunk.result
+        frame = sse_data(dumps(value, chunk.type))
+        if not self._in_step:
+            self._open_step()
+        self._parts.standalone()
+        self._out.append(frame)
+
+    def _tool_approval_request(self, chunk: Any) -> None:
+        # ai 5 has no approvals: there the call stays unanswered (a client tool call).
+        if self.sdk_version >= 6:
+            value = {
+                "type": "tool-approval-request",
+                "approvalId": chunk.approval_id,
+                "toolCallId": chunk.tool_call_id,
+            }
+            self._event(value, chunk.type)
+
+    def _tool_output_denied(self, chunk: Any) -> None:
+        # The call may belong to the message being continued (not to this stream).
+        if self.sdk_version >= 6:
+            self._event(
+                {"type": "tool-output-denied", "toolCallId": chunk.tool_call_id}, chunk.type
+            )
 
     def _source(self, chunk: Any) -> None:
         value: dict[str, Any] = {"type": "source-url", "sourceId": chunk.id, "url": chunk.url}
@@ -499,7 +546,8 @@ class UIMessageStreamEncoder(StreamEncoder, PartListener):
 class UIMessageStreamResponse(AssistantStreamResponse):
     """Serve a run as a Vercel AI SDK UI message stream (``useChat``, ``readUIMessageStream``).
 
-    ``sdk_version``, ``message_id`` and ``initial_state`` are `UIMessageStreamEncoder`'s;
+    ``sdk_version``, ``message_id``, ``initial_state`` and ``continued_tool_calls`` are
+    `UIMessageStreamEncoder`'s;
     ``initial_state`` defaults to the run's own (``create_run(state=...)``). The idle keepalive
     is a ``: keep-alive`` comment every ``heartbeat`` seconds (on by default).
     """
@@ -512,6 +560,7 @@ class UIMessageStreamResponse(AssistantStreamResponse):
         sdk_version: UISDKVersion = 5,
         message_id: str | None = None,
         initial_state: Any = None,
+        continued_tool_calls: Iterable[str] = (),
         send_timeout: float | None = DEFAULT_SEND_TIMEOUT,
         write_interval: float = DEFAULT_WRITE_INTERVAL,
         status_code: int = 200,
@@ -523,7 +572,10 @@ class UIMessageStreamResponse(AssistantStreamResponse):
         super().__init__(
             stream,
             UIMessageStreamEncoder(
-                sdk_version=sdk_version, message_id=message_id, initial_state=initial_state
+                sdk_version=sdk_version,
+                message_id=message_id,
+                initial_state=initial_state,
+                continued_tool_calls=continued_tool_calls,
             ),
             heartbeat,
             send_timeout=send_timeout,
@@ -564,5 +616,6 @@ register_protocol(
         ),  # no "steps": step boundaries carry no message id or finish reason
         marker=MARKER,
         sniff=_sniff,
+        request_parser="assistant_stream_ce.requests:parse_ui_message_stream_request",
     )
 )
