@@ -28,7 +28,7 @@ from ..state import copy_json_value
 from ._json_patch import PatchError, apply_patch, parse_pointer
 from .decoding import (
     Malformed,
-    StreamDecoder,
+    SSEStreamDecoder,
     get_int,
     get_opt_str,
     get_str,
@@ -36,7 +36,7 @@ from .decoding import (
     require,
     shape_error,
 )
-from .sse import SSEEvent, SSEParser
+from .sse import SSEEvent
 
 __all__ = ["EVENT_TYPES", "AGUIDecoder"]
 
@@ -132,7 +132,7 @@ def _usage(value: dict[str, Any]) -> tuple[int, int]:
     )
 
 
-class AGUIDecoder(StreamDecoder):
+class AGUIDecoder(SSEStreamDecoder):
     """Decode AG-UI SSE events into chunks.
 
     Text and reasoning messages become deltas (each reasoning message starts with a
@@ -156,10 +156,10 @@ class AGUIDecoder(StreamDecoder):
     """
 
     protocol = "ag-ui"
+    missing_end = ("no-terminal", "the stream ended without RUN_FINISHED or RUN_ERROR")
 
     def reset(self) -> None:
         super().reset()
-        self._sse = SSEParser(self.protocol)
         self._started = False
         self._state: Any = None
         # open items: message id -> (parent id, is assistant text)
@@ -200,19 +200,8 @@ class AGUIDecoder(StreamDecoder):
             "THINKING_TEXT_MESSAGE_END": self._thinking_message_end,
         }
 
-    def _feed(self, data: bytes) -> list[Any]:
-        events = self._sse.feed(data)
-        return self._decode_events(events) if events else []
-
-    def _close(self) -> list[Any]:
-        out = [] if self.done else self._decode_events(self._sse.close())
-        if not self.done:
-            self._fail(
-                self._sse.lines.line_count + 1,
-                Malformed("no-terminal", "the stream ended without RUN_FINISHED or RUN_ERROR"),
-            )
+    def _end(self, out: list[Any]) -> None:
         self._close_args(out)
-        return out
 
     def _decode_events(self, events: list[SSEEvent]) -> list[Any]:
         out: list[Any] = []

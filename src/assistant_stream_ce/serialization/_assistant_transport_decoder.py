@@ -26,7 +26,7 @@ from ..assistant_stream_chunk import (
 )
 from .decoding import (
     Malformed,
-    StreamDecoder,
+    SSEStreamDecoder,
     check_operations,
     get_int,
     get_opt_str,
@@ -35,7 +35,7 @@ from .decoding import (
     require,
     shape_error,
 )
-from .sse import SSEEvent, SSEParser
+from .sse import SSEEvent
 
 __all__ = ["AssistantTransportDecoder"]
 
@@ -73,7 +73,7 @@ def _usage(value: dict[str, Any]) -> tuple[int, int]:
     return get_int(usage, "inputTokens"), get_int(usage, "outputTokens")
 
 
-class AssistantTransportDecoder(StreamDecoder):
+class AssistantTransportDecoder(SSEStreamDecoder):
     """Decode the assistant transport SSE protocol into chunks.
 
     Part-addressed events become flat chunks again: a text part's deltas become text deltas, a
@@ -87,10 +87,10 @@ class AssistantTransportDecoder(StreamDecoder):
     """
 
     protocol = "assistant transport"
+    missing_end = ("no-done", "the stream ended without the [DONE] marker")
 
     def reset(self) -> None:
         super().reset()
-        self._sse = SSEParser(self.protocol)
         self._parts: list[_Part] = []
         self._tool_ids: set[str] = set()
         self._steps_finished = False
@@ -108,19 +108,8 @@ class AssistantTransportDecoder(StreamDecoder):
             "message-finish": self._message_finish,
         }
 
-    def _feed(self, data: bytes) -> list[Any]:
-        events = self._sse.feed(data)
-        return self._decode_events(events) if events else []
-
-    def _close(self) -> list[Any]:
-        out = [] if self.done else self._decode_events(self._sse.close())
-        if not self.done:
-            self._fail(
-                self._sse.lines.line_count + 1,
-                Malformed("no-done", "the stream ended without the [DONE] marker"),
-            )
+    def _end(self, out: list[Any]) -> None:
         self._close_args(out)
-        return out
 
     def _decode_events(self, events: list[SSEEvent]) -> list[Any]:
         out: list[Any] = []

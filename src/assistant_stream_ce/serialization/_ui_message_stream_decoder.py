@@ -30,7 +30,7 @@ from ..assistant_stream_chunk import (
 from ..errors import SerializationError
 from .decoding import (
     Malformed,
-    StreamDecoder,
+    SSEStreamDecoder,
     get_int,
     get_opt_str,
     get_str,
@@ -38,7 +38,7 @@ from .decoding import (
     require,
     shape_error,
 )
-from .sse import SSEEvent, SSEParser
+from .sse import SSEEvent
 
 __all__ = ["UIMessageStreamDecoder"]
 
@@ -64,7 +64,7 @@ def _file_data(url: str, media_type: str) -> str:
     return url[len(prefix) :] if url.startswith(prefix) else url
 
 
-class UIMessageStreamDecoder(StreamDecoder):
+class UIMessageStreamDecoder(SSEStreamDecoder):
     """Decode a UI message stream (npm ``ai`` 5, 6, 7) into chunks.
 
     ``start-step`` becomes ``step-start`` (with ``start``'s ``messageId``); a ``finish-step``
@@ -82,10 +82,10 @@ class UIMessageStreamDecoder(StreamDecoder):
     """
 
     protocol = "ui message stream"
+    missing_end = ("no-done", "the stream ended without the [DONE] marker")
 
     def reset(self) -> None:
         super().reset()
-        self._sse = SSEParser(self.protocol)
         self._message_id = ""
         self._texts: set[str] = set()
         self._reasoning: set[str] = set()
@@ -116,20 +116,9 @@ class UIMessageStreamDecoder(StreamDecoder):
             "message-metadata": self._ignore,
         }
 
-    def _feed(self, data: bytes) -> list[Any]:
-        events = self._sse.feed(data)
-        return self._decode_events(events) if events else []
-
-    def _close(self) -> list[Any]:
-        out = [] if self.done else self._decode_events(self._sse.close())
-        if not self.done:
-            self._fail(
-                self._sse.lines.line_count + 1,
-                Malformed("no-done", "the stream ended without the [DONE] marker"),
-            )
+    def _end(self, out: list[Any]) -> None:
         self._close_args(out)
         self._flush_step(out, "unknown", 0, 0)
-        return out
 
     def _decode_events(self, events: list[SSEEvent]) -> list[Any]:
         out: list[Any] = []

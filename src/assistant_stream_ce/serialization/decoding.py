@@ -13,8 +13,16 @@ import orjson
 
 from ..assistant_stream_chunk import AssistantStreamChunk
 from ..errors import DecodeError
+from .sse import SSEEvent, SSEParser
 
-__all__ = ["ByteSource", "Malformed", "StreamDecoder", "check_finite", "loads"]
+__all__ = [
+    "ByteSource",
+    "Malformed",
+    "SSEStreamDecoder",
+    "StreamDecoder",
+    "check_finite",
+    "loads",
+]
 
 logger = logging.getLogger("assistant_stream_ce.serialization")
 
@@ -219,6 +227,37 @@ class StreamDecoder:
         if key not in self._logged:
             self._logged.add(key)
             logger.debug("%s: unknown frame type %r skipped", self.protocol, kind)
+
+
+class SSEStreamDecoder(StreamDecoder):
+    """Base of the decoders of SSE protocols with a terminator: events come from the shared
+    `SSEParser` and go to `_decode_events`; a body that ends before the terminator is
+    ``missing_end`` (a malformed stream: raised in strict mode, logged in lenient mode), and
+    `_end` completes what the end of the body closes."""
+
+    #: (kind, message) of the problem when the body ends without the protocol's terminator.
+    missing_end: ClassVar[tuple[str, str]] = ("no-end", "the stream ended without its end")
+
+    def reset(self) -> None:
+        super().reset()
+        self._sse = SSEParser(self.protocol)
+
+    def _feed(self, data: bytes) -> list[Any]:
+        events = self._sse.feed(data)
+        return self._decode_events(events) if events else []
+
+    def _close(self) -> list[Any]:
+        out = [] if self.done else self._decode_events(self._sse.close())
+        if not self.done:
+            self._fail(self._sse.lines.line_count + 1, Malformed(*self.missing_end))
+        self._end(out)
+        return out
+
+    def _decode_events(self, events: list[SSEEvent]) -> list[Any]:
+        raise NotImplementedError
+
+    def _end(self, out: list[Any]) -> None:
+        """The body ended: add the chunks that closes (open arguments, a pending step)."""
 
 
 def shape_error(kind: str, exc: BaseException) -> Malformed:
