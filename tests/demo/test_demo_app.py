@@ -149,3 +149,46 @@ def test_page_and_static_files_are_served_from_the_package(server: LiveServer) -
     for name in ("app.js", "style.css"):
         asset = httpx.get(server.url(f"/static/{name}"), timeout=5)
         assert asset.status_code == 200 and asset.content == (STATIC_DIR / name).read_bytes()
+
+
+@pytest.mark.parametrize(
+    ("name", "body"),
+    [
+        (  # what useChat's DefaultChatTransport (ai 5/6/7) posts
+            "ui-message-stream",
+            {
+                "id": "chat-1",
+                "messages": [
+                    {"id": "m1", "role": "user", "parts": [{"type": "text", "text": "Hi there"}]}
+                ],
+                "trigger": "submit-message",
+            },
+        ),
+        (  # what assistant-ui's useAssistantTransportRuntime posts
+            "assistant-transport",
+            {
+                "commands": [
+                    {
+                        "type": "add-message",
+                        "message": {
+                            "id": "m1",
+                            "role": "user",
+                            "parts": [{"type": "text", "text": "Hi there"}],
+                        },
+                    }
+                ],
+                "state": {},
+                "tools": {},
+                "threadId": "__LOCALID_1",
+                "runConfig": {},
+            },
+        ),
+    ],
+)
+def test_real_frontends_request_shapes_are_served(
+    server: LiveServer, name: str, body: dict[str, Any]
+) -> None:
+    response = httpx.post(server.url(f"/api/chat/{name}"), json=body, timeout=10)
+    assert response.status_code == 200, response.text[:300]
+    run = httpx.get(server.url("/api/runs/last"), timeout=5).json()
+    assert run["format"] == name and run["status"] == "completed" and run["text_deltas"] > 0

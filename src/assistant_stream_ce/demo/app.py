@@ -249,6 +249,30 @@ def _pace(request: Request, config: DemoConfig) -> float | None:
     return value
 
 
+def _simple_body_problem(body: Any) -> str | None:
+    """What is wrong with ``body`` as the page's own ``{"messages": [...]}`` body, if anything."""
+    if not isinstance(body, dict) or "messages" not in body:
+        return "the body must be a JSON object with a 'messages' array"
+    if body["messages"] == []:
+        return "'messages' must not be empty"
+    return None
+
+
+def _protocol_messages(body: Any, protocol: str) -> list[dict[str, Any]] | None:
+    """The conversation of a body in ``protocol``'s own request shape, or None."""
+    try:
+        from ..requests import RequestError, parse_request
+    except ImportError:  # pydantic is not installed
+        return None
+    if not isinstance(body, dict):
+        return None
+    try:
+        request = parse_request(body, protocol=protocol)
+    except (RequestError, ValueError):
+        return None
+    return [dict(message) for message in request.messages] or None
+
+
 def create_app(config: DemoConfig | None = None) -> FastAPI:
     """The demo application (offline model unless ``config`` names a provider)."""
     config = config or DemoConfig()
@@ -301,15 +325,24 @@ def create_app(config: DemoConfig | None = None) -> FastAPI:
             body = await _read_json(request, config)
         except _BadRequest as problem:
             return _error(problem.status, problem.message)
-        if not isinstance(body, dict) or "messages" not in body:
-            return _error(422, "the body must be a JSON object with a 'messages' array")
-        if body["messages"] == []:
-            return _error(422, "'messages' must not be empty")
         try:
-            messages = validate_messages(body["messages"])
             pace = _pace(request, config)
-        except (InvalidMessagesError, ValueError) as exc:
+        except ValueError as exc:
             return _error(422, str(exc))
+        # The page's own body ({"messages": [{role, content}]}) first; else the protocol's
+        # own request shape (useChat, HttpAgent, assistant-ui runtimes), via parse_request.
+        complaint = _simple_body_problem(body)
+        messages: list[dict[str, Any]] = []
+        if complaint is None:
+            try:
+                messages = validate_messages(body["messages"])
+            except InvalidMessagesError as exc:
+                complaint = str(exc)
+        if complaint is not None:
+            parsed = _protocol_messages(body, fmt.name)
+            if parsed is None:
+                return _error(422, complaint)
+            messages = parsed
 
         record = log.start(fmt.name, config.provider)
         options: dict[str, Any] = {}
