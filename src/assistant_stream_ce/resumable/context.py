@@ -278,6 +278,13 @@ class ResumableStreamContext:
         """The stream's entries (cursor and bytes) after ``cursor``, following it live."""
         return self._read(scoped_stream_id(stream_id, owner), cursor)
 
+    def read_entry_batches(
+        self, stream_id: str, *, owner: str | None = None, cursor: str = ""
+    ) -> AsyncIterator[list[ResumableStreamEntry]]:
+        """Like `read_entries`, the entries available at once in one list at a time (a store
+        without ``read_batches`` gives one entry per list)."""
+        return self._read_batches(scoped_stream_id(stream_id, owner), cursor)
+
     async def start(
         self,
         stream_id: str,
@@ -421,6 +428,26 @@ class ResumableStreamContext:
                 yield entry
         finally:
             signal.set()
+
+    async def _read_batches(
+        self, sid: str, cursor: str
+    ) -> AsyncIterator[list[ResumableStreamEntry]]:
+        signal = _Signal()
+        read_batches = getattr(self.store, "read_batches", None)
+        if read_batches is None:
+            try:
+                async for entry in self.store.read(sid, cursor, signal):
+                    yield [entry]
+            finally:
+                signal.set()
+            return
+        batches: AsyncIterator[list[ResumableStreamEntry]] = read_batches(sid, cursor, signal)
+        try:
+            async for batch in batches:
+                yield batch
+        finally:
+            signal.set()
+            await batches.aclose()  # type: ignore[attr-defined]
 
     async def _read_bytes(self, sid: str, cursor: str) -> AsyncIterator[bytes]:
         signal = _Signal()

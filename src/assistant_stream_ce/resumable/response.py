@@ -116,7 +116,7 @@ async def create_resumable_assistant_stream_response(
     role = await context.start(stream_id, make_stream, owner=owner, on_stop=run.aclose)
     if role != "producer":
         await run.aclose()
-    entries = context.read_entries(stream_id, owner=owner)
+    entries = context.read_entry_batches(stream_id, owner=owner)
     return StreamingResponse(
         _body(entries, spare, event_ids, interval),
         media_type=resolved.media_type,
@@ -163,7 +163,7 @@ async def create_resume_assistant_stream_response(
         parse_cursor(start)
     except ResumableStreamError:
         return JSONResponse({"error": "invalid cursor"}, status_code=400)
-    entries = context.read_entries(stream_id, owner=owner, cursor=start)
+    entries = context.read_entry_batches(stream_id, owner=owner, cursor=start)
     return StreamingResponse(
         _body(entries, copy.deepcopy(resolved), event_ids, interval),
         media_type=resolved.media_type,
@@ -184,39 +184,41 @@ def _check_event_ids(encoder: StreamEncoder, event_ids: bool) -> None:
 
 
 async def _body(
-    entries: AsyncIterator[ResumableStreamEntry],
+    batches: AsyncIterator[list[ResumableStreamEntry]],
     spare: StreamEncoder,
     event_ids: bool,
     heartbeat: float | None,
 ) -> AsyncIterator[bytes]:
-    """The recorded bytes, with a keepalive after ``heartbeat`` idle seconds; a stream that ends
-    with an error (its producer died, say) ends with the protocol's error frame and end of
-    stream, never with a cut connection."""
+    """The recorded bytes (the frames read at once go out as one body part), with a keepalive
+    after ``heartbeat`` idle seconds; a stream that ends with an error (its producer died, say)
+    ends with the protocol's error frame and end of stream, never with a cut connection."""
     keepalive = getattr(spare, "keepalive", b"") if heartbeat is not None else b""
-    waiting: asyncio.Future[ResumableStreamEntry] | None = None
+    waiting: asyncio.Future[list[ResumableStreamEntry]] | None = None
     try:
         while True:
             if not keepalive:
                 try:
-                    entry = await entries.__anext__()
+                    batch = await batches.__anext__()
                 except StopAsyncIteration:
                     break
             else:
                 if waiting is None:
-                    waiting = asyncio.ensure_future(entries.__anext__())
+                    waiting = asyncio.ensure_future(batches.__anext__())
                 done, _ = await asyncio.wait([waiting], timeout=heartbeat)
                 if not done:
                     yield keepalive
                     continue
                 finished, waiting = waiting, None
                 try:
-                    entry = finished.result()
+                    batch = finished.result()
                 except StopAsyncIteration:
                     break
             if event_ids:
-                yield with_event_id(entry.chunk, entry.cursor)
+                yield b"".join([with_event_id(entry.chunk, entry.cursor) for entry in batch])
+            elif len(batch) == 1:
+                yield batch[0].chunk
             else:
-                yield entry.chunk
+                yield b"".join([entry.chunk for entry in batch])
     except ResumableStreamError as exc:
         message = str(exc) if str(exc) in _SAFE_MESSAGES else "The stream failed"
         if exc.code == "trimmed":
@@ -231,7 +233,7 @@ async def _body(
         if waiting is not None:
             waiting.cancel()
             await asyncio.gather(waiting, return_exceptions=True)
-        await entries.aclose()  # type: ignore[attr-defined]
+        await batches.aclose()  # type: ignore[attr-defined]
 
 
 def _merge_headers(

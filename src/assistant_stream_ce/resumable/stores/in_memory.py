@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncGenerator, AsyncIterator, Callable
 from typing import Literal
 
 from .._wait import SignalWatch, parse_cursor, wake
@@ -219,6 +219,20 @@ class InMemoryResumableStreamStore:
         self, stream_id: str, cursor: str, signal: CancellationSignal
     ) -> AsyncIterator[ResumableStreamEntry]:
         """Entries after ``cursor`` then live ones; raises ``failed`` after an error end."""
+        batches = self.read_batches(stream_id, cursor, signal)
+        try:
+            async for batch in batches:
+                for entry in batch:
+                    if signal.is_set():
+                        return
+                    yield entry
+        finally:
+            await batches.aclose()
+
+    async def read_batches(
+        self, stream_id: str, cursor: str, signal: CancellationSignal
+    ) -> AsyncGenerator[list[ResumableStreamEntry], None]:
+        """Like `read`, a list of the entries available at once at a time (never empty)."""
         state = self._get(stream_id)
         if state is None:
             raise ResumableStreamError("missing", f"Stream not found: {stream_id}")
@@ -230,11 +244,16 @@ class InMemoryResumableStreamStore:
         try:
             while True:
                 chunks = state.chunks
-                while position < len(chunks):
+                if position < len(chunks):
                     if signal.is_set():
                         return
-                    position += 1
-                    yield ResumableStreamEntry(str(position), chunks[position - 1])
+                    batch = [
+                        ResumableStreamEntry(str(number), chunk)
+                        for number, chunk in enumerate(chunks[position:], position + 1)
+                    ]
+                    position += len(batch)
+                    yield batch
+                    continue
                 if signal.is_set():
                     return
                 if state.final is not None:

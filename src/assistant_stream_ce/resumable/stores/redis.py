@@ -23,7 +23,7 @@ import math
 import secrets
 import threading
 import time
-from collections.abc import AsyncIterator
+from collections.abc import AsyncGenerator, AsyncIterator
 from typing import Any, Literal, Protocol
 
 from .._wait import SignalWatch, parse_cursor, wake
@@ -71,6 +71,10 @@ FIN_ERROR = "error"
 STREAM_START_ID = "0-0"
 _CHUNK, _FIN, _ERROR = FIELD_CHUNK.encode(), FIELD_FIN.encode(), FIELD_ERROR.encode()
 _FIN_ERROR = FIN_ERROR.encode()
+
+#: How many of its last entries a producer keeps for the readers in its process (up to twice
+#: that); a reader further behind reads from Redis until it catches up.
+RECENT_ENTRIES = 1024
 
 #: The message of the error that ends a stream whose producer died.
 PRODUCER_LOST = "The stream's producer stopped without finishing the stream"
@@ -226,13 +230,16 @@ class _AppendQueue:
                         if not future.done():
                             future.set_exception(exc)
                     continue
-                for (_, _, future), result in zip(batch, results, strict=True):
-                    if future.done():
-                        continue
+                for (producer, chunks, future), result in zip(batch, results, strict=True):
                     if isinstance(result, Exception):
-                        future.set_exception(result)
-                    else:
-                        future.set_result(int(result))
+                        if not future.done():
+                            future.set_exception(result)
+                        continue
+                    last = int(result)
+                    if last > 0:
+                        producer._written(chunks, last)
+                    if not future.done():
+                        future.set_result(last)
         finally:
             self._task = None
 
@@ -289,7 +296,12 @@ def _is_noscript(result: Any) -> bool:
 
 class _RedisProducer:
     """A producer's lease on one stream, kept alive by the store's lease keeper; appends and the
-    end are only accepted while this producer holds it."""
+    end are only accepted while this producer holds it.
+
+    It also keeps the entries it wrote last (``recent``, numbered from ``recent_first``), so the
+    readers of its stream in this process follow it without reading them back from Redis: an
+    entry reaches them as soon as Redis acknowledged it, with the number Redis gave it.
+    """
 
     batched = True
 
@@ -301,6 +313,50 @@ class _RedisProducer:
         self.stop_requested = asyncio.Event()
         self.lease_lost = False
         self.finishing = False
+        self.written = 0  # the number of the last entry Redis acknowledged
+        self.recent: list[ResumableStreamEntry] = []
+        self.recent_first = 1
+        self._waiters: list[asyncio.Future[None]] = []
+
+    @property
+    def live(self) -> bool:
+        """Whether local readers may follow this producer (else they read from Redis)."""
+        return not (self.finishing or self.lease_lost)
+
+    def _written(self, chunks: list[bytes], last: int) -> None:
+        """Redis stored ``chunks`` as the entries up to ``last``: hand them to local readers."""
+        first = last - len(chunks) + 1
+        if first != self.written + 1:  # not expected (one writer per lease): start afresh
+            self.recent = []
+            self.recent_first = first
+        recent = self.recent
+        recent.extend(
+            [ResumableStreamEntry(str(number), chunk) for number, chunk in enumerate(chunks, first)]
+        )
+        self.written = last
+        if len(recent) > 2 * RECENT_ENTRIES:
+            drop = len(recent) - RECENT_ENTRIES
+            del recent[:drop]
+            self.recent_first += drop
+        self._wake()
+
+    def _wake(self) -> None:
+        waiters, self._waiters = self._waiters, []
+        for future in waiters:
+            wake(future)
+
+    def after(self, position: int) -> list[ResumableStreamEntry] | None:
+        """The entries after ``position`` this producer holds (None: read them from Redis)."""
+        start = position + 1 - self.recent_first
+        if start < 0 or not self.live:
+            return None
+        return self.recent[start:]
+
+    def waiter(self) -> asyncio.Future[None]:
+        """A future resolved when entries are written or local readers must go to Redis."""
+        future: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+        self._waiters.append(future)
+        return future
 
     async def start(self) -> None:
         store = self._store
@@ -316,6 +372,7 @@ class _RedisProducer:
     def lost(self) -> None:
         self.lease_lost = True
         self.stop_requested.set()
+        self._wake()
 
     async def append_many(self, chunks: list[bytes]) -> None:
         store = self._store
@@ -328,6 +385,7 @@ class _RedisProducer:
 
     async def finalize(self, status: Literal["done", "error"], error: str | None = None) -> bool:
         self.finishing = True  # the keeper stops renewing; the end removes the lease
+        self._wake()  # local readers read the rest, and the end, from Redis
         result = await self._store._finalize_stream(self.stream_id, status, error, self.token)
         if result == -3:
             self.lease_lost = True
@@ -335,6 +393,7 @@ class _RedisProducer:
 
     async def close(self) -> None:
         self.finishing = True
+        self._wake()
         store = self._store
         if store._producers.get(self.stream_id) is self:
             del store._producers[self.stream_id]
@@ -600,6 +659,24 @@ class RedisResumableStreamStore:
         Raises ``failed`` after an error end — including the one written when the producer's
         lease expired — and ``trimmed`` when entries after ``cursor`` were trimmed away.
         """
+        batches = self.read_batches(stream_id, cursor, signal)
+        try:
+            async for batch in batches:
+                for entry in batch:
+                    if signal.is_set():
+                        return
+                    yield entry
+        finally:
+            await batches.aclose()
+
+    async def read_batches(
+        self, stream_id: str, cursor: str, signal: CancellationSignal
+    ) -> AsyncGenerator[list[ResumableStreamEntry], None]:
+        """Like `read`, a list of the entries read at once at a time (never empty).
+
+        While the stream's producer runs in this process (on this store), its entries come
+        from it as soon as Redis acknowledged them; otherwise from ``XREAD BLOCK``.
+        """
         keys = self._keys(stream_id)
         position = parse_cursor(cursor)
         client = self._client
@@ -616,19 +693,45 @@ class RedisResumableStreamStore:
         pending: asyncio.Task[Any] | None = None
         # A signal that is only set once its reader is closed needs no watching during a call.
         quiet = bool(getattr(signal, "set_only_after_close", False))
+        producers = self._producers
+        block_s = self.block_ms / 1000
+        quiet_since = loop.time()
         try:
             while True:
                 if signal.is_set():
                     return
+                producer = producers.get(stream_id)
+                local = producer.after(position) if producer is not None else None
+                if local is not None and producer is not None:
+                    if local:
+                        position += len(local)
+                        yield local
+                        quiet_since = loop.time()
+                        continue
+                    if loop.time() - quiet_since >= block_s:
+                        # Quiet for a block: was the stream deleted (or ended) elsewhere?
+                        quiet_since = loop.time()
+                        if await self._check_producer(stream_id) != "streaming":
+                            producer = None  # read what is left from Redis
+                    if producer is not None:
+                        future = producer.waiter()
+                        timer = loop.call_later(block_s, wake, future)
+                        if not quiet:
+                            watch.arm(future)
+                        try:
+                            await future
+                        finally:
+                            timer.cancel()
+                        continue
                 call = client.xread({keys.data: f"0-{position}"}, count=1000, block=self.block_ms)
                 if quiet:
                     reply = await call
                 else:
                     pending = loop.create_task(call)
-                    future: asyncio.Future[None] = loop.create_future()
-                    pending.add_done_callback(lambda _t, f=future: wake(f))  # type: ignore[misc]
-                    watch.arm(future)
-                    await future
+                    waiting: asyncio.Future[None] = loop.create_future()
+                    pending.add_done_callback(lambda _t, f=waiting: wake(f))  # type: ignore[misc]
+                    watch.arm(waiting)
+                    await waiting
                     if not pending.done():
                         return  # the signal was set
                     reply, pending = pending.result(), None
@@ -642,24 +745,33 @@ class RedisResumableStreamStore:
                             raise ResumableStreamError("failed", "Stream errored")
                         return
                     continue
+                quiet_since = loop.time()
+                batch: list[ResumableStreamEntry] = []
+                end: dict[bytes, bytes] | None = None
                 for entry_id, fields in entries:
                     number = int(_text(entry_id).partition("-")[2])
                     if number != position + 1:
+                        if batch:
+                            yield batch
                         raise ResumableStreamError(
                             "trimmed", f"Entries after cursor {position} were trimmed"
                         )
                     position = number
-                    fin = fields.get(_FIN)
-                    if fin is not None:
-                        if fin == _FIN_ERROR:
-                            message = fields.get(_ERROR)
-                            raise ResumableStreamError(
-                                "failed", _text(message) if message else "Stream errored"
-                            )
-                        return
+                    if _FIN in fields:
+                        end = fields
+                        break
+                    batch.append(ResumableStreamEntry(str(number), bytes(fields.get(_CHUNK, b""))))
+                if batch:
                     if signal.is_set():
                         return
-                    yield ResumableStreamEntry(str(number), bytes(fields.get(_CHUNK, b"")))
+                    yield batch
+                if end is not None:
+                    if end[_FIN] == _FIN_ERROR:
+                        message = end.get(_ERROR)
+                        raise ResumableStreamError(
+                            "failed", _text(message) if message else "Stream errored"
+                        )
+                    return
         finally:
             if pending is not None and not pending.done():
                 # Not awaited: redis-py ends the cancelled call by dropping its connection.
