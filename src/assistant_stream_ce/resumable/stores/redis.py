@@ -258,6 +258,144 @@ class _AppendQueue:
         return await _evalsha_batch(store._client, _APPEND, store._append.sha, calls)
 
 
+class _Follower:
+    """A reader waiting on the store's `_Tail` for the entries of one stream."""
+
+    __slots__ = ("error", "future", "key", "pending", "quiet")
+
+    def __init__(self, key: bytes) -> None:
+        self.key = key
+        self.pending: list[tuple[Any, dict[bytes, bytes]]] = []
+        self.quiet = False  # no entry for a whole block: time to check the producer's lease
+        self.error: BaseException | None = None
+        self.future: asyncio.Future[None] | None = None
+
+    def notify(self) -> None:
+        future, self.future = self.future, None
+        if future is not None:
+            wake(future)
+
+
+class _Watch:
+    __slots__ = ("followers", "heard", "position")
+
+    def __init__(self, position: int, now: float) -> None:
+        self.position = position
+        self.followers: list[_Follower] = []
+        self.heard = now
+
+
+class _Tail:
+    """One ``XREAD BLOCK`` for every stream the readers of a store follow from Redis (instead
+    of a blocking call, and a connection, per reader).
+
+    A reader that caught up registers with `follow`; the loop reads all followed streams in one
+    call and hands each reader its stream's new entries. A stream followed while the call is
+    blocked is added by waking the call: one ``XADD`` to a small stream of this store's own
+    (``{prefix}:tail:<random>``, expiring), read by the same call.
+    """
+
+    def __init__(self, store: RedisResumableStreamStore) -> None:
+        self._store = store
+        self._watches: dict[bytes, _Watch] = {}
+        self._task: asyncio.Task[None] | None = None
+        self._wake_key = f"{store.key_prefix}:tail:{secrets.token_hex(8)}".encode()
+        self._wake_id = b"0-0"
+        self._blocked_on: set[bytes] = set()  # the streams the call in flight reads
+        self._waking = False
+
+    def follow(self, key: bytes, position: int) -> _Follower:
+        loop = asyncio.get_running_loop()
+        follower = _Follower(key)
+        watch = self._watches.get(key)
+        if watch is None:
+            watch = self._watches[key] = _Watch(position, loop.time())
+        elif position < watch.position:
+            watch.position = position  # the others skip what they already have
+        watch.followers.append(follower)
+        if self._task is None:
+            self._task = loop.create_task(self._run())
+        elif self._blocked_on and key not in self._blocked_on and not self._waking:
+            self._waking = True
+            loop.create_task(self._wake()).add_done_callback(_retrieve)
+        return follower
+
+    def unfollow(self, follower: _Follower) -> None:
+        watch = self._watches.get(follower.key)
+        if watch is None:
+            return
+        if follower in watch.followers:
+            watch.followers.remove(follower)
+        if not watch.followers:
+            del self._watches[follower.key]
+
+    async def _wake(self) -> None:
+        try:
+            pipe = self._store._client.pipeline(transaction=False)
+            pipe.xadd(self._wake_key, {b"w": b"1"}, maxlen=1, approximate=False)
+            pipe.pexpire(self._wake_key, 60_000)
+            await pipe.execute()
+        except Exception as exc:  # the loop still picks the stream up within a block
+            logger.debug("waking the resumable stream tail failed: %s", exc)
+        finally:
+            self._waking = False
+
+    async def _run(self) -> None:
+        store = self._store
+        client = store._client
+        loop = asyncio.get_running_loop()
+        block_s = store.block_ms / 1000
+        try:
+            while self._watches:
+                streams: dict[bytes, bytes] = {self._wake_key: self._wake_id}
+                for key, watch in self._watches.items():
+                    streams[key] = b"0-%d" % watch.position
+                self._blocked_on = set(streams)
+                try:
+                    reply = await client.xread(streams, count=1000, block=store.block_ms)
+                except Exception as exc:
+                    for failed in list(self._watches.values()):
+                        for follower in failed.followers:
+                            follower.error = exc
+                            follower.notify()
+                    self._watches.clear()
+                    return
+                finally:
+                    self._blocked_on = set()
+                now = loop.time()
+                for name, entries in _reply_streams(reply):
+                    if not entries:
+                        continue
+                    if name == self._wake_key:
+                        self._wake_id = entries[-1][0]
+                        continue
+                    read = self._watches.get(name)
+                    if read is None:
+                        continue
+                    read.position = int(_text(entries[-1][0]).partition("-")[2])
+                    read.heard = now
+                    for follower in read.followers:
+                        follower.pending.extend(entries)
+                        follower.notify()
+                for watch in self._watches.values():
+                    if now - watch.heard >= block_s:
+                        watch.heard = now
+                        for follower in watch.followers:
+                            follower.quiet = True
+                            follower.notify()
+        finally:
+            self._task = None
+            if self._watches:  # followed while the loop was ending
+                self._task = loop.create_task(self._run())
+
+    async def aclose(self) -> None:
+        task, self._task = self._task, None
+        self._watches.clear()
+        if task is not None:
+            task.cancel()
+            await asyncio.gather(task, return_exceptions=True)
+
+
 async def _evalsha_batch(
     client: Any, script: str, sha: str, calls: list[tuple[list[Any], list[Any]]]
 ) -> list[Any]:
@@ -470,6 +608,7 @@ class RedisResumableStreamStore:
         self._pubsub: Any = None
         self._lease_thread: _LeaseThread | None = None
         self._appends = _AppendQueue(self)
+        self._tail = _Tail(self)
 
     # -- helpers ---------------------------------------------------------------------------
 
@@ -690,12 +829,12 @@ class RedisResumableStreamStore:
         watch = SignalWatch(signal)
         loop = asyncio.get_running_loop()
         data_key = keys.data.encode()
-        pending: asyncio.Task[Any] | None = None
-        # A signal that is only set once its reader is closed needs no watching during a call.
+        # A signal that is only set once its reader is closed needs no watching during a wait.
         quiet = bool(getattr(signal, "set_only_after_close", False))
         producers = self._producers
         block_s = self.block_ms / 1000
         quiet_since = loop.time()
+        follower: _Follower | None = None
         try:
             while True:
                 if signal.is_set():
@@ -703,6 +842,9 @@ class RedisResumableStreamStore:
                 producer = producers.get(stream_id)
                 local = producer.after(position) if producer is not None else None
                 if local is not None and producer is not None:
+                    if follower is not None:
+                        self._tail.unfollow(follower)
+                        follower = None
                     if local:
                         position += len(local)
                         yield local
@@ -723,39 +865,44 @@ class RedisResumableStreamStore:
                         finally:
                             timer.cancel()
                         continue
-                call = client.xread({keys.data: f"0-{position}"}, count=1000, block=self.block_ms)
-                if quiet:
-                    reply = await call
+                if follower is None:
+                    # Catch up directly; once there is nothing more, follow through the tail.
+                    reply = await self._client.xread({keys.data: f"0-{position}"}, count=1000)
+                    entries = _stream_entries(reply, data_key)
+                    if not entries:
+                        follower = self._tail.follow(data_key, position)
+                        continue
                 else:
-                    pending = loop.create_task(call)
-                    waiting: asyncio.Future[None] = loop.create_future()
-                    pending.add_done_callback(lambda _t, f=waiting: wake(f))  # type: ignore[misc]
-                    watch.arm(waiting)
-                    await waiting
-                    if not pending.done():
-                        return  # the signal was set
-                    reply, pending = pending.result(), None
-                entries = _stream_entries(reply, data_key)
-                if not entries:
-                    state = await self._check_producer(stream_id)
-                    if state == "missing":
-                        return
-                    if state != "streaming" and not await self._has_after(keys, position):
-                        if state == "error":
-                            raise ResumableStreamError("failed", "Stream errored")
-                        return
-                    continue
+                    if not (follower.pending or follower.quiet or follower.error):
+                        future = follower.future = loop.create_future()
+                        if not quiet:
+                            watch.arm(future)
+                        await future
+                        continue
+                    if follower.error is not None:
+                        raise follower.error
+                    entries, follower.pending = follower.pending, []
+                    if not entries:
+                        follower.quiet = False
+                        state = await self._check_producer(stream_id)
+                        if state == "missing":
+                            return
+                        if state != "streaming" and not await self._has_after(keys, position):
+                            if state == "error":
+                                raise ResumableStreamError("failed", "Stream errored")
+                            return
+                        continue
                 quiet_since = loop.time()
                 batch: list[ResumableStreamEntry] = []
                 end: dict[bytes, bytes] | None = None
+                gap = False
                 for entry_id, fields in entries:
                     number = int(_text(entry_id).partition("-")[2])
+                    if number <= position:
+                        continue  # read for another follower of the stream
                     if number != position + 1:
-                        if batch:
-                            yield batch
-                        raise ResumableStreamError(
-                            "trimmed", f"Entries after cursor {position} were trimmed"
-                        )
+                        gap = True
+                        break
                     position = number
                     if _FIN in fields:
                         end = fields
@@ -765,6 +912,14 @@ class RedisResumableStreamStore:
                     if signal.is_set():
                         return
                     yield batch
+                if gap:
+                    if follower is None:
+                        raise ResumableStreamError(
+                            "trimmed", f"Entries after cursor {position} were trimmed"
+                        )
+                    self._tail.unfollow(follower)  # read the missing ones directly
+                    follower = None
+                    continue
                 if end is not None:
                     if end[_FIN] == _FIN_ERROR:
                         message = end.get(_ERROR)
@@ -773,10 +928,8 @@ class RedisResumableStreamStore:
                         )
                     return
         finally:
-            if pending is not None and not pending.done():
-                # Not awaited: redis-py ends the cancelled call by dropping its connection.
-                pending.cancel()
-                pending.add_done_callback(_retrieve)
+            if follower is not None:
+                self._tail.unfollow(follower)
             await watch.close()
 
     async def _has_after(self, keys: _Keys, position: int) -> bool:
@@ -802,6 +955,7 @@ class RedisResumableStreamStore:
 
     async def aclose(self) -> None:
         """Stop the background work (the client you passed in stays open)."""
+        await self._tail.aclose()
         tasks = [t for t in {self._listener, self._keeper} if t is not None]
         self._listener = self._keeper = None
         for task in tasks:
@@ -945,6 +1099,18 @@ def _dedicated_client(client: Any) -> Any:
 def _retrieve(task: asyncio.Task[Any]) -> None:
     if not task.cancelled():
         task.exception()
+
+
+def _reply_streams(reply: Any) -> list[tuple[bytes, list[tuple[Any, dict[bytes, bytes]]]]]:
+    """Every stream of an ``XREAD`` reply (RESP2 list or RESP3 map) with its entries."""
+    if not reply:
+        return []
+    if isinstance(reply, dict):
+        return [
+            (name, list(value[0] if value and isinstance(value[0], list) else value))
+            for name, value in reply.items()
+        ]
+    return [(name, list(entries)) for name, entries in reply]
 
 
 def _stream_entries(reply: Any, key: bytes) -> list[tuple[Any, dict[bytes, bytes]]]:
