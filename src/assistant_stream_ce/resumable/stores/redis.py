@@ -9,9 +9,13 @@ Layout per stream (one hash tag, so a cluster keeps them on one slot)::
     {prefix}:{<id>}:stop   set when a stop was requested (also announced on ``{prefix}:stop``)
 
 Appends run one Lua script per batch (lease check, ``XADD`` of every chunk, trim, ``PEXPIRE``),
-so a fast producer costs one round trip per batch, not per chunk. Readers follow with
-``XREAD BLOCK`` (no polling interval); when a block times out they check the producer's lease,
-and a stream whose producer died (its lease expired) is ended with an error by that reader.
+so a fast producer costs one round trip per batch, not per chunk; the batches of every producer
+of a store go in one pipeline per round trip. A reader in the producer's process follows the
+producer's acknowledged entries without reading them back. Other readers catch up with
+``XREAD`` and then follow through one ``XREAD BLOCK`` per store for all the streams they follow
+(no polling interval, one blocked connection); when a followed stream has been quiet for a
+block they check the producer's lease, and a stream whose producer died (its lease expired) is
+ended with an error by that reader.
 """
 
 from __future__ import annotations
