@@ -122,6 +122,7 @@ return last
 """
 
 # Ends a stream: ARGV = status, error, token ('' = any), only_if_lease_expired ('1'/'0').
+# Returns the end's entry number, or 0 (already ended), -1 (missing), -3 (not the lease holder).
 _FINALIZE = """
 local status = redis.call('HGET', KEYS[1], 'status')
 if not status then return -1 end
@@ -145,7 +146,7 @@ redis.call('DEL', KEYS[3], KEYS[4])
 local ttl = redis.call('HGET', KEYS[1], 'ttl')
 redis.call('PEXPIRE', KEYS[1], ttl)
 redis.call('PEXPIRE', KEYS[2], ttl)
-return 1
+return seq
 """
 
 _RENEW = """
@@ -458,12 +459,18 @@ class _RedisProducer:
         self.written = 0  # the number of the last entry Redis acknowledged
         self.recent: list[ResumableStreamEntry] = []
         self.recent_first = 1
+        # The end this producer wrote: (entry number, error message or None for done).
+        self.end: tuple[int, str | None] | None = None
+        self.detached = False  # local readers must read from Redis (the end is not known here)
         self._waiters: list[asyncio.Future[None]] = []
+        self._stop_check: asyncio.Task[None] | None = None
 
-    @property
-    def live(self) -> bool:
-        """Whether local readers may follow this producer (else they read from Redis)."""
-        return not (self.finishing or self.lease_lost)
+    def covers(self, position: int) -> bool:
+        """Whether local readers at ``position`` may follow this producer."""
+        return (
+            not (self.detached or self.lease_lost)
+            and self.recent_first - 1 <= position <= self.written
+        )
 
     def _written(self, chunks: list[bytes], last: int) -> None:
         """Redis stored ``chunks`` as the entries up to ``last``: hand them to local readers."""
@@ -490,7 +497,7 @@ class _RedisProducer:
     def after(self, position: int) -> list[ResumableStreamEntry] | None:
         """The entries after ``position`` this producer holds (None: read them from Redis)."""
         start = position + 1 - self.recent_first
-        if start < 0 or not self.live:
+        if start < 0 or self.detached or self.lease_lost:
             return None
         return self.recent[start:]
 
@@ -505,11 +512,19 @@ class _RedisProducer:
         store._producers[self.stream_id] = self
         try:
             await store._ensure_background()
-            if await store._client.exists(self.keys.stop):
-                self.stop_requested.set()
         except BaseException:
             store._producers.pop(self.stream_id, None)
             raise
+        # A stop requested before this producer was registered (so the listener missed it):
+        # checked off the run's way; the lease renewals would also see it.
+        self._stop_check = asyncio.get_running_loop().create_task(self._check_stop())
+
+    async def _check_stop(self) -> None:
+        try:
+            if await self._store._client.exists(self.keys.stop):
+                self.stop_requested.set()
+        except Exception as exc:
+            logger.debug("checking for an early stop request failed: %s", exc)
 
     def lost(self) -> None:
         self.lease_lost = True
@@ -527,15 +542,28 @@ class _RedisProducer:
 
     async def finalize(self, status: Literal["done", "error"], error: str | None = None) -> bool:
         self.finishing = True  # the keeper stops renewing; the end removes the lease
-        self._wake()  # local readers read the rest, and the end, from Redis
-        result = await self._store._finalize_stream(self.stream_id, status, error, self.token)
-        if result == -3:
-            self.lease_lost = True
-        return result == 1
+        try:
+            result = await self._store._finalize_stream(self.stream_id, status, error, self.token)
+        except BaseException:
+            self.detached = True
+            self._wake()
+            raise
+        if result > 0:  # local readers end here, after the entries before the end
+            self.end = (result, (error or "Stream errored") if status == "error" else None)
+        else:
+            self.detached = True  # someone else ended it: readers read the end from Redis
+            if result == -3:
+                self.lease_lost = True
+        self._wake()
+        return result > 0
 
     async def close(self) -> None:
         self.finishing = True
+        if self.end is None:
+            self.detached = True
         self._wake()
+        if self._stop_check is not None and not self._stop_check.done():
+            self._stop_check.cancel()
         store = self._store
         if store._producers.get(self.stream_id) is self:
             del store._producers[self.stream_id]
@@ -792,7 +820,7 @@ class RedisResumableStreamStore:
         result = await self._finalize_stream(stream_id, status, error, "")
         if result == -1:
             raise ResumableStreamError("missing", f"Stream not found: {stream_id}")
-        return result == 1
+        return result > 0
 
     async def read(
         self, stream_id: str, cursor: str, signal: CancellationSignal
@@ -822,14 +850,17 @@ class RedisResumableStreamStore:
         """
         keys = self._keys(stream_id)
         position = parse_cursor(cursor)
-        client = self._client
-        status, last, first = await client.hmget(keys.meta, ["status", "seq", "first"])
-        if status is None:
-            raise ResumableStreamError("missing", f"Stream not found: {stream_id}")
-        if position > int(last):
-            raise ResumableStreamError("invalid-id", f"Cursor {cursor} is ahead of the stream")
-        if position + 1 < int(first):
-            raise ResumableStreamError("trimmed", f"Entries after cursor {cursor!r} were trimmed")
+        held = self._producers.get(stream_id)
+        if held is None or not held.covers(position):  # else this process knows the stream
+            status, last, first = await self._client.hmget(keys.meta, ["status", "seq", "first"])
+            if status is None:
+                raise ResumableStreamError("missing", f"Stream not found: {stream_id}")
+            if position > int(last):
+                raise ResumableStreamError("invalid-id", f"Cursor {cursor} is ahead of the stream")
+            if position + 1 < int(first):
+                raise ResumableStreamError(
+                    "trimmed", f"Entries after cursor {cursor!r} were trimmed"
+                )
         watch = SignalWatch(signal)
         loop = asyncio.get_running_loop()
         data_key = keys.data.encode()
@@ -843,7 +874,9 @@ class RedisResumableStreamStore:
             while True:
                 if signal.is_set():
                     return
-                producer = producers.get(stream_id)
+                # The producer stays known after it finished: its readers end with its end.
+                producer = producers.get(stream_id) or held
+                held = producer
                 local = producer.after(position) if producer is not None else None
                 if local is not None and producer is not None:
                     if follower is not None:
@@ -854,7 +887,14 @@ class RedisResumableStreamStore:
                         yield local
                         quiet_since = loop.time()
                         continue
-                    if loop.time() - quiet_since >= block_s:
+                    if producer.end is not None:
+                        number, failure = producer.end
+                        if position + 1 == number:
+                            if failure is not None:
+                                raise ResumableStreamError("failed", failure)
+                            return
+                        producer = None  # entries before the end are missing here: Redis
+                    elif loop.time() - quiet_since >= block_s:
                         # Quiet for a block: was the stream deleted (or ended) elsewhere?
                         quiet_since = loop.time()
                         if await self._check_producer(stream_id) != "streaming":
