@@ -475,3 +475,63 @@ async def test_a_reader_in_the_producers_process_reads_nothing_back_from_redis(
     replay = [e async for e in context.read_entries("a", cursor="250")]
     assert [e.cursor for e in replay] == [str(i) for i in range(251, 301)]
     await store.aclose()
+
+
+async def test_a_local_reader_ends_when_its_stream_is_deleted_on_another_worker(
+    redis_server: RedisServer, key_prefix: str
+) -> None:
+    import redis.asyncio as redis
+
+    client_a, client_b = redis.from_url(redis_server.url), redis.from_url(redis_server.url)
+    store_a = create_redis_resumable_stream_store(
+        client_a, key_prefix=key_prefix, lease_ms=300, block_ms=100
+    )
+    store_b = create_redis_resumable_stream_store(client_b, key_prefix=key_prefix)
+    worker_a = create_resumable_stream_context(store=store_a)
+
+    async def idle() -> AsyncIterator[bytes]:
+        yield b"one"
+        await asyncio.sleep(30)
+        yield b"never"
+
+    try:
+        stream = await worker_a.run("a", idle)
+        assert await anext(stream) == b"one"
+        await store_b.delete("a")
+        started = time.monotonic()
+        rest = await asyncio.wait_for(_collect(stream), 5)
+        assert rest == []
+        assert time.monotonic() - started < 1.5
+    finally:
+        await store_a.aclose()
+        await store_b.aclose()
+        await client_a.aclose()
+        await client_b.aclose()
+
+
+async def test_appends_of_many_producers_in_one_call_fail_only_for_the_one_that_lost_its_lease(
+    redis_client: Any, key_prefix: str
+) -> None:
+    store = create_redis_resumable_stream_store(redis_client, key_prefix=key_prefix)
+    handles = []
+    for name in ("a", "b", "c"):
+        acquired = await store.acquire_producer(name)
+        assert acquired.producer is not None
+        handles.append(acquired.producer)
+    await redis_client.delete(f"{key_prefix}:{{b}}:lease")  # b's lease is gone
+    results = await asyncio.gather(
+        *(h.append_many([f"{i}-1".encode(), f"{i}-2".encode()]) for i, h in enumerate(handles)),
+        return_exceptions=True,
+    )
+    assert results[0] is None and results[2] is None
+    assert isinstance(results[1], ResumableStreamError) and results[1].code == "lease-lost"
+    for name, index in (("a", 0), ("c", 2)):
+        data = await redis_client.xrange(f"{key_prefix}:{{{name}}}:data")
+        assert [(e[0], e[1][b"c"]) for e in data] == [
+            (b"0-1", f"{index}-1".encode()),
+            (b"0-2", f"{index}-2".encode()),
+        ]
+    assert await redis_client.xlen(f"{key_prefix}:{{b}}:data") == 0
+    for handle in handles:
+        await handle.close()
+    await store.aclose()

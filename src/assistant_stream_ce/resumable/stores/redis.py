@@ -121,6 +121,49 @@ redis.call('PEXPIRE', KEYS[2], ttl)
 return last
 """
 
+# The appends of many producers in one call: KEYS = meta, data, lease of each stream; ARGV =
+# maxlen, then for each stream its token ('' = none), its number of chunks and the chunks. Returns
+# each stream's result as _APPEND does.
+_APPEND_MANY = """
+local maxlen = tonumber(ARGV[1])
+local results = {}
+local a = 2
+for k = 1, #KEYS, 3 do
+  local meta, data = KEYS[k], KEYS[k + 1]
+  local token, n = ARGV[a], tonumber(ARGV[a + 1])
+  a = a + 2
+  local status = redis.call('HGET', meta, 'status')
+  local result
+  if not status then
+    result = -1
+  elseif status ~= 'streaming' then
+    result = -2
+  elseif token ~= '' and redis.call('GET', KEYS[k + 2]) ~= token then
+    result = -3
+  else
+    local last = redis.call('HINCRBY', meta, 'seq', n)
+    local seq = last - n
+    for i = a, a + n - 1 do
+      seq = seq + 1
+      redis.call('XADD', data, '0-' .. seq, 'c', ARGV[i])
+    end
+    if maxlen > 0 and last > maxlen then
+      redis.call('XTRIM', data, 'MAXLEN', maxlen)
+      redis.call('HSET', meta, 'first', last - maxlen + 1)
+    end
+    local ttl = redis.call('HGET', meta, 'ttl')
+    redis.call('PEXPIRE', meta, ttl)
+    redis.call('PEXPIRE', data, ttl)
+    result = last
+  end
+  results[#results + 1] = result
+  a = a + n
+end
+return results
+"""
+#: Arguments past which a round trip's appends are split into another script call.
+APPEND_CALL_ARGS = 8192
+
 # Ends a stream: ARGV = status, error, token ('' = any), only_if_lease_expired ('1'/'0').
 # Returns the end's entry number, or 0 (already ended), -1 (missing), -3 (not the lease holder).
 _FINALIZE = """
@@ -251,16 +294,34 @@ class _AppendQueue:
     async def _send(
         self, batch: list[tuple[_RedisProducer, list[bytes], asyncio.Future[int]]]
     ) -> list[Any]:
+        """One script call for many producers' appends (a few, for very large batches): one
+        command to pack and one script run per round trip, however many streams."""
         store = self._store
         maxlen = store.maxlen or 0
-        calls = [
-            (
-                [producer.keys.meta, producer.keys.data, producer.keys.lease],
-                [producer.token, maxlen, *chunks],
-            )
-            for producer, chunks, _ in batch
-        ]
-        return await _evalsha_batch(store._client, _APPEND, store._append.sha, calls)
+        calls: list[tuple[list[Any], list[Any]]] = []
+        sizes: list[int] = []
+        keys: list[Any] = []
+        args: list[Any] = [maxlen]
+        for producer, chunks, _ in batch:
+            names = producer.keys
+            keys += (names.meta, names.data, names.lease)
+            args += (producer.token, len(chunks))
+            args += chunks
+            if len(args) >= APPEND_CALL_ARGS:
+                calls.append((keys, args))
+                sizes.append(len(keys) // 3)
+                keys, args = [], [maxlen]
+        if keys:
+            calls.append((keys, args))
+            sizes.append(len(keys) // 3)
+        replies = await _evalsha_batch(store._client, _APPEND_MANY, store._append_many_sha, calls)
+        results: list[Any] = []
+        for reply, size in zip(replies, sizes, strict=True):
+            if isinstance(reply, Exception):
+                results += [reply] * size
+            else:
+                results += reply
+        return results
 
 
 class _Follower:
@@ -631,6 +692,7 @@ class RedisResumableStreamStore:
         self.stop_channel = f"{key_prefix}:stop"
         self._acquire = client.register_script(_ACQUIRE)
         self._append = client.register_script(_APPEND)
+        self._append_many_sha = hashlib.sha1(_APPEND_MANY.encode()).hexdigest()
         self._finalize = client.register_script(_FINALIZE)
         self._stop = client.register_script(_STOP)
         self._producers: dict[str, _RedisProducer] = {}
@@ -867,8 +929,6 @@ class RedisResumableStreamStore:
         # A signal that is only set once its reader is closed needs no watching during a wait.
         quiet = bool(getattr(signal, "set_only_after_close", False))
         producers = self._producers
-        block_s = self.block_ms / 1000
-        quiet_since = loop.time()
         follower: _Follower | None = None
         try:
             while True:
@@ -885,7 +945,6 @@ class RedisResumableStreamStore:
                     if local:
                         position += len(local)
                         yield local
-                        quiet_since = loop.time()
                         continue
                     if producer.end is not None:
                         number, failure = producer.end
@@ -894,20 +953,14 @@ class RedisResumableStreamStore:
                                 raise ResumableStreamError("failed", failure)
                             return
                         producer = None  # entries before the end are missing here: Redis
-                    elif loop.time() - quiet_since >= block_s:
-                        # Quiet for a block: was the stream deleted (or ended) elsewhere?
-                        quiet_since = loop.time()
-                        if await self._check_producer(stream_id) != "streaming":
-                            producer = None  # read what is left from Redis
                     if producer is not None:
+                        # No timer: a stream deleted, expired or ended elsewhere takes the
+                        # producer's lease with it, and the lease keeper's next renewal
+                        # (every third of lease_ms) wakes this wait.
                         future = producer.waiter()
-                        timer = loop.call_later(block_s, wake, future)
                         if not quiet:
                             watch.arm(future)
-                        try:
-                            await future
-                        finally:
-                            timer.cancel()
+                        await future
                         continue
                 if follower is None:
                     # Catch up directly; once there is nothing more, follow through the tail.
@@ -936,7 +989,6 @@ class RedisResumableStreamStore:
                                 raise ResumableStreamError("failed", "Stream errored")
                             return
                         continue
-                quiet_since = loop.time()
                 batch: list[ResumableStreamEntry] = []
                 end: dict[bytes, bytes] | None = None
                 gap = False
