@@ -279,11 +279,17 @@ class ResumableStreamContext:
         return self._read(scoped_stream_id(stream_id, owner), cursor)
 
     def read_entry_batches(
-        self, stream_id: str, *, owner: str | None = None, cursor: str = ""
+        self,
+        stream_id: str,
+        *,
+        owner: str | None = None,
+        cursor: str = "",
+        idle: float | None = None,
     ) -> AsyncIterator[list[ResumableStreamEntry]]:
         """Like `read_entries`, the entries available at once in one list at a time (a store
-        without ``read_batches`` gives one entry per list)."""
-        return self._read_batches(scoped_stream_id(stream_id, owner), cursor)
+        without ``read_batches`` gives one entry per list), and an empty list after every
+        ``idle`` seconds without entries (time for a keepalive)."""
+        return self._read_batches(scoped_stream_id(stream_id, owner), cursor, idle)
 
     async def start(
         self,
@@ -430,18 +436,43 @@ class ResumableStreamContext:
             signal.set()
 
     async def _read_batches(
-        self, sid: str, cursor: str
+        self, sid: str, cursor: str, idle: float | None
     ) -> AsyncIterator[list[ResumableStreamEntry]]:
         signal = _Signal()
         read_batches = getattr(self.store, "read_batches", None)
-        if read_batches is None:
+        if read_batches is None:  # a store with the 0.0.36 interface only (never leaves the loop)
+            entries = self.store.read(sid, cursor, signal)
+            waiting: asyncio.Future[ResumableStreamEntry] | None = None
             try:
-                async for entry in self.store.read(sid, cursor, signal):
-                    yield [entry]
+                while True:
+                    if idle is None:
+                        try:
+                            yield [await entries.__anext__()]
+                        except StopAsyncIteration:
+                            return
+                        continue
+                    if waiting is None:
+                        waiting = asyncio.ensure_future(entries.__anext__())
+                    done, _ = await asyncio.wait([waiting], timeout=idle)
+                    if not done:
+                        yield []
+                        continue
+                    finished, waiting = waiting, None
+                    try:
+                        yield [finished.result()]
+                    except StopAsyncIteration:
+                        return
             finally:
                 signal.set()
-            return
-        batches: AsyncIterator[list[ResumableStreamEntry]] = read_batches(sid, cursor, signal)
+                if waiting is not None:
+                    waiting.cancel()
+                    await asyncio.gather(waiting, return_exceptions=True)
+                await entries.aclose()  # type: ignore[attr-defined]
+        batches: AsyncIterator[list[ResumableStreamEntry]] = (
+            read_batches(sid, cursor, signal)
+            if idle is None
+            else read_batches(sid, cursor, signal, idle=idle)
+        )
         try:
             async for batch in batches:
                 yield batch

@@ -30,7 +30,7 @@ import time
 from collections.abc import AsyncGenerator, AsyncIterator
 from typing import Any, Literal, Protocol
 
-from .._wait import SignalWatch, parse_cursor, wake
+from .._wait import IdleTicker, SignalWatch, parse_cursor, wake
 from ..errors import DEFAULT_TTL_MS, ResumableStreamError, validate_stream_id
 from ..types import (
     Acquisition,
@@ -903,9 +903,10 @@ class RedisResumableStreamStore:
             await batches.aclose()
 
     async def read_batches(
-        self, stream_id: str, cursor: str, signal: CancellationSignal
+        self, stream_id: str, cursor: str, signal: CancellationSignal, *, idle: float | None = None
     ) -> AsyncGenerator[list[ResumableStreamEntry], None]:
-        """Like `read`, a list of the entries read at once at a time (never empty).
+        """Like `read`, a list of the entries read at once at a time; an empty list after every
+        ``idle`` seconds without entries (``None``: never empty).
 
         While the stream's producer runs in this process (on this store), its entries come
         from it as soon as Redis acknowledged them; otherwise from ``XREAD BLOCK``.
@@ -924,6 +925,7 @@ class RedisResumableStreamStore:
                     "trimmed", f"Entries after cursor {cursor!r} were trimmed"
                 )
         watch = SignalWatch(signal)
+        ticker = IdleTicker(idle)
         loop = asyncio.get_running_loop()
         data_key = keys.data.encode()
         # A signal that is only set once its reader is closed needs no watching during a wait.
@@ -945,6 +947,7 @@ class RedisResumableStreamStore:
                     if local:
                         position += len(local)
                         yield local
+                        ticker.active()
                         continue
                     if producer.end is not None:
                         number, failure = producer.end
@@ -960,7 +963,10 @@ class RedisResumableStreamStore:
                         future = producer.waiter()
                         if not quiet:
                             watch.arm(future)
+                        ticker.arm(future)
                         await future
+                        if ticker.due():
+                            yield []
                         continue
                 if follower is None:
                     # Catch up directly; once there is nothing more, follow through the tail.
@@ -974,7 +980,10 @@ class RedisResumableStreamStore:
                         future = follower.future = loop.create_future()
                         if not quiet:
                             watch.arm(future)
+                        ticker.arm(future)
                         await future
+                        if ticker.due():
+                            yield []
                         continue
                     if follower.error is not None:
                         raise follower.error
@@ -1008,6 +1017,7 @@ class RedisResumableStreamStore:
                     if signal.is_set():
                         return
                     yield batch
+                    ticker.active()
                 if gap:
                     if follower is None:
                         raise ResumableStreamError(
@@ -1026,6 +1036,7 @@ class RedisResumableStreamStore:
         finally:
             if follower is not None:
                 self._tail.unfollow(follower)
+            ticker.close()
             await watch.close()
 
     async def _has_after(self, keys: _Keys, position: int) -> bool:
