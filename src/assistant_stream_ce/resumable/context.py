@@ -185,6 +185,29 @@ class _Batcher:
             self._task.cancel()
 
 
+class _PushBatcher:
+    """For a producer handle that batches by itself (``push``/``flush``, the Redis store's):
+    chunks are queued without a task or a future of their own."""
+
+    __slots__ = ("_handle",)
+
+    def __init__(self, handle: Any, on_written: Callable[[list[bytes]], None]) -> None:
+        self._handle = handle
+        handle.on_written = on_written
+
+    async def push(self, chunk: bytes) -> None:
+        handle = self._handle
+        handle.push(chunk)
+        if handle.backlog >= MAX_BACKLOG:
+            await handle.flush()
+
+    async def flush(self) -> None:
+        await self._handle.flush()
+
+    def abandon(self) -> None:
+        self._handle.abandon()
+
+
 class ResumableStreamContext:
     """Runs resumable streams on a store (create it with `create_resumable_stream_context`).
 
@@ -361,7 +384,11 @@ class ResumableStreamContext:
                 for chunk in chunks:
                     _call_hook(on_append, stream_id, len(chunk))
 
-        batcher = _Batcher(handle, written)
+        batcher: _Batcher | _PushBatcher = (
+            _PushBatcher(handle, written)
+            if hasattr(handle, "push") and hasattr(handle, "flush")
+            else _Batcher(handle, written)
+        )
 
         async def feed() -> None:
             async for chunk in make_stream():

@@ -27,7 +27,7 @@ import math
 import secrets
 import threading
 import time
-from collections.abc import AsyncGenerator, AsyncIterator
+from collections.abc import AsyncGenerator, AsyncIterator, Callable
 from typing import Any, Literal, Protocol
 
 from .._wait import IdleTicker, SignalWatch, parse_cursor, wake
@@ -251,49 +251,49 @@ class _Keys:
 
 
 class _AppendQueue:
-    """Appends of every producer of a store, sent together: while one pipeline is in flight
-    the next appends queue up, then go in one round trip (one script call per producer)."""
+    """Appends of every producer of a store, sent together: a producer's chunks wait in its
+    ``unsent`` list; while a round trip is in flight the chunks of every producer pile up,
+    then go in the next one (one script call for all of them). No task or future per producer
+    or per chunk: the acknowledgement hands each producer its entries."""
 
     def __init__(self, store: RedisResumableStreamStore) -> None:
         self._store = store
-        self._pending: list[tuple[_RedisProducer, list[bytes], asyncio.Future[int]]] = []
+        self._ready: dict[_RedisProducer, None] = {}  # producers with unsent chunks, in order
         self._task: asyncio.Task[None] | None = None
 
-    def submit(self, producer: _RedisProducer, chunks: list[bytes]) -> asyncio.Future[int]:
-        loop = asyncio.get_running_loop()
-        future: asyncio.Future[int] = loop.create_future()
-        self._pending.append((producer, chunks, future))
+    def ready(self, producer: _RedisProducer) -> None:
+        self._ready[producer] = None
         if self._task is None:
-            self._task = loop.create_task(self._flush())
-        return future
+            self._task = asyncio.get_running_loop().create_task(self._flush())
 
     async def _flush(self) -> None:
         try:
-            while self._pending:
-                batch, self._pending = self._pending, []
+            while self._ready:
+                producers = list(self._ready)
+                self._ready.clear()
+                batch: list[tuple[_RedisProducer, list[bytes]]] = []
+                for producer in producers:
+                    chunks, producer.unsent = producer.unsent, []
+                    if not chunks:  # abandoned meanwhile
+                        producer._settle([], 0)
+                        continue
+                    producer.in_flight = True
+                    batch.append((producer, chunks))
+                if not batch:
+                    continue
                 try:
                     results = await self._send(batch)
                 except Exception as exc:
-                    for _, _, future in batch:
-                        if not future.done():
-                            future.set_exception(exc)
-                    continue
-                for (producer, chunks, future), result in zip(batch, results, strict=True):
-                    if isinstance(result, Exception):
-                        if not future.done():
-                            future.set_exception(result)
-                        continue
-                    last = int(result)
-                    if last > 0:
-                        producer._written(chunks, last)
-                    if not future.done():
-                        future.set_result(last)
+                    results = [exc] * len(batch)
+                for (producer, chunks), result in zip(batch, results, strict=True):
+                    producer.in_flight = False
+                    producer._settle(chunks, result)
+                    if producer.unsent and producer.error is None:
+                        self._ready[producer] = None
         finally:
             self._task = None
 
-    async def _send(
-        self, batch: list[tuple[_RedisProducer, list[bytes], asyncio.Future[int]]]
-    ) -> list[Any]:
+    async def _send(self, batch: list[tuple[_RedisProducer, list[bytes]]]) -> list[Any]:
         """One script call for many producers' appends (a few, for very large batches): one
         command to pack and one script run per round trip, however many streams."""
         store = self._store
@@ -302,7 +302,7 @@ class _AppendQueue:
         sizes: list[int] = []
         keys: list[Any] = []
         args: list[Any] = [maxlen]
-        for producer, chunks, _ in batch:
+        for producer, chunks in batch:
             names = producer.keys
             keys += (names.meta, names.data, names.lease)
             args += (producer.token, len(chunks))
@@ -523,6 +523,11 @@ class _RedisProducer:
         # The end this producer wrote: (entry number, error message or None for done).
         self.end: tuple[int, str | None] | None = None
         self.detached = False  # local readers must read from Redis (the end is not known here)
+        self.unsent: list[bytes] = []  # pushed, not sent yet
+        self.in_flight = False
+        self.error: BaseException | None = None  # the write error that stopped this producer
+        self.on_written: Callable[[list[bytes]], None] | None = None
+        self._flushes: list[asyncio.Future[None]] = []
         self._waiters: list[asyncio.Future[None]] = []
         self._stop_check: asyncio.Task[None] | None = None
 
@@ -592,14 +597,63 @@ class _RedisProducer:
         self.stop_requested.set()
         self._wake()
 
-    async def append_many(self, chunks: list[bytes]) -> None:
+    def push(self, chunk: bytes) -> None:
+        """Queue ``chunk`` for the store's next round trip (raises the write error, if any)."""
+        if self.error is not None:
+            raise self.error
         store = self._store
-        store._check_chunks(chunks)
-        result = await store._appends.submit(self, chunks)
-        if result < 0:
-            if result == -3:
-                self.lost()
-            raise store._append_error(result, self.stream_id)
+        if store.max_chunk_bytes is not None or not isinstance(chunk, bytes):
+            store._check_chunks([chunk])
+        self.unsent.append(chunk)
+        if not self.in_flight and len(self.unsent) == 1:
+            store._appends.ready(self)
+
+    @property
+    def backlog(self) -> int:
+        return len(self.unsent)
+
+    async def flush(self) -> None:
+        """Wait until every chunk pushed is written; raise the write error, if any."""
+        if self.unsent or self.in_flight:
+            future: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+            self._flushes.append(future)
+            await future
+        if self.error is not None:
+            raise self.error
+
+    def abandon(self) -> None:
+        """Write nothing more."""
+        self.unsent = []
+        if self.error is None:
+            self.error = ResumableStreamError("lease-lost", "the producer stopped writing")
+
+    def _settle(self, chunks: list[bytes], result: Any) -> None:
+        if not chunks:
+            pass
+        elif isinstance(result, BaseException):
+            self.error = result
+        else:
+            last = int(result)
+            if last > 0:
+                self._written(chunks, last)
+                if self.on_written is not None:
+                    self.on_written(chunks)
+            else:
+                if last == -3:
+                    self.lost()
+                self.error = self._store._append_error(last, self.stream_id)
+        if self.error is not None:
+            self.unsent = []
+        if not self.unsent or self.error is not None:
+            flushes, self._flushes = self._flushes, []
+            for future in flushes:
+                wake(future)
+
+    async def append_many(self, chunks: list[bytes]) -> None:
+        self._store._check_chunks(chunks)
+        for chunk in chunks:
+            self.push(chunk)
+        await self.flush()
 
     async def finalize(self, status: Literal["done", "error"], error: str | None = None) -> bool:
         self.finishing = True  # the keeper stops renewing; the end removes the lease
