@@ -535,3 +535,27 @@ async def test_appends_of_many_producers_in_one_call_fail_only_for_the_one_that_
     for handle in handles:
         await handle.close()
     await store.aclose()
+
+
+async def test_closing_the_store_ends_its_followers_with_an_error(
+    redis_client: Any, key_prefix: str
+) -> None:
+    producing = create_redis_resumable_stream_store(redis_client, key_prefix=key_prefix)
+    reading = create_redis_resumable_stream_store(redis_client, key_prefix=key_prefix)
+    acquired = await producing.acquire_producer("a")
+    assert acquired.producer is not None
+    await acquired.producer.append_many([b"one"])
+    seen: list[bytes] = []
+
+    async def follow() -> None:
+        async for entry in reading.read("a", "", asyncio.Event()):
+            seen.append(entry.chunk)
+
+    reader = asyncio.ensure_future(follow())
+    await asyncio.sleep(0.2)  # caught up, waiting on the shared XREAD
+    await reading.aclose()
+    with pytest.raises(ResumableStreamError, match="closed"):
+        await asyncio.wait_for(reader, 2)
+    assert seen == [b"one"]
+    await acquired.producer.close()
+    await producing.aclose()

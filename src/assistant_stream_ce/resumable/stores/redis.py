@@ -456,6 +456,11 @@ class _Tail:
 
     async def aclose(self) -> None:
         task, self._task = self._task, None
+        closed = ResumableStreamError("failed", "The stream store was closed")
+        for watch in self._watches.values():
+            for follower in watch.followers:
+                follower.error = closed
+                follower.notify()
         self._watches.clear()
         if task is not None:
             task.cancel()
