@@ -12,6 +12,13 @@ it), with SSE ids. Two measurements per mode:
   ``append_text`` to its frame reaching the body's reader. "added" is the resumable mode's
   percentile minus the plain stream's.
 
+Modes: ``plain`` (the same run and encoder, not resumable: what a client gets without
+resumability), ``in-memory``, ``redis`` (the producer's own response: the body is read in the
+process that runs the stream, the usual case of the request that started it) and
+``redis-remote`` (the body is read through a second store with its own Redis client, as a
+resume on another worker reads it: every frame goes through ``XREAD``). Every mode is measured
+``--reps`` times, interleaved, and the median of each figure is printed.
+
 Run: ``.venv/bin/python benchmarks/resumable.py`` (needs ``redis-server`` on PATH, or
 ``--redis-url``). It starts its own redis-server on 127.0.0.1 without persistence.
 """
@@ -21,6 +28,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import gc
+import math
 import re
 import shutil
 import socket
@@ -38,6 +46,7 @@ from assistant_stream_ce.resumable import (
     create_redis_resumable_stream_store,
     create_resumable_assistant_stream_response,
     create_resumable_stream_context,
+    create_resume_assistant_stream_response,
 )
 from assistant_stream_ce.serialization import AssistantTransportEncoder
 
@@ -93,6 +102,30 @@ def resumable_body(context: Any) -> Body:
     return body
 
 
+def remote_body(producer: Any, reader: Any) -> Body:
+    """The run on ``producer``'s store; the body read through ``reader``'s (another worker)."""
+
+    async def body(callback: Callable[[RunController], Any]) -> AsyncIterator[bytes]:
+        stream_id = f"bench-{uuid.uuid4().hex}"
+        response = await create_resumable_assistant_stream_response(
+            context=producer,
+            stream_id=stream_id,
+            callback=callback,
+            encoder=AssistantTransportEncoder(),
+            event_ids=True,
+        )
+        await response.body_iterator.aclose()  # type: ignore[attr-defined]  # the run goes on
+        resumed = await create_resume_assistant_stream_response(
+            context=reader,
+            stream_id=stream_id,
+            encoder=AssistantTransportEncoder(),
+            event_ids=True,
+        )
+        return resumed.body_iterator  # type: ignore[attr-defined,no-any-return]
+
+    return body
+
+
 async def throughput(make_body: Body, streams: int, tokens: int) -> float:
     async def one() -> None:
         async def callback(controller: RunController) -> None:
@@ -137,56 +170,89 @@ def percentile(values: list[float], q: float) -> float:
     return ordered[min(len(ordered) - 1, int(q * len(ordered)))]
 
 
+def hiredis_in_use() -> bool:
+    try:
+        from redis.utils import HIREDIS_AVAILABLE
+    except ImportError:
+        return False
+    return bool(HIREDIS_AVAILABLE)
+
+
 async def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--tokens", type=int, default=2000, help="tokens per stream (throughput)")
     parser.add_argument("--paced-tokens", type=int, default=150, help="tokens per stream (latency)")
     parser.add_argument("--interval", type=float, default=20.0, help="ms between paced tokens")
     parser.add_argument("--streams", default="1,200", help="concurrent streams, comma-separated")
+    parser.add_argument("--reps", type=int, default=3, help="measurements per mode (median)")
+    parser.add_argument("--modes", default="plain,in-memory,redis,redis-remote")
     parser.add_argument("--redis-url", default=None)
     args = parser.parse_args()
 
-    import redis.asyncio as redis
+    import redis
+    import redis.asyncio as aioredis
 
     server = None
     url = args.redis_url
     if url is None:
         server, url = start_redis()
-    client = redis.from_url(url, max_connections=2000)
-    redis_store = create_redis_resumable_stream_store(
-        client, key_prefix=f"bench:{uuid.uuid4().hex[:6]}"
-    )
+    print(f"redis-py {redis.__version__}, hiredis parser: {'yes' if hiredis_in_use() else 'no'}")
+    prefix = f"bench:{uuid.uuid4().hex[:6]}"
+    client = aioredis.from_url(url, max_connections=2000)
+    other_client = aioredis.from_url(url, max_connections=2000)
+    redis_store = create_redis_resumable_stream_store(client, key_prefix=prefix)
+    other_store = create_redis_resumable_stream_store(other_client, key_prefix=prefix)
     memory_store = create_in_memory_resumable_stream_store()
-    modes: dict[str, Body] = {
+    redis_context = create_resumable_stream_context(store=redis_store)
+    all_modes: dict[str, Body] = {
         "plain": plain_body,
         "in-memory": resumable_body(create_resumable_stream_context(store=memory_store)),
-        "redis": resumable_body(create_resumable_stream_context(store=redis_store)),
+        "redis": resumable_body(redis_context),
+        "redis-remote": remote_body(
+            redis_context, create_resumable_stream_context(store=other_store)
+        ),
     }
+    modes = {name: all_modes[name] for name in args.modes.split(",")}
     try:
         for streams in [int(s) for s in args.streams.split(",")]:
             tokens = args.tokens if streams == 1 else max(50, args.tokens // 10)
             print(f"\n## {streams} concurrent stream(s)")
             print(f"throughput: {tokens} tokens per stream as fast as possible")
-            print(f"latency: {args.paced_tokens} tokens per stream, one every {args.interval} ms\n")
+            print(
+                f"latency: {args.paced_tokens} tokens per stream, one every {args.interval} ms; "
+                f"median of {args.reps} rep(s)\n"
+            )
+            figures: dict[str, dict[str, list[float]]] = {
+                name: {"rate": [], "p50": [], "p99": []} for name in modes
+            }
+            for _rep in range(args.reps):
+                for name, make_body in modes.items():
+                    await throughput(make_body, min(streams, 5), 50)  # warm up
+                    gc.collect()
+                    figures[name]["rate"].append(await throughput(make_body, streams, tokens))
+                    delays = await latency(
+                        make_body, streams, args.paced_tokens, args.interval / 1000
+                    )
+                    figures[name]["p50"].append(percentile(delays, 0.5) * 1000)
+                    figures[name]["p99"].append(percentile(delays, 0.99) * 1000)
             print("| mode | tokens/s | vs plain | p50 ms | p99 ms | added p50 ms | added p99 ms |")
             print("|---|---:|---:|---:|---:|---:|---:|")
-            base: dict[str, float] = {}
-            for name, make_body in modes.items():
-                await throughput(make_body, min(streams, 5), 50)  # warm up
-                gc.collect()
-                rate = await throughput(make_body, streams, tokens)
-                delays = await latency(make_body, streams, args.paced_tokens, args.interval / 1000)
-                p50, p99 = percentile(delays, 0.5) * 1000, percentile(delays, 0.99) * 1000
-                if name == "plain":
-                    base = {"rate": rate, "p50": p50, "p99": p99}
+            median = {
+                name: {k: statistics.median(v) for k, v in values.items()}
+                for name, values in figures.items()
+            }
+            base = median.get("plain", {"rate": math.nan, "p50": math.nan, "p99": math.nan})
+            for name, m in median.items():
                 print(
-                    f"| {name} | {rate:,.0f} | {rate / base['rate']:.2f}x | {p50:.2f} | {p99:.2f}"
-                    f" | {p50 - base['p50']:+.2f} | {p99 - base['p99']:+.2f} |"
+                    f"| {name} | {m['rate']:,.0f} | {m['rate'] / base['rate']:.2f}x"
+                    f" | {m['p50']:.2f} | {m['p99']:.2f}"
+                    f" | {m['p50'] - base['p50']:+.2f} | {m['p99'] - base['p99']:+.2f} |"
                 )
-            _ = statistics  # keep the import for readers extending the script
     finally:
         await redis_store.aclose()
+        await other_store.aclose()
         await client.aclose()
+        await other_client.aclose()
         if server is not None:
             server.terminate()
             server.wait(5)

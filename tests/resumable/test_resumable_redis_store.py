@@ -301,3 +301,261 @@ async def test_losing_redis_mid_stream_ends_the_body_with_an_error_frame(
     finally:
         own.stop()
         await client.aclose()
+
+
+def _blocked_xreads(clients: list[dict[str, Any]]) -> int:
+    return sum(1 for c in clients if c.get("cmd") == "xread" and "b" in str(c.get("flags", "")))
+
+
+async def test_readers_on_another_worker_share_one_blocking_xread(
+    redis_server: RedisServer, key_prefix: str
+) -> None:
+    import redis.asyncio as redis
+
+    producer_client, reader_client = (
+        redis.from_url(redis_server.url),
+        redis.from_url(redis_server.url),
+    )
+    producing = create_redis_resumable_stream_store(producer_client, key_prefix=key_prefix)
+    reading = create_redis_resumable_stream_store(reader_client, key_prefix=key_prefix)
+    worker_a = create_resumable_stream_context(store=producing)
+    worker_b = create_resumable_stream_context(store=reading)
+    go = asyncio.Event()
+
+    def paced(name: str) -> Any:
+        async def stream() -> AsyncIterator[bytes]:
+            yield f"{name}:first".encode()
+            await go.wait()
+            for i in range(20):
+                yield f"{name}:{i}".encode()
+                await asyncio.sleep(0.001)
+
+        return stream
+
+    names = [f"s{n}" for n in range(20)]
+    try:
+        for name in names:
+            await worker_a.start(name, paced(name))
+
+        async def read(name: str) -> list[Any]:
+            return [e async for e in worker_b.read_entries(name)]
+
+        readers = [asyncio.ensure_future(read(name)) for name in names]
+        await asyncio.sleep(0.3)  # every reader caught up and waits for the rest
+        blocked = _blocked_xreads(await producer_client.client_list())
+        assert blocked == 1  # one XREAD BLOCK for the 20 readers, not one each
+        go.set()
+        results = await asyncio.wait_for(asyncio.gather(*readers), 10)
+        for name, got in zip(names, results, strict=True):
+            assert [e.cursor for e in got] == [str(i) for i in range(1, 22)]
+            assert [e.chunk for e in got] == [f"{name}:first".encode()] + [
+                f"{name}:{i}".encode() for i in range(20)
+            ]
+    finally:
+        await producing.aclose()
+        await reading.aclose()
+        await producer_client.aclose()
+        await reader_client.aclose()
+
+
+async def test_followers_of_one_stream_from_different_cursors_each_get_exactly_theirs(
+    redis_server: RedisServer, key_prefix: str
+) -> None:
+    import redis.asyncio as redis
+
+    producer_client, reader_client = (
+        redis.from_url(redis_server.url),
+        redis.from_url(redis_server.url),
+    )
+    producing = create_redis_resumable_stream_store(producer_client, key_prefix=key_prefix)
+    reading = create_redis_resumable_stream_store(reader_client, key_prefix=key_prefix)
+    worker_a = create_resumable_stream_context(store=producing)
+    worker_b = create_resumable_stream_context(store=reading)
+
+    async def steady() -> AsyncIterator[bytes]:
+        for i in range(1, 201):
+            yield f"{i}".encode()
+            if i % 10 == 0:
+                await asyncio.sleep(0.005)
+
+    async def read(cursor: str, delay: float) -> list[Any]:
+        await asyncio.sleep(delay)
+        return [e async for e in worker_b.read_entries("a", cursor=cursor)]
+
+    try:
+        await worker_a.start("a", steady)
+        await asyncio.sleep(0.02)
+        plans = [("", 0.0), ("5", 0.01), ("1", 0.03), ("40", 0.02), ("", 0.05)]
+        results = await asyncio.wait_for(
+            asyncio.gather(*(read(cursor, delay) for cursor, delay in plans)), 10
+        )
+        for (cursor, _), got in zip(plans, results, strict=True):
+            start = int(cursor or 0) + 1
+            assert [e.cursor for e in got] == [str(i) for i in range(start, 201)]
+            assert [e.chunk for e in got] == [str(i).encode() for i in range(start, 201)]
+    finally:
+        await producing.aclose()
+        await reading.aclose()
+        await producer_client.aclose()
+        await reader_client.aclose()
+
+
+async def test_a_dead_producer_is_noticed_while_the_shared_xread_is_busy_with_other_streams(
+    redis_server: RedisServer, key_prefix: str
+) -> None:
+    import redis.asyncio as redis
+
+    reader_client = redis.from_url(redis_server.url)
+    producing = create_redis_resumable_stream_store(
+        redis_server_client := redis.from_url(redis_server.url),
+        key_prefix=key_prefix,
+        lease_ms=300,
+        block_ms=100,
+    )
+    reading = create_redis_resumable_stream_store(
+        reader_client, key_prefix=key_prefix, lease_ms=300, block_ms=100
+    )
+    worker_a = create_resumable_stream_context(store=producing)
+    worker_b = create_resumable_stream_context(store=reading)
+
+    async def busy() -> AsyncIterator[bytes]:
+        for i in range(400):
+            yield f"{i}".encode()
+            await asyncio.sleep(0.005)
+
+    try:
+        await worker_a.start("busy", busy)
+        dead = await producing.acquire_producer("dead")
+        assert dead.producer is not None
+        await dead.producer.append_many([b"only"])
+        busy_reader = asyncio.ensure_future(
+            asyncio.wait_for(_collect(worker_b.read_entries("busy")), 10)
+        )
+        await asyncio.sleep(0.1)
+        await dead.producer.close()  # stops renewing: as if its process died
+        started = time.monotonic()
+        seen: list[bytes] = []
+        with pytest.raises(ResumableStreamError, match=PRODUCER_LOST):
+            async for entry in worker_b.read_entries("dead"):
+                seen.append(entry.chunk)
+        assert seen == [b"only"]
+        assert time.monotonic() - started < 1.5  # not held up by the busy stream's entries
+        assert [e.cursor for e in await busy_reader] == [str(i) for i in range(1, 401)]
+    finally:
+        await producing.aclose()
+        await reading.aclose()
+        await redis_server_client.aclose()
+        await reader_client.aclose()
+
+
+async def _collect(reader: AsyncIterator[Any]) -> list[Any]:
+    return [e async for e in reader]
+
+
+async def test_a_reader_in_the_producers_process_reads_nothing_back_from_redis(
+    redis_client: Any, key_prefix: str
+) -> None:
+    store = create_redis_resumable_stream_store(redis_client, key_prefix=key_prefix)
+    context = create_resumable_stream_context(store=store)
+
+    async def paced() -> AsyncIterator[bytes]:
+        for i in range(300):
+            yield f"e{i}".encode()
+            if i % 3 == 0:
+                await asyncio.sleep(0.001)
+
+    def xreads(stats: dict[str, Any]) -> int:
+        return int(stats.get("cmdstat_xread", {}).get("calls", 0))
+
+    before = xreads(await redis_client.info("commandstats"))
+    got = [e async for e in await context.run("a", paced)]
+    after = xreads(await redis_client.info("commandstats"))
+    assert [e for e in got] == [f"e{i}".encode() for i in range(300)]
+    assert after - before == 0  # entries and the end came from the producer, not read back
+    replay = [e async for e in context.read_entries("a", cursor="250")]
+    assert [e.cursor for e in replay] == [str(i) for i in range(251, 301)]
+    await store.aclose()
+
+
+async def test_a_local_reader_ends_when_its_stream_is_deleted_on_another_worker(
+    redis_server: RedisServer, key_prefix: str
+) -> None:
+    import redis.asyncio as redis
+
+    client_a, client_b = redis.from_url(redis_server.url), redis.from_url(redis_server.url)
+    store_a = create_redis_resumable_stream_store(
+        client_a, key_prefix=key_prefix, lease_ms=300, block_ms=100
+    )
+    store_b = create_redis_resumable_stream_store(client_b, key_prefix=key_prefix)
+    worker_a = create_resumable_stream_context(store=store_a)
+
+    async def idle() -> AsyncIterator[bytes]:
+        yield b"one"
+        await asyncio.sleep(30)
+        yield b"never"
+
+    try:
+        stream = await worker_a.run("a", idle)
+        assert await anext(stream) == b"one"
+        await store_b.delete("a")
+        started = time.monotonic()
+        rest = await asyncio.wait_for(_collect(stream), 5)
+        assert rest == []
+        assert time.monotonic() - started < 1.5
+    finally:
+        await store_a.aclose()
+        await store_b.aclose()
+        await client_a.aclose()
+        await client_b.aclose()
+
+
+async def test_appends_of_many_producers_in_one_call_fail_only_for_the_one_that_lost_its_lease(
+    redis_client: Any, key_prefix: str
+) -> None:
+    store = create_redis_resumable_stream_store(redis_client, key_prefix=key_prefix)
+    handles = []
+    for name in ("a", "b", "c"):
+        acquired = await store.acquire_producer(name)
+        assert acquired.producer is not None
+        handles.append(acquired.producer)
+    await redis_client.delete(f"{key_prefix}:{{b}}:lease")  # b's lease is gone
+    results = await asyncio.gather(
+        *(h.append_many([f"{i}-1".encode(), f"{i}-2".encode()]) for i, h in enumerate(handles)),
+        return_exceptions=True,
+    )
+    assert results[0] is None and results[2] is None
+    assert isinstance(results[1], ResumableStreamError) and results[1].code == "lease-lost"
+    for name, index in (("a", 0), ("c", 2)):
+        data = await redis_client.xrange(f"{key_prefix}:{{{name}}}:data")
+        assert [(e[0], e[1][b"c"]) for e in data] == [
+            (b"0-1", f"{index}-1".encode()),
+            (b"0-2", f"{index}-2".encode()),
+        ]
+    assert await redis_client.xlen(f"{key_prefix}:{{b}}:data") == 0
+    for handle in handles:
+        await handle.close()
+    await store.aclose()
+
+
+async def test_closing_the_store_ends_its_followers_with_an_error(
+    redis_client: Any, key_prefix: str
+) -> None:
+    producing = create_redis_resumable_stream_store(redis_client, key_prefix=key_prefix)
+    reading = create_redis_resumable_stream_store(redis_client, key_prefix=key_prefix)
+    acquired = await producing.acquire_producer("a")
+    assert acquired.producer is not None
+    await acquired.producer.append_many([b"one"])
+    seen: list[bytes] = []
+
+    async def follow() -> None:
+        async for entry in reading.read("a", "", asyncio.Event()):
+            seen.append(entry.chunk)
+
+    reader = asyncio.ensure_future(follow())
+    await asyncio.sleep(0.2)  # caught up, waiting on the shared XREAD
+    await reading.aclose()
+    with pytest.raises(ResumableStreamError, match="closed"):
+        await asyncio.wait_for(reader, 2)
+    assert seen == [b"one"]
+    await acquired.producer.close()
+    await producing.aclose()

@@ -16,6 +16,7 @@ from assistant_stream_ce.create_run import RunController
 from assistant_stream_ce.resumable import (
     RESUMABLE_STREAM_ID_HEADER,
     ResumableStreamError,
+    create_in_memory_resumable_stream_store,
     create_resumable_assistant_stream_response,
     create_resumable_stream_context,
     create_resume_assistant_stream_response,
@@ -410,3 +411,32 @@ async def test_active_only_answers_a_running_stream_and_204_after_it_ended(store
     assert ended.status_code == 204
     replay = await create_resume_assistant_stream_response(context=context, stream_id="s1")
     assert replay.status_code == 200  # without active_only a finished stream replays
+
+
+class _OnlyTheOldInterface:
+    """A store with the 0.0.36 interface only (no batches, no producer handles)."""
+
+    def __init__(self) -> None:
+        self._inner = create_in_memory_resumable_stream_store()
+
+    async def acquire(self, stream_id: str, *, ttl_ms: int | None = None) -> Any:
+        return await self._inner.acquire(stream_id, ttl_ms=ttl_ms)
+
+    async def append(self, stream_id: str, chunk: bytes) -> None:
+        await self._inner.append(stream_id, chunk)
+
+    async def finalize(self, stream_id: str, status: Any, error: str | None = None) -> Any:
+        return await self._inner.finalize(stream_id, status, error)
+
+    def read(self, stream_id: str, cursor: str, signal: Any) -> Any:
+        return self._inner.read(stream_id, cursor, signal)
+
+    async def status(self, stream_id: str) -> Any:
+        return await self._inner.status(stream_id)
+
+    async def delete(self, stream_id: str) -> None:
+        await self._inner.delete(stream_id)
+
+
+async def test_a_store_without_batches_gets_keepalives_and_exact_ids_too() -> None:
+    await test_a_quiet_stream_gets_keepalives_and_ids_stay_exact(_OnlyTheOldInterface())

@@ -185,6 +185,29 @@ class _Batcher:
             self._task.cancel()
 
 
+class _PushBatcher:
+    """For a producer handle that batches by itself (``push``/``flush``, the Redis store's):
+    chunks are queued without a task or a future of their own."""
+
+    __slots__ = ("_handle",)
+
+    def __init__(self, handle: Any, on_written: Callable[[list[bytes]], None]) -> None:
+        self._handle = handle
+        handle.on_written = on_written
+
+    async def push(self, chunk: bytes) -> None:
+        handle = self._handle
+        handle.push(chunk)
+        if handle.backlog >= MAX_BACKLOG:
+            await handle.flush()
+
+    async def flush(self) -> None:
+        await self._handle.flush()
+
+    def abandon(self) -> None:
+        self._handle.abandon()
+
+
 class ResumableStreamContext:
     """Runs resumable streams on a store (create it with `create_resumable_stream_context`).
 
@@ -278,6 +301,19 @@ class ResumableStreamContext:
         """The stream's entries (cursor and bytes) after ``cursor``, following it live."""
         return self._read(scoped_stream_id(stream_id, owner), cursor)
 
+    def read_entry_batches(
+        self,
+        stream_id: str,
+        *,
+        owner: str | None = None,
+        cursor: str = "",
+        idle: float | None = None,
+    ) -> AsyncIterator[list[ResumableStreamEntry]]:
+        """Like `read_entries`, the entries available at once in one list at a time (a store
+        without ``read_batches`` gives one entry per list), and an empty list after every
+        ``idle`` seconds without entries (time for a keepalive)."""
+        return self._read_batches(scoped_stream_id(stream_id, owner), cursor, idle)
+
     async def start(
         self,
         stream_id: str,
@@ -348,7 +384,11 @@ class ResumableStreamContext:
                 for chunk in chunks:
                     _call_hook(on_append, stream_id, len(chunk))
 
-        batcher = _Batcher(handle, written)
+        batcher: _Batcher | _PushBatcher = (
+            _PushBatcher(handle, written)
+            if hasattr(handle, "push") and hasattr(handle, "flush")
+            else _Batcher(handle, written)
+        )
 
         async def feed() -> None:
             async for chunk in make_stream():
@@ -421,6 +461,51 @@ class ResumableStreamContext:
                 yield entry
         finally:
             signal.set()
+
+    async def _read_batches(
+        self, sid: str, cursor: str, idle: float | None
+    ) -> AsyncIterator[list[ResumableStreamEntry]]:
+        signal = _Signal()
+        read_batches = getattr(self.store, "read_batches", None)
+        if read_batches is None:  # a store with the 0.0.36 interface only (never leaves the loop)
+            entries = self.store.read(sid, cursor, signal)
+            waiting: asyncio.Future[ResumableStreamEntry] | None = None
+            try:
+                while True:
+                    if idle is None:
+                        try:
+                            yield [await entries.__anext__()]
+                        except StopAsyncIteration:
+                            return
+                        continue
+                    if waiting is None:
+                        waiting = asyncio.ensure_future(entries.__anext__())
+                    done, _ = await asyncio.wait([waiting], timeout=idle)
+                    if not done:
+                        yield []
+                        continue
+                    finished, waiting = waiting, None
+                    try:
+                        yield [finished.result()]
+                    except StopAsyncIteration:
+                        return
+            finally:
+                signal.set()
+                if waiting is not None:
+                    waiting.cancel()
+                    await asyncio.gather(waiting, return_exceptions=True)
+                await entries.aclose()  # type: ignore[attr-defined]
+        batches: AsyncIterator[list[ResumableStreamEntry]] = (
+            read_batches(sid, cursor, signal)
+            if idle is None
+            else read_batches(sid, cursor, signal, idle=idle)
+        )
+        try:
+            async for batch in batches:
+                yield batch
+        finally:
+            signal.set()
+            await batches.aclose()  # type: ignore[attr-defined]
 
     async def _read_bytes(self, sid: str, cursor: str) -> AsyncIterator[bytes]:
         signal = _Signal()

@@ -11,7 +11,6 @@ client that reconnects sends it back (``Last-Event-ID``); a client of a protocol
 
 from __future__ import annotations
 
-import asyncio
 import copy
 import logging
 from collections.abc import AsyncIterator, Callable, Coroutine, Mapping
@@ -116,7 +115,7 @@ async def create_resumable_assistant_stream_response(
     role = await context.start(stream_id, make_stream, owner=owner, on_stop=run.aclose)
     if role != "producer":
         await run.aclose()
-    entries = context.read_entries(stream_id, owner=owner)
+    entries = context.read_entry_batches(stream_id, owner=owner, idle=interval)
     return StreamingResponse(
         _body(entries, spare, event_ids, interval),
         media_type=resolved.media_type,
@@ -163,7 +162,7 @@ async def create_resume_assistant_stream_response(
         parse_cursor(start)
     except ResumableStreamError:
         return JSONResponse({"error": "invalid cursor"}, status_code=400)
-    entries = context.read_entries(stream_id, owner=owner, cursor=start)
+    entries = context.read_entry_batches(stream_id, owner=owner, cursor=start, idle=interval)
     return StreamingResponse(
         _body(entries, copy.deepcopy(resolved), event_ids, interval),
         media_type=resolved.media_type,
@@ -184,39 +183,27 @@ def _check_event_ids(encoder: StreamEncoder, event_ids: bool) -> None:
 
 
 async def _body(
-    entries: AsyncIterator[ResumableStreamEntry],
+    batches: AsyncIterator[list[ResumableStreamEntry]],
     spare: StreamEncoder,
     event_ids: bool,
     heartbeat: float | None,
 ) -> AsyncIterator[bytes]:
-    """The recorded bytes, with a keepalive after ``heartbeat`` idle seconds; a stream that ends
-    with an error (its producer died, say) ends with the protocol's error frame and end of
-    stream, never with a cut connection."""
+    """The recorded bytes (the frames read at once go out as one body part), with a keepalive
+    for every empty batch (``batches`` gives one after ``heartbeat`` idle seconds); a stream
+    that ends with an error (its producer died, say) ends with the protocol's error frame and
+    end of stream, never with a cut connection."""
     keepalive = getattr(spare, "keepalive", b"") if heartbeat is not None else b""
-    waiting: asyncio.Future[ResumableStreamEntry] | None = None
     try:
-        while True:
-            if not keepalive:
-                try:
-                    entry = await entries.__anext__()
-                except StopAsyncIteration:
-                    break
-            else:
-                if waiting is None:
-                    waiting = asyncio.ensure_future(entries.__anext__())
-                done, _ = await asyncio.wait([waiting], timeout=heartbeat)
-                if not done:
+        async for batch in batches:
+            if not batch:
+                if keepalive:
                     yield keepalive
-                    continue
-                finished, waiting = waiting, None
-                try:
-                    entry = finished.result()
-                except StopAsyncIteration:
-                    break
-            if event_ids:
-                yield with_event_id(entry.chunk, entry.cursor)
+            elif event_ids:
+                yield b"".join([with_event_id(entry.chunk, entry.cursor) for entry in batch])
+            elif len(batch) == 1:
+                yield batch[0].chunk
             else:
-                yield entry.chunk
+                yield b"".join([entry.chunk for entry in batch])
     except ResumableStreamError as exc:
         message = str(exc) if str(exc) in _SAFE_MESSAGES else "The stream failed"
         if exc.code == "trimmed":
@@ -228,10 +215,7 @@ async def _body(
         logger.exception("reading a resumable stream failed")
         yield spare.encode_batch([ErrorChunk("The stream failed")]) + spare.finish(failed=True)
     finally:
-        if waiting is not None:
-            waiting.cancel()
-            await asyncio.gather(waiting, return_exceptions=True)
-        await entries.aclose()  # type: ignore[attr-defined]
+        await batches.aclose()  # type: ignore[attr-defined]
 
 
 def _merge_headers(

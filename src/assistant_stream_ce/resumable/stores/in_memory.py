@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncGenerator, AsyncIterator, Callable
 from typing import Literal
 
-from .._wait import SignalWatch, parse_cursor, wake
+from .._wait import IdleTicker, SignalWatch, parse_cursor, wake
 from ..errors import DEFAULT_TTL_MS, ResumableStreamError, validate_stream_id
 from ..types import (
     Acquisition,
@@ -219,6 +219,21 @@ class InMemoryResumableStreamStore:
         self, stream_id: str, cursor: str, signal: CancellationSignal
     ) -> AsyncIterator[ResumableStreamEntry]:
         """Entries after ``cursor`` then live ones; raises ``failed`` after an error end."""
+        batches = self.read_batches(stream_id, cursor, signal)
+        try:
+            async for batch in batches:
+                for entry in batch:
+                    if signal.is_set():
+                        return
+                    yield entry
+        finally:
+            await batches.aclose()
+
+    async def read_batches(
+        self, stream_id: str, cursor: str, signal: CancellationSignal, *, idle: float | None = None
+    ) -> AsyncGenerator[list[ResumableStreamEntry], None]:
+        """Like `read`, a list of the entries available at once at a time; an empty list after
+        every ``idle`` seconds without entries (``None``: never empty)."""
         state = self._get(stream_id)
         if state is None:
             raise ResumableStreamError("missing", f"Stream not found: {stream_id}")
@@ -226,15 +241,22 @@ class InMemoryResumableStreamStore:
         if position > len(state.chunks):
             raise ResumableStreamError("invalid-id", f"Cursor {cursor} is ahead of the stream")
         watch = SignalWatch(signal)
+        ticker = IdleTicker(idle)
         loop = asyncio.get_running_loop()
         try:
             while True:
                 chunks = state.chunks
-                while position < len(chunks):
+                if position < len(chunks):
                     if signal.is_set():
                         return
-                    position += 1
-                    yield ResumableStreamEntry(str(position), chunks[position - 1])
+                    batch = [
+                        ResumableStreamEntry(str(number), chunk)
+                        for number, chunk in enumerate(chunks[position:], position + 1)
+                    ]
+                    position += len(batch)
+                    yield batch
+                    ticker.active()
+                    continue
                 if signal.is_set():
                     return
                 if state.final is not None:
@@ -244,6 +266,7 @@ class InMemoryResumableStreamStore:
                 future: asyncio.Future[None] = loop.create_future()
                 state.waiters.append(future)
                 watch.arm(future)
+                ticker.arm(future)
                 remaining_s = (state.expires_at - self._now()) / 1000
                 timer = loop.call_later(max(remaining_s, 0), wake, future)
                 try:
@@ -252,7 +275,10 @@ class InMemoryResumableStreamStore:
                     timer.cancel()
                 if state.final is None and self._get(stream_id) is not state:
                     state.final, state.error = "error", "Stream expired"
+                if ticker.due():
+                    yield []
         finally:
+            ticker.close()
             await watch.close()
 
     async def status(self, stream_id: str) -> ResumableStreamStatus:

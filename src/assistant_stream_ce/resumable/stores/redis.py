@@ -9,9 +9,13 @@ Layout per stream (one hash tag, so a cluster keeps them on one slot)::
     {prefix}:{<id>}:stop   set when a stop was requested (also announced on ``{prefix}:stop``)
 
 Appends run one Lua script per batch (lease check, ``XADD`` of every chunk, trim, ``PEXPIRE``),
-so a fast producer costs one round trip per batch, not per chunk. Readers follow with
-``XREAD BLOCK`` (no polling interval); when a block times out they check the producer's lease,
-and a stream whose producer died (its lease expired) is ended with an error by that reader.
+so a fast producer costs one round trip per batch, not per chunk; the batches of every producer
+of a store go in one pipeline per round trip. A reader in the producer's process follows the
+producer's acknowledged entries without reading them back. Other readers catch up with
+``XREAD`` and then follow through one ``XREAD BLOCK`` per store for all the streams they follow
+(no polling interval, one blocked connection); when a followed stream has been quiet for a
+block they check the producer's lease, and a stream whose producer died (its lease expired) is
+ended with an error by that reader.
 """
 
 from __future__ import annotations
@@ -23,10 +27,10 @@ import math
 import secrets
 import threading
 import time
-from collections.abc import AsyncIterator
+from collections.abc import AsyncGenerator, AsyncIterator, Callable
 from typing import Any, Literal, Protocol
 
-from .._wait import SignalWatch, parse_cursor, wake
+from .._wait import IdleTicker, SignalWatch, parse_cursor, wake
 from ..errors import DEFAULT_TTL_MS, ResumableStreamError, validate_stream_id
 from ..types import (
     Acquisition,
@@ -72,6 +76,10 @@ STREAM_START_ID = "0-0"
 _CHUNK, _FIN, _ERROR = FIELD_CHUNK.encode(), FIELD_FIN.encode(), FIELD_ERROR.encode()
 _FIN_ERROR = FIN_ERROR.encode()
 
+#: How many of its last entries a producer keeps for the readers in its process (up to twice
+#: that); a reader further behind reads from Redis until it catches up.
+RECENT_ENTRIES = 1024
+
 #: The message of the error that ends a stream whose producer died.
 PRODUCER_LOST = "The stream's producer stopped without finishing the stream"
 
@@ -113,7 +121,51 @@ redis.call('PEXPIRE', KEYS[2], ttl)
 return last
 """
 
+# The appends of many producers in one call: KEYS = meta, data, lease of each stream; ARGV =
+# maxlen, then for each stream its token ('' = none), its number of chunks and the chunks. Returns
+# each stream's result as _APPEND does.
+_APPEND_MANY = """
+local maxlen = tonumber(ARGV[1])
+local results = {}
+local a = 2
+for k = 1, #KEYS, 3 do
+  local meta, data = KEYS[k], KEYS[k + 1]
+  local token, n = ARGV[a], tonumber(ARGV[a + 1])
+  a = a + 2
+  local status = redis.call('HGET', meta, 'status')
+  local result
+  if not status then
+    result = -1
+  elseif status ~= 'streaming' then
+    result = -2
+  elseif token ~= '' and redis.call('GET', KEYS[k + 2]) ~= token then
+    result = -3
+  else
+    local last = redis.call('HINCRBY', meta, 'seq', n)
+    local seq = last - n
+    for i = a, a + n - 1 do
+      seq = seq + 1
+      redis.call('XADD', data, '0-' .. seq, 'c', ARGV[i])
+    end
+    if maxlen > 0 and last > maxlen then
+      redis.call('XTRIM', data, 'MAXLEN', maxlen)
+      redis.call('HSET', meta, 'first', last - maxlen + 1)
+    end
+    local ttl = redis.call('HGET', meta, 'ttl')
+    redis.call('PEXPIRE', meta, ttl)
+    redis.call('PEXPIRE', data, ttl)
+    result = last
+  end
+  results[#results + 1] = result
+  a = a + n
+end
+return results
+"""
+#: Arguments past which a round trip's appends are split into another script call.
+APPEND_CALL_ARGS = 8192
+
 # Ends a stream: ARGV = status, error, token ('' = any), only_if_lease_expired ('1'/'0').
+# Returns the end's entry number, or 0 (already ended), -1 (missing), -3 (not the lease holder).
 _FINALIZE = """
 local status = redis.call('HGET', KEYS[1], 'status')
 if not status then return -1 end
@@ -137,7 +189,7 @@ redis.call('DEL', KEYS[3], KEYS[4])
 local ttl = redis.call('HGET', KEYS[1], 'ttl')
 redis.call('PEXPIRE', KEYS[1], ttl)
 redis.call('PEXPIRE', KEYS[2], ttl)
-return 1
+return seq
 """
 
 _RENEW = """
@@ -199,56 +251,220 @@ class _Keys:
 
 
 class _AppendQueue:
-    """Appends of every producer of a store, sent together: while one pipeline is in flight
-    the next appends queue up, then go in one round trip (one script call per producer)."""
+    """Appends of every producer of a store, sent together: a producer's chunks wait in its
+    ``unsent`` list; while a round trip is in flight the chunks of every producer pile up,
+    then go in the next one (one script call for all of them). No task or future per producer
+    or per chunk: the acknowledgement hands each producer its entries."""
 
     def __init__(self, store: RedisResumableStreamStore) -> None:
         self._store = store
-        self._pending: list[tuple[_RedisProducer, list[bytes], asyncio.Future[int]]] = []
+        self._ready: dict[_RedisProducer, None] = {}  # producers with unsent chunks, in order
         self._task: asyncio.Task[None] | None = None
 
-    def submit(self, producer: _RedisProducer, chunks: list[bytes]) -> asyncio.Future[int]:
-        loop = asyncio.get_running_loop()
-        future: asyncio.Future[int] = loop.create_future()
-        self._pending.append((producer, chunks, future))
+    def ready(self, producer: _RedisProducer) -> None:
+        self._ready[producer] = None
         if self._task is None:
-            self._task = loop.create_task(self._flush())
-        return future
+            self._task = asyncio.get_running_loop().create_task(self._flush())
 
     async def _flush(self) -> None:
         try:
-            while self._pending:
-                batch, self._pending = self._pending, []
+            while self._ready:
+                producers = list(self._ready)
+                self._ready.clear()
+                batch: list[tuple[_RedisProducer, list[bytes]]] = []
+                for producer in producers:
+                    chunks, producer.unsent = producer.unsent, []
+                    if not chunks:  # abandoned meanwhile
+                        producer._settle([], 0)
+                        continue
+                    producer.in_flight = True
+                    batch.append((producer, chunks))
+                if not batch:
+                    continue
                 try:
                     results = await self._send(batch)
                 except Exception as exc:
-                    for _, _, future in batch:
-                        if not future.done():
-                            future.set_exception(exc)
-                    continue
-                for (_, _, future), result in zip(batch, results, strict=True):
-                    if future.done():
-                        continue
-                    if isinstance(result, Exception):
-                        future.set_exception(result)
-                    else:
-                        future.set_result(int(result))
+                    results = [exc] * len(batch)
+                for (producer, chunks), result in zip(batch, results, strict=True):
+                    producer.in_flight = False
+                    producer._settle(chunks, result)
+                    if producer.unsent and producer.error is None:
+                        self._ready[producer] = None
         finally:
             self._task = None
 
-    async def _send(
-        self, batch: list[tuple[_RedisProducer, list[bytes], asyncio.Future[int]]]
-    ) -> list[Any]:
+    async def _send(self, batch: list[tuple[_RedisProducer, list[bytes]]]) -> list[Any]:
+        """One script call for many producers' appends (a few, for very large batches): one
+        command to pack and one script run per round trip, however many streams."""
         store = self._store
         maxlen = store.maxlen or 0
-        calls = [
-            (
-                [producer.keys.meta, producer.keys.data, producer.keys.lease],
-                [producer.token, maxlen, *chunks],
-            )
-            for producer, chunks, _ in batch
-        ]
-        return await _evalsha_batch(store._client, _APPEND, store._append.sha, calls)
+        calls: list[tuple[list[Any], list[Any]]] = []
+        sizes: list[int] = []
+        keys: list[Any] = []
+        args: list[Any] = [maxlen]
+        for producer, chunks in batch:
+            names = producer.keys
+            keys += (names.meta, names.data, names.lease)
+            args += (producer.token, len(chunks))
+            args += chunks
+            if len(args) >= APPEND_CALL_ARGS:
+                calls.append((keys, args))
+                sizes.append(len(keys) // 3)
+                keys, args = [], [maxlen]
+        if keys:
+            calls.append((keys, args))
+            sizes.append(len(keys) // 3)
+        replies = await _evalsha_batch(store._client, _APPEND_MANY, store._append_many_sha, calls)
+        results: list[Any] = []
+        for reply, size in zip(replies, sizes, strict=True):
+            if isinstance(reply, Exception):
+                results += [reply] * size
+            else:
+                results += reply
+        return results
+
+
+class _Follower:
+    """A reader waiting on the store's `_Tail` for the entries of one stream."""
+
+    __slots__ = ("error", "future", "key", "pending", "quiet")
+
+    def __init__(self, key: bytes) -> None:
+        self.key = key
+        self.pending: list[tuple[Any, dict[bytes, bytes]]] = []
+        self.quiet = False  # no entry for a whole block: time to check the producer's lease
+        self.error: BaseException | None = None
+        self.future: asyncio.Future[None] | None = None
+
+    def notify(self) -> None:
+        future, self.future = self.future, None
+        if future is not None:
+            wake(future)
+
+
+class _Watch:
+    __slots__ = ("followers", "heard", "position")
+
+    def __init__(self, position: int, now: float) -> None:
+        self.position = position
+        self.followers: list[_Follower] = []
+        self.heard = now
+
+
+class _Tail:
+    """One ``XREAD BLOCK`` for every stream the readers of a store follow from Redis (instead
+    of a blocking call, and a connection, per reader).
+
+    A reader that caught up registers with `follow`; the loop reads all followed streams in one
+    call and hands each reader its stream's new entries. A stream followed while the call is
+    blocked is added by waking the call: one ``XADD`` to a small stream of this store's own
+    (``{prefix}:tail:<random>``, expiring), read by the same call.
+    """
+
+    def __init__(self, store: RedisResumableStreamStore) -> None:
+        self._store = store
+        self._watches: dict[bytes, _Watch] = {}
+        self._task: asyncio.Task[None] | None = None
+        self._wake_key = f"{store.key_prefix}:tail:{secrets.token_hex(8)}".encode()
+        self._wake_id = b"0-0"
+        self._blocked_on: set[bytes] = set()  # the streams the call in flight reads
+        self._waking = False
+
+    def follow(self, key: bytes, position: int) -> _Follower:
+        loop = asyncio.get_running_loop()
+        follower = _Follower(key)
+        watch = self._watches.get(key)
+        if watch is None:
+            watch = self._watches[key] = _Watch(position, loop.time())
+        elif position < watch.position:
+            watch.position = position  # the others skip what they already have
+        watch.followers.append(follower)
+        if self._task is None:
+            self._task = loop.create_task(self._run())
+        elif self._blocked_on and key not in self._blocked_on and not self._waking:
+            self._waking = True
+            loop.create_task(self._wake()).add_done_callback(_retrieve)
+        return follower
+
+    def unfollow(self, follower: _Follower) -> None:
+        watch = self._watches.get(follower.key)
+        if watch is None:
+            return
+        if follower in watch.followers:
+            watch.followers.remove(follower)
+        if not watch.followers:
+            del self._watches[follower.key]
+
+    async def _wake(self) -> None:
+        try:
+            pipe = self._store._client.pipeline(transaction=False)
+            pipe.xadd(self._wake_key, {b"w": b"1"}, maxlen=1, approximate=False)
+            pipe.pexpire(self._wake_key, 60_000)
+            await pipe.execute()
+        except Exception as exc:  # the loop still picks the stream up within a block
+            logger.debug("waking the resumable stream tail failed: %s", exc)
+        finally:
+            self._waking = False
+
+    async def _run(self) -> None:
+        store = self._store
+        client = store._client
+        loop = asyncio.get_running_loop()
+        block_s = store.block_ms / 1000
+        try:
+            while self._watches:
+                streams: dict[bytes, bytes] = {self._wake_key: self._wake_id}
+                for key, watch in self._watches.items():
+                    streams[key] = b"0-%d" % watch.position
+                self._blocked_on = set(streams)
+                try:
+                    reply = await client.xread(streams, count=1000, block=store.block_ms)
+                except Exception as exc:
+                    for failed in list(self._watches.values()):
+                        for follower in failed.followers:
+                            follower.error = exc
+                            follower.notify()
+                    self._watches.clear()
+                    return
+                finally:
+                    self._blocked_on = set()
+                now = loop.time()
+                for name, entries in _reply_streams(reply):
+                    if not entries:
+                        continue
+                    if name == self._wake_key:
+                        self._wake_id = entries[-1][0]
+                        continue
+                    read = self._watches.get(name)
+                    if read is None:
+                        continue
+                    read.position = int(_text(entries[-1][0]).partition("-")[2])
+                    read.heard = now
+                    for follower in read.followers:
+                        follower.pending.extend(entries)
+                        follower.notify()
+                for watch in self._watches.values():
+                    if now - watch.heard >= block_s:
+                        watch.heard = now
+                        for follower in watch.followers:
+                            follower.quiet = True
+                            follower.notify()
+        finally:
+            self._task = None
+            if self._watches:  # followed while the loop was ending
+                self._task = loop.create_task(self._run())
+
+    async def aclose(self) -> None:
+        task, self._task = self._task, None
+        closed = ResumableStreamError("failed", "The stream store was closed")
+        for watch in self._watches.values():
+            for follower in watch.followers:
+                follower.error = closed
+                follower.notify()
+        self._watches.clear()
+        if task is not None:
+            task.cancel()
+            await asyncio.gather(task, return_exceptions=True)
 
 
 async def _evalsha_batch(
@@ -289,7 +505,12 @@ def _is_noscript(result: Any) -> bool:
 
 class _RedisProducer:
     """A producer's lease on one stream, kept alive by the store's lease keeper; appends and the
-    end are only accepted while this producer holds it."""
+    end are only accepted while this producer holds it.
+
+    It also keeps the entries it wrote last (``recent``, numbered from ``recent_first``), so the
+    readers of its stream in this process follow it without reading them back from Redis: an
+    entry reaches them as soon as Redis acknowledged it, with the number Redis gave it.
+    """
 
     batched = True
 
@@ -301,40 +522,168 @@ class _RedisProducer:
         self.stop_requested = asyncio.Event()
         self.lease_lost = False
         self.finishing = False
+        self.written = 0  # the number of the last entry Redis acknowledged
+        self.recent: list[ResumableStreamEntry] = []
+        self.recent_first = 1
+        # The end this producer wrote: (entry number, error message or None for done).
+        self.end: tuple[int, str | None] | None = None
+        self.detached = False  # local readers must read from Redis (the end is not known here)
+        self.unsent: list[bytes] = []  # pushed, not sent yet
+        self.in_flight = False
+        self.error: BaseException | None = None  # the write error that stopped this producer
+        self.on_written: Callable[[list[bytes]], None] | None = None
+        self._flushes: list[asyncio.Future[None]] = []
+        self._waiters: list[asyncio.Future[None]] = []
+        self._stop_check: asyncio.Task[None] | None = None
+
+    def covers(self, position: int) -> bool:
+        """Whether local readers at ``position`` may follow this producer."""
+        return (
+            not (self.detached or self.lease_lost)
+            and self.recent_first - 1 <= position <= self.written
+        )
+
+    def _written(self, chunks: list[bytes], last: int) -> None:
+        """Redis stored ``chunks`` as the entries up to ``last``: hand them to local readers."""
+        first = last - len(chunks) + 1
+        if first != self.written + 1:  # not expected (one writer per lease): start afresh
+            self.recent = []
+            self.recent_first = first
+        recent = self.recent
+        recent.extend(
+            [ResumableStreamEntry(str(number), chunk) for number, chunk in enumerate(chunks, first)]
+        )
+        self.written = last
+        if len(recent) > 2 * RECENT_ENTRIES:
+            drop = len(recent) - RECENT_ENTRIES
+            del recent[:drop]
+            self.recent_first += drop
+        self._wake()
+
+    def _wake(self) -> None:
+        waiters, self._waiters = self._waiters, []
+        for future in waiters:
+            wake(future)
+
+    def after(self, position: int) -> list[ResumableStreamEntry] | None:
+        """The entries after ``position`` this producer holds (None: read them from Redis)."""
+        start = position + 1 - self.recent_first
+        if start < 0 or self.detached or self.lease_lost:
+            return None
+        return self.recent[start:]
+
+    def waiter(self) -> asyncio.Future[None]:
+        """A future resolved when entries are written or local readers must go to Redis."""
+        future: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+        self._waiters.append(future)
+        return future
 
     async def start(self) -> None:
         store = self._store
         store._producers[self.stream_id] = self
         try:
             await store._ensure_background()
-            if await store._client.exists(self.keys.stop):
-                self.stop_requested.set()
         except BaseException:
             store._producers.pop(self.stream_id, None)
             raise
+        # A stop requested before this producer was registered (so the listener missed it):
+        # checked off the run's way; the lease renewals would also see it.
+        self._stop_check = asyncio.get_running_loop().create_task(self._check_stop())
+
+    async def _check_stop(self) -> None:
+        try:
+            if await self._store._client.exists(self.keys.stop):
+                self.stop_requested.set()
+        except Exception as exc:
+            logger.debug("checking for an early stop request failed: %s", exc)
 
     def lost(self) -> None:
         self.lease_lost = True
         self.stop_requested.set()
+        self._wake()
+
+    def push(self, chunk: bytes) -> None:
+        """Queue ``chunk`` for the store's next round trip (raises the write error, if any)."""
+        if self.error is not None:
+            raise self.error
+        store = self._store
+        if store.max_chunk_bytes is not None or not isinstance(chunk, bytes):
+            store._check_chunks([chunk])
+        self.unsent.append(chunk)
+        if not self.in_flight and len(self.unsent) == 1:
+            store._appends.ready(self)
+
+    @property
+    def backlog(self) -> int:
+        return len(self.unsent)
+
+    async def flush(self) -> None:
+        """Wait until every chunk pushed is written; raise the write error, if any."""
+        if self.unsent or self.in_flight:
+            future: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+            self._flushes.append(future)
+            await future
+        if self.error is not None:
+            raise self.error
+
+    def abandon(self) -> None:
+        """Write nothing more."""
+        self.unsent = []
+        if self.error is None:
+            self.error = ResumableStreamError("lease-lost", "the producer stopped writing")
+
+    def _settle(self, chunks: list[bytes], result: Any) -> None:
+        if not chunks:
+            pass
+        elif isinstance(result, BaseException):
+            self.error = result
+        else:
+            last = int(result)
+            if last > 0:
+                self._written(chunks, last)
+                if self.on_written is not None:
+                    self.on_written(chunks)
+            else:
+                if last == -3:
+                    self.lost()
+                self.error = self._store._append_error(last, self.stream_id)
+        if self.error is not None:
+            self.unsent = []
+        if not self.unsent or self.error is not None:
+            flushes, self._flushes = self._flushes, []
+            for future in flushes:
+                wake(future)
 
     async def append_many(self, chunks: list[bytes]) -> None:
-        store = self._store
-        store._check_chunks(chunks)
-        result = await store._appends.submit(self, chunks)
-        if result < 0:
-            if result == -3:
-                self.lost()
-            raise store._append_error(result, self.stream_id)
+        self._store._check_chunks(chunks)
+        for chunk in chunks:
+            self.push(chunk)
+        await self.flush()
 
     async def finalize(self, status: Literal["done", "error"], error: str | None = None) -> bool:
         self.finishing = True  # the keeper stops renewing; the end removes the lease
-        result = await self._store._finalize_stream(self.stream_id, status, error, self.token)
-        if result == -3:
-            self.lease_lost = True
-        return result == 1
+        try:
+            result = await self._store._finalize_stream(self.stream_id, status, error, self.token)
+        except BaseException:
+            self.detached = True
+            self._wake()
+            raise
+        if result > 0:  # local readers end here, after the entries before the end
+            self.end = (result, (error or "Stream errored") if status == "error" else None)
+        else:
+            self.detached = True  # someone else ended it: readers read the end from Redis
+            if result == -3:
+                self.lease_lost = True
+        self._wake()
+        return result > 0
 
     async def close(self) -> None:
         self.finishing = True
+        if self.end is None:
+            self.detached = True
+        self._wake()
+        if self._stop_check is not None and not self._stop_check.done():
+            self._stop_check.cancel()
         store = self._store
         if store._producers.get(self.stream_id) is self:
             del store._producers[self.stream_id]
@@ -402,6 +751,7 @@ class RedisResumableStreamStore:
         self.stop_channel = f"{key_prefix}:stop"
         self._acquire = client.register_script(_ACQUIRE)
         self._append = client.register_script(_APPEND)
+        self._append_many_sha = hashlib.sha1(_APPEND_MANY.encode()).hexdigest()
         self._finalize = client.register_script(_FINALIZE)
         self._stop = client.register_script(_STOP)
         self._producers: dict[str, _RedisProducer] = {}
@@ -411,6 +761,7 @@ class RedisResumableStreamStore:
         self._pubsub: Any = None
         self._lease_thread: _LeaseThread | None = None
         self._appends = _AppendQueue(self)
+        self._tail = _Tail(self)
 
     # -- helpers ---------------------------------------------------------------------------
 
@@ -590,7 +941,7 @@ class RedisResumableStreamStore:
         result = await self._finalize_stream(stream_id, status, error, "")
         if result == -1:
             raise ResumableStreamError("missing", f"Stream not found: {stream_id}")
-        return result == 1
+        return result > 0
 
     async def read(
         self, stream_id: str, cursor: str, signal: CancellationSignal
@@ -600,71 +951,151 @@ class RedisResumableStreamStore:
         Raises ``failed`` after an error end — including the one written when the producer's
         lease expired — and ``trimmed`` when entries after ``cursor`` were trimmed away.
         """
+        batches = self.read_batches(stream_id, cursor, signal)
+        try:
+            async for batch in batches:
+                for entry in batch:
+                    if signal.is_set():
+                        return
+                    yield entry
+        finally:
+            await batches.aclose()
+
+    async def read_batches(
+        self, stream_id: str, cursor: str, signal: CancellationSignal, *, idle: float | None = None
+    ) -> AsyncGenerator[list[ResumableStreamEntry], None]:
+        """Like `read`, a list of the entries read at once at a time; an empty list after every
+        ``idle`` seconds without entries (``None``: never empty).
+
+        While the stream's producer runs in this process (on this store), its entries come
+        from it as soon as Redis acknowledged them; otherwise from ``XREAD BLOCK``.
+        """
         keys = self._keys(stream_id)
         position = parse_cursor(cursor)
-        client = self._client
-        status, last, first = await client.hmget(keys.meta, ["status", "seq", "first"])
-        if status is None:
-            raise ResumableStreamError("missing", f"Stream not found: {stream_id}")
-        if position > int(last):
-            raise ResumableStreamError("invalid-id", f"Cursor {cursor} is ahead of the stream")
-        if position + 1 < int(first):
-            raise ResumableStreamError("trimmed", f"Entries after cursor {cursor!r} were trimmed")
+        held = self._producers.get(stream_id)
+        if held is None or not held.covers(position):  # else this process knows the stream
+            status, last, first = await self._client.hmget(keys.meta, ["status", "seq", "first"])
+            if status is None:
+                raise ResumableStreamError("missing", f"Stream not found: {stream_id}")
+            if position > int(last):
+                raise ResumableStreamError("invalid-id", f"Cursor {cursor} is ahead of the stream")
+            if position + 1 < int(first):
+                raise ResumableStreamError(
+                    "trimmed", f"Entries after cursor {cursor!r} were trimmed"
+                )
         watch = SignalWatch(signal)
+        ticker = IdleTicker(idle)
         loop = asyncio.get_running_loop()
         data_key = keys.data.encode()
-        pending: asyncio.Task[Any] | None = None
-        # A signal that is only set once its reader is closed needs no watching during a call.
+        # A signal that is only set once its reader is closed needs no watching during a wait.
         quiet = bool(getattr(signal, "set_only_after_close", False))
+        producers = self._producers
+        follower: _Follower | None = None
         try:
             while True:
                 if signal.is_set():
                     return
-                call = client.xread({keys.data: f"0-{position}"}, count=1000, block=self.block_ms)
-                if quiet:
-                    reply = await call
+                # The producer stays known after it finished: its readers end with its end.
+                producer = producers.get(stream_id) or held
+                held = producer
+                local = producer.after(position) if producer is not None else None
+                if local is not None and producer is not None:
+                    if follower is not None:
+                        self._tail.unfollow(follower)
+                        follower = None
+                    if local:
+                        position += len(local)
+                        yield local
+                        ticker.active()
+                        continue
+                    if producer.end is not None:
+                        number, failure = producer.end
+                        if position + 1 == number:
+                            if failure is not None:
+                                raise ResumableStreamError("failed", failure)
+                            return
+                        producer = None  # entries before the end are missing here: Redis
+                    if producer is not None:
+                        # No timer: a stream deleted, expired or ended elsewhere takes the
+                        # producer's lease with it, and the lease keeper's next renewal
+                        # (every third of lease_ms) wakes this wait.
+                        future = producer.waiter()
+                        if not quiet:
+                            watch.arm(future)
+                        ticker.arm(future)
+                        await future
+                        if ticker.due():
+                            yield []
+                        continue
+                if follower is None:
+                    # Catch up directly; once there is nothing more, follow through the tail.
+                    reply = await self._client.xread({keys.data: f"0-{position}"}, count=1000)
+                    entries = _stream_entries(reply, data_key)
+                    if not entries:
+                        follower = self._tail.follow(data_key, position)
+                        continue
                 else:
-                    pending = loop.create_task(call)
-                    future: asyncio.Future[None] = loop.create_future()
-                    pending.add_done_callback(lambda _t, f=future: wake(f))  # type: ignore[misc]
-                    watch.arm(future)
-                    await future
-                    if not pending.done():
-                        return  # the signal was set
-                    reply, pending = pending.result(), None
-                entries = _stream_entries(reply, data_key)
-                if not entries:
-                    state = await self._check_producer(stream_id)
-                    if state == "missing":
-                        return
-                    if state != "streaming" and not await self._has_after(keys, position):
-                        if state == "error":
-                            raise ResumableStreamError("failed", "Stream errored")
-                        return
-                    continue
+                    if not (follower.pending or follower.quiet or follower.error):
+                        future = follower.future = loop.create_future()
+                        if not quiet:
+                            watch.arm(future)
+                        ticker.arm(future)
+                        await future
+                        if ticker.due():
+                            yield []
+                        continue
+                    if follower.error is not None:
+                        raise follower.error
+                    entries, follower.pending = follower.pending, []
+                    if not entries:
+                        follower.quiet = False
+                        state = await self._check_producer(stream_id)
+                        if state == "missing":
+                            return
+                        if state != "streaming" and not await self._has_after(keys, position):
+                            if state == "error":
+                                raise ResumableStreamError("failed", "Stream errored")
+                            return
+                        continue
+                batch: list[ResumableStreamEntry] = []
+                end: dict[bytes, bytes] | None = None
+                gap = False
                 for entry_id, fields in entries:
                     number = int(_text(entry_id).partition("-")[2])
+                    if number <= position:
+                        continue  # read for another follower of the stream
                     if number != position + 1:
+                        gap = True
+                        break
+                    position = number
+                    if _FIN in fields:
+                        end = fields
+                        break
+                    batch.append(ResumableStreamEntry(str(number), bytes(fields.get(_CHUNK, b""))))
+                if batch:
+                    if signal.is_set():
+                        return
+                    yield batch
+                    ticker.active()
+                if gap:
+                    if follower is None:
                         raise ResumableStreamError(
                             "trimmed", f"Entries after cursor {position} were trimmed"
                         )
-                    position = number
-                    fin = fields.get(_FIN)
-                    if fin is not None:
-                        if fin == _FIN_ERROR:
-                            message = fields.get(_ERROR)
-                            raise ResumableStreamError(
-                                "failed", _text(message) if message else "Stream errored"
-                            )
-                        return
-                    if signal.is_set():
-                        return
-                    yield ResumableStreamEntry(str(number), bytes(fields.get(_CHUNK, b"")))
+                    self._tail.unfollow(follower)  # read the missing ones directly
+                    follower = None
+                    continue
+                if end is not None:
+                    if end[_FIN] == _FIN_ERROR:
+                        message = end.get(_ERROR)
+                        raise ResumableStreamError(
+                            "failed", _text(message) if message else "Stream errored"
+                        )
+                    return
         finally:
-            if pending is not None and not pending.done():
-                # Not awaited: redis-py ends the cancelled call by dropping its connection.
-                pending.cancel()
-                pending.add_done_callback(_retrieve)
+            if follower is not None:
+                self._tail.unfollow(follower)
+            ticker.close()
             await watch.close()
 
     async def _has_after(self, keys: _Keys, position: int) -> bool:
@@ -690,6 +1121,7 @@ class RedisResumableStreamStore:
 
     async def aclose(self) -> None:
         """Stop the background work (the client you passed in stays open)."""
+        await self._tail.aclose()
         tasks = [t for t in {self._listener, self._keeper} if t is not None]
         self._listener = self._keeper = None
         for task in tasks:
@@ -833,6 +1265,18 @@ def _dedicated_client(client: Any) -> Any:
 def _retrieve(task: asyncio.Task[Any]) -> None:
     if not task.cancelled():
         task.exception()
+
+
+def _reply_streams(reply: Any) -> list[tuple[bytes, list[tuple[Any, dict[bytes, bytes]]]]]:
+    """Every stream of an ``XREAD`` reply (RESP2 list or RESP3 map) with its entries."""
+    if not reply:
+        return []
+    if isinstance(reply, dict):
+        return [
+            (name, list(value[0] if value and isinstance(value[0], list) else value))
+            for name, value in reply.items()
+        ]
+    return [(name, list(entries)) for name, entries in reply]
 
 
 def _stream_entries(reply: Any, key: bytes) -> list[tuple[Any, dict[bytes, bytes]]]:
