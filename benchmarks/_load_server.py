@@ -45,6 +45,21 @@ TRACE = os.environ.get("LOAD_SERVER_TRACEMALLOC") == "1"
 _PLACEHOLDER = "\x01tok\x01"
 
 
+GC_COLLECTIONS = [0, 0, 0]  # garbage collector passes per generation
+GC_SECONDS = [0.0, 0.0]  # [total time in the collector, start of the pass under way]
+
+
+def _on_gc(phase: str, info: dict[str, Any]) -> None:
+    if phase == "start":
+        GC_SECONDS[1] = time.perf_counter()
+    else:
+        GC_COLLECTIONS[info["generation"]] += 1
+        GC_SECONDS[0] += time.perf_counter() - GC_SECONDS[1]
+
+
+gc.callbacks.append(_on_gc)
+
+
 def _rss_bytes() -> int:
     with open("/proc/self/statm") as statm:
         return int(statm.read().split()[1]) * os.sysconf("SC_PAGE_SIZE")
@@ -141,6 +156,7 @@ async def stats(request: Request) -> Response:
         "fds": len(os.listdir("/proc/self/fd")),
         "tasks": len(asyncio.all_tasks()) - 1,
         "outcomes": dict(OUTCOMES),
+        "gc": {"collections": list(GC_COLLECTIONS), "seconds": GC_SECONDS[0]},
         "time": time.monotonic(),
     }
     if TRACE:

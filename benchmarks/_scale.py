@@ -24,6 +24,7 @@ import itertools
 import socket
 import statistics
 import struct
+import sys
 import time
 from typing import Any
 
@@ -388,6 +389,7 @@ async def active_scenario(port: int, route: str, config: dict[str, Any]) -> dict
         "wall_seconds": round(wall, 2),
         "server_cpu_seconds": round(cpu, 2),
         "server_cpu_percent": round(100 * cpu / (end["time"] - before["time"]), 1),
+        "server_gc": _gc_delta(before, end),
         "rss_peak_mib": round(max(s["rss"] for s in [*samples, end]) / MiB, 1),
         "ttfb_ms": {"p50": _ms(percentile(ttfb, 0.5)), "p99": _ms(percentile(ttfb, 0.99))},
         "gap_ms": {"p50": _ms(percentile(gaps, 0.5)), "p99": _ms(percentile(gaps, 0.99))},
@@ -468,6 +470,7 @@ async def soak_scenario(port: int, route: str, config: dict[str, Any]) -> dict[s
         "failures": sorted(set(failures))[:3],
         "wall_seconds": round(wall, 1),
         "server_cpu_seconds": round(after["cpu"] - before["cpu"], 1),
+        "server_gc": _gc_delta(before, after),
         "rss_mib": {
             "start": round(before["rss"] / MiB, 1),
             "warm": round(warm / MiB, 1),
@@ -482,6 +485,13 @@ async def soak_scenario(port: int, route: str, config: dict[str, Any]) -> dict[s
         "leaked_fds": after["fds"] - before["fds"],
         "outcomes": after["outcomes"],
     }
+
+
+def _gc_delta(before: dict[str, Any], after: dict[str, Any]) -> dict[str, Any]:
+    """The server's garbage collector passes (per generation) and seconds in between."""
+    start, end = before["gc"]["collections"], after["gc"]["collections"]
+    passes = [b - a for a, b in zip(start, end, strict=True)]
+    return {"passes": passes, "seconds": round(after["gc"]["seconds"] - before["gc"]["seconds"], 2)}
 
 
 def _ms(seconds: float) -> float:
@@ -647,7 +657,7 @@ def run_scale(profile: str, only: list[str], overrides: dict[str, Any]) -> dict[
     for name in only:
         results[name] = {}
         for variant, route in (("baseline", "baseline"), ("ours", "stream")):
-            print(f"== {name}: {variant}", flush=True)
+            print(f"== {name}: {variant}", file=sys.stderr, flush=True)
             results[name][variant] = run_scenario(name, route, config)
     rows = verdicts(results)
     return {"profile": profile, "config": config, "results": results, "targets": rows}
