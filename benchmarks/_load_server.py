@@ -1,31 +1,63 @@
 """The server of `load.py`: every registered protocol, scripted producers, self-reported stats.
 
 ``POST /stream/{protocol}?tokens=N&interval=S&burst=K`` streams ``tok0 tok1 …`` (K tokens at a
-time, ``interval`` seconds apart); ``GET /stats`` reports the process's CPU seconds, RSS,
-open file descriptors, live asyncio tasks and run outcomes.
+time, ``interval`` seconds apart) through the protocol's response class (our library);
+``&idle=S&heartbeat=H`` first keeps the stream open and silent for S seconds with the response's
+heartbeat every H seconds (an idle stream). ``POST /baseline/{protocol}`` with the same
+parameters answers with a plain Starlette ``StreamingResponse`` over an async generator that
+sleeps, sends the protocol's keepalive, and yields the same frames at the same pace, each
+token's frame built from a template with one ``orjson.dumps`` of the token (the floor a
+hand-written server pays: no run, no buffer, no encoder, no timers of its own).
+``GET /stats`` reports the process's CPU seconds, RSS, open file descriptors, live asyncio
+tasks and run outcomes.
 
-Run: ``python benchmarks/_load_server.py PORT`` (127.0.0.1 only).
+Run: ``python benchmarks/_load_server.py PORT`` (127.0.0.1 only). With
+``LOAD_SERVER_TRACEMALLOC=1`` the process traces its allocations: ``/stats`` then also reports
+the traced bytes, and ``GET /tracemalloc?top=N`` the lines that allocated most since start.
 """
 
 from __future__ import annotations
 
 import asyncio
+import functools
+import gc
 import os
 import resource
 import sys
 import time
+import tracemalloc
+from collections.abc import AsyncIterator
 from typing import Any
 
+import orjson
 import uvicorn
 from starlette.applications import Starlette
 from starlette.requests import Request
-from starlette.responses import JSONResponse, Response
+from starlette.responses import JSONResponse, Response, StreamingResponse
 from starlette.routing import Route
 
-from assistant_stream_ce import RunController, create_run
+from assistant_stream_ce import RunController, TextDeltaChunk, create_run
 from assistant_stream_ce.serialization import PROTOCOLS
+from assistant_stream_ce.serialization.assistant_stream_response import STREAM_HEADERS
 
 OUTCOMES = {"completed": 0, "cancelled": 0}
+TRACE = os.environ.get("LOAD_SERVER_TRACEMALLOC") == "1"
+_PLACEHOLDER = "\x01tok\x01"
+
+
+GC_COLLECTIONS = [0, 0, 0]  # garbage collector passes per generation
+GC_SECONDS = [0.0, 0.0]  # [total time in the collector, start of the pass under way]
+
+
+def _on_gc(phase: str, info: dict[str, Any]) -> None:
+    if phase == "start":
+        GC_SECONDS[1] = time.perf_counter()
+    else:
+        GC_COLLECTIONS[info["generation"]] += 1
+        GC_SECONDS[0] += time.perf_counter() - GC_SECONDS[1]
+
+
+gc.callbacks.append(_on_gc)
 
 
 def _rss_bytes() -> int:
@@ -33,14 +65,28 @@ def _rss_bytes() -> int:
         return int(statm.read().split()[1]) * os.sysconf("SC_PAGE_SIZE")
 
 
+def _params(request: Request) -> tuple[int, float, int, float, float]:
+    query = request.query_params
+    tokens = int(query.get("tokens", "100"))
+    interval = float(query.get("interval", "0.01"))
+    burst = max(1, int(query.get("burst", "1")))
+    idle = float(query.get("idle", "0"))
+    heartbeat = float(query.get("heartbeat", "0"))
+    return tokens, interval, burst, idle, heartbeat
+
+
+def _words(first: int, count: int) -> str:
+    return "".join(f"tok{i} " for i in range(first, first + count))
+
+
 async def stream(request: Request) -> Response:
     info = PROTOCOLS[request.path_params["protocol"]]
-    tokens = int(request.query_params.get("tokens", "100"))
-    interval = float(request.query_params.get("interval", "0.01"))
-    burst = max(1, int(request.query_params.get("burst", "1")))
+    tokens, interval, burst, idle, heartbeat = _params(request)
 
     async def run(controller: RunController) -> None:
         try:
+            if idle:
+                await asyncio.sleep(idle)
             for i in range(tokens):
                 controller.append_text(f"tok{i} ")
                 if (i + 1) % burst == 0:
@@ -53,20 +99,92 @@ async def stream(request: Request) -> Response:
             raise
         OUTCOMES["completed"] += 1
 
-    return info.response(create_run(run), **info.demo_options)
+    options: dict[str, Any] = dict(info.demo_options)
+    if heartbeat:
+        options["heartbeat"] = heartbeat
+    return info.response(create_run(run), **options)
+
+
+@functools.cache
+def _templates(protocol: str) -> tuple[bytes, bytes, bytes, bytes]:
+    """The frames our encoder writes around one delta: (start, delta prefix, delta suffix,
+    end). The baseline joins ``prefix + orjson.dumps(text) + suffix`` for every delta."""
+    encoder = PROTOCOLS[protocol].encoder()
+    placeholder = orjson.dumps(_PLACEHOLDER)
+    first = encoder.encode_frames([TextDeltaChunk(_PLACEHOLDER)])
+    start = b"".join(frame for frame in first if placeholder not in frame)
+    delta = b"".join(encoder.encode_frames([TextDeltaChunk(_PLACEHOLDER)]))
+    prefix, suffix = delta.split(placeholder)
+    return start, prefix, suffix, b"".join(encoder.finish_frames())
+
+
+async def baseline(request: Request) -> Response:
+    protocol = request.path_params["protocol"]
+    encoder = PROTOCOLS[protocol].encoder
+    tokens, interval, burst, idle, heartbeat = _params(request)
+    start, prefix, suffix, end = _templates(protocol)
+    keepalive = encoder.keepalive
+    dumps = orjson.dumps
+
+    async def body() -> AsyncIterator[bytes]:
+        try:
+            if idle:
+                deadline = time.monotonic() + idle
+                while (left := deadline - time.monotonic()) > 0:
+                    await asyncio.sleep(min(left, heartbeat) if heartbeat else left)
+                    if heartbeat and left > heartbeat:
+                        yield keepalive
+            for first in range(0, tokens, burst):
+                frame = prefix + dumps(_words(first, min(burst, tokens - first))) + suffix
+                yield start + frame if first == 0 else frame
+                await asyncio.sleep(interval)
+            yield end
+        except asyncio.CancelledError:
+            OUTCOMES["cancelled"] += 1
+            raise
+        OUTCOMES["completed"] += 1
+
+    headers = {**STREAM_HEADERS, **encoder.headers}
+    return StreamingResponse(body(), media_type=encoder.media_type, headers=headers)
 
 
 async def stats(request: Request) -> Response:
     usage = resource.getrusage(resource.RUSAGE_SELF)
+    report: dict[str, Any] = {
+        "cpu": usage.ru_utime + usage.ru_stime,
+        "rss": _rss_bytes(),
+        "fds": len(os.listdir("/proc/self/fd")),
+        "tasks": len(asyncio.all_tasks()) - 1,
+        "outcomes": dict(OUTCOMES),
+        "gc": {"collections": list(GC_COLLECTIONS), "seconds": GC_SECONDS[0]},
+        "time": time.monotonic(),
+    }
+    if TRACE:
+        report["traced"] = tracemalloc.get_traced_memory()[0]
+    return JSONResponse(report)
+
+
+_START: list[tracemalloc.Snapshot] = []
+
+
+async def traced(request: Request) -> Response:
+    """The source lines that allocated the most since the first call (tracemalloc)."""
+    if not TRACE:
+        return JSONResponse({"error": "start the server with LOAD_SERVER_TRACEMALLOC=1"})
+    gc.collect()
+    snapshot = tracemalloc.take_snapshot().filter_traces(
+        [tracemalloc.Filter(False, tracemalloc.__file__)]
+    )
+    if not _START or request.query_params.get("reset") == "1":
+        _START[:] = [snapshot]
+        return JSONResponse({"reset": True})
+    top = int(request.query_params.get("top", "25"))
+    stats = snapshot.compare_to(_START[0], "lineno")[:top]
     return JSONResponse(
-        {
-            "cpu": usage.ru_utime + usage.ru_stime,
-            "rss": _rss_bytes(),
-            "fds": len(os.listdir("/proc/self/fd")),
-            "tasks": len(asyncio.all_tasks()) - 1,
-            "outcomes": dict(OUTCOMES),
-            "time": time.monotonic(),
-        }
+        [
+            {"where": str(stat.traceback), "bytes": stat.size_diff, "count": stat.count_diff}
+            for stat in stats
+        ]
     )
 
 
@@ -74,7 +192,9 @@ def app() -> Starlette:
     return Starlette(
         routes=[
             Route("/stream/{protocol}", stream, methods=["POST"]),
+            Route("/baseline/{protocol}", baseline, methods=["POST"]),
             Route("/stats", stats, methods=["GET"]),
+            Route("/tracemalloc", traced, methods=["GET"]),
         ]
     )
 
@@ -82,7 +202,15 @@ def app() -> Starlette:
 def main(argv: list[str]) -> None:
     _soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
     resource.setrlimit(resource.RLIMIT_NOFILE, (hard, hard))  # many concurrent streams
-    config: dict[str, Any] = {"host": "127.0.0.1", "port": int(argv[1]), "log_level": "warning"}
+    if TRACE:
+        tracemalloc.start(8)
+    config: dict[str, Any] = {
+        "host": "127.0.0.1",
+        "port": int(argv[1]),
+        "log_level": "warning",
+        "backlog": 4096,  # 10,000 clients connect in bursts
+        "timeout_keep_alive": 5,
+    }
     uvicorn.run(app(), **config)
 
 

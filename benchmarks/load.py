@@ -10,6 +10,13 @@ descriptors and live tasks; after the last wave they must be back where they sta
     .venv/bin/python benchmarks/load.py --profile long     # 1,000 streams at 20 tokens/s, 10 min
     .venv/bin/python benchmarks/load.py --streams 200 --tokens 400 --interval 0.005 --minutes 1
 
+The scale targets (issue 14), each against a minimal Starlette ``StreamingResponse`` baseline
+measured in the same run on its own fresh server process (see `_scale.py`):
+
+    .venv/bin/python benchmarks/load.py --scale quick      # 10k idle, 1k active, 1-min soak
+    .venv/bin/python benchmarks/load.py --scale long       # the same with a 10-min soak
+    .venv/bin/python benchmarks/load.py --scale quick --only idle,active
+
 Loopback only, bounded in count and time. ``--json`` prints the report as JSON.
 """
 
@@ -18,11 +25,8 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
-import os
 import resource
-import socket
 import statistics
-import subprocess
 import sys
 import time
 from dataclasses import dataclass, field
@@ -30,6 +34,7 @@ from pathlib import Path
 from typing import Any
 
 import httpx
+from _load_common import check_tokens, free_port, percentile, start_server, stop_server
 
 from assistant_stream_ce import accumulate
 from assistant_stream_ce.serialization import PROTOCOLS
@@ -51,25 +56,6 @@ class Result:
     lost: int = 0
     duplicated: int = 0
     error: str | None = None
-
-
-def percentile(values: list[float], q: float) -> float:
-    if not values:
-        return 0.0
-    ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, int(q * len(ordered)))]
-
-
-def check_tokens(text: str, expected: int) -> tuple[int, int]:
-    """(lost, duplicated) tokens in ``text`` against ``tok0 … tok{expected-1}``."""
-    seen: dict[int, int] = {}
-    for word in text.split():
-        if word.startswith("tok") and word[3:].isdigit():
-            index = int(word[3:])
-            seen[index] = seen.get(index, 0) + 1
-    lost = sum(1 for i in range(expected) if i not in seen)
-    duplicated = sum(count - 1 for count in seen.values() if count > 1)
-    return lost, duplicated
 
 
 async def one_stream(
@@ -189,28 +175,6 @@ def report(args: argparse.Namespace, outcome: dict[str, Any], wall: float) -> di
     }
 
 
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
-
-
-def start_server(port: int) -> subprocess.Popen[bytes]:
-    process = subprocess.Popen(
-        [sys.executable, str(HERE / "_load_server.py"), str(port)],
-        env={**os.environ, "PYTHONPATH": str(HERE)},
-    )
-    deadline = time.monotonic() + 20
-    while time.monotonic() < deadline:
-        try:
-            httpx.get(f"http://127.0.0.1:{port}/stats", timeout=1)
-            return process
-        except httpx.HTTPError:
-            time.sleep(0.1)
-    process.kill()
-    raise RuntimeError("the load server did not start")
-
-
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--profile", choices=sorted(PROFILES), default="short")
@@ -219,14 +183,24 @@ def main() -> int:
     parser.add_argument("--interval", type=float, help="seconds between tokens")
     parser.add_argument("--minutes", type=float, help="keep starting waves for this long")
     parser.add_argument("--json", action="store_true")
+    scale = parser.add_argument_group("scale targets (ours vs the StreamingResponse baseline)")
+    scale.add_argument("--scale", choices=["quick", "long"], help="run the scale targets")
+    scale.add_argument("--only", default="idle,active,soak", help="scenarios, comma-separated")
+    scale.add_argument("--idle-streams", type=int)
+    scale.add_argument("--idle-hold", type=float, help="seconds the idle streams stay open")
+    scale.add_argument("--active-streams", type=int)
+    scale.add_argument("--active-tokens", type=int, help="tokens per active stream")
+    scale.add_argument("--soak-minutes", type=float)
     args = parser.parse_args()
+    _soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    resource.setrlimit(resource.RLIMIT_NOFILE, (hard, hard))  # 10,000 client sockets
+    if args.scale:
+        return scale_main(parser, args)
     for key, value in PROFILES[args.profile].items():
         if getattr(args, key) is None:
             setattr(args, key, value)
     if not 0 < args.streams <= 20_000 or not 0 < args.tokens <= 100_000:
         parser.error("streams must be in 1..20000 and tokens in 1..100000")
-    _soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
-    resource.setrlimit(resource.RLIMIT_NOFILE, (hard, hard))
     port = free_port()
     server = start_server(port)
     try:
@@ -234,8 +208,7 @@ def main() -> int:
         outcome = asyncio.run(run_load(args, f"http://127.0.0.1:{port}"))
         summary = report(args, outcome, time.perf_counter() - started)
     finally:
-        server.terminate()
-        server.wait(10)
+        stop_server(server)
     if args.json:
         print(json.dumps(summary, indent=2))
     else:
@@ -248,6 +221,46 @@ def main() -> int:
         and summary["tasks"]["end"] <= summary["tasks"]["start"]
     )
     return 0 if ok else 1
+
+
+def scale_main(parser: argparse.ArgumentParser, args: argparse.Namespace) -> int:
+    import _scale
+
+    only = [name.strip() for name in args.only.split(",") if name.strip()]
+    if not only or any(name not in _scale.SCENARIOS for name in only):
+        parser.error(f"--only takes scenarios from {', '.join(_scale.SCENARIOS)}")
+    overrides = {
+        "idle_streams": args.idle_streams,
+        "idle_hold": args.idle_hold,
+        "active_streams": args.active_streams,
+        "active_tokens": args.active_tokens,
+        "soak_minutes": args.soak_minutes,
+    }
+    bounded: list[tuple[float | None, float, float]] = [
+        (args.idle_streams, 1, 15_000),
+        (args.active_streams, 1, 5_000),
+    ]
+    bounded += [(args.active_tokens, 1, 20_000), (args.soak_minutes, 0.05, 30)]
+    bounded += [(args.idle_hold, 1, 300)]
+    for value, low, high in bounded:
+        if value is not None and not low <= value <= high:
+            parser.error(f"{value} is out of bounds ({low}..{high})")
+    _soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    needed = (overrides["idle_streams"] or _scale.PROFILES[args.scale]["idle_streams"]) + 200
+    if "idle" in only and hard < needed:
+        parser.error(f"the fd limit ({hard}) is below the {needed} the idle scenario needs")
+    outcome = _scale.run_scale(args.scale, only, overrides)
+    if args.json:
+        print(json.dumps(outcome, indent=2))
+    else:
+        for name, variants in outcome["results"].items():
+            for variant, figures in variants.items():
+                print(f"\n{name} / {variant}")
+                for key, value in figures.items():
+                    print(f"  {key:26} {value}")
+        print()
+        _scale.print_table(outcome["targets"])
+    return 0 if all(row["result"] == "PASS" for row in outcome["targets"]) else 1
 
 
 if __name__ == "__main__":

@@ -277,6 +277,25 @@ async def test_early_close_sets_cancelled_and_lets_a_cooperative_callback_finish
     assert observed == {"cancelled": True, "clean_exit": True}
 
 
+async def test_the_cancellation_signal_asked_for_after_the_close_is_already_set() -> None:
+    """The run keeps a flag and makes its Event only when asked (one fewer object per stream);
+    a signal taken after the close must still read as set and not block."""
+    observed = {}
+
+    async def run(controller: RunController) -> None:
+        controller.append_text("go")
+        while not controller.is_cancelled:  # noqa: ASYNC110 (a callback that polls)
+            await asyncio.sleep(0.001)
+        signal = controller.cancelled_event
+        observed["set"] = signal.is_set()
+        observed["waited"] = await asyncio.wait_for(signal.wait(), 1)
+
+    stream = create_run(run)
+    assert await stream.__anext__() == TextDeltaChunk("go")
+    await stream.aclose()
+    assert observed == {"set": True, "waited": True}
+
+
 async def test_early_close_cancels_a_stuck_callback_and_its_sub_streams_after_grace() -> None:
     cancelled = []
 

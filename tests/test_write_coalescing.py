@@ -80,6 +80,38 @@ async def test_a_token_after_a_pause_is_delivered_at_once() -> None:
     assert max(delays) < 0.02, delays
 
 
+async def test_a_busy_loop_does_not_hold_back_a_steady_producer() -> None:
+    """Loop lag widens the window (up to 10 intervals) so a saturated server writes less per
+    token; a producer slower than half that window (20 tokens/s here) must still be written at
+    once: holding its token back merges nothing and costs a timer and latency."""
+    sent_at: list[float] = []
+    run = create_run(lambda controller: _steady(controller, sent_at))
+
+    async def _lagging() -> None:  # what the consumer measured on a saturated server
+        while True:
+            run.buffer._loop_lag = 0.02  # the window is then 10 x 5 ms = 50 ms
+            await asyncio.sleep(0.001)
+
+    lag = asyncio.create_task(_lagging())
+    try:
+        batches, times = await _consume(run, interval=0.005)
+    finally:
+        lag.cancel()
+    assert _text(batches) == "tick " * 8
+    # Held back, tokens 40 ms apart pile up in the 50 ms window and go out merged.
+    assert len(batches) == len(sent_at), f"{len(batches)} writes for {len(sent_at)} tokens"
+    delays = sorted(received - sent for sent, received in zip(sent_at, times, strict=True))
+    # Held back, each token would wait out the rest of the 50 ms window (~10 ms).
+    assert delays[len(delays) // 2] < 0.005, delays
+
+
+async def _steady(controller: RunController, sent_at: list[float]) -> None:
+    for _ in range(8):
+        await asyncio.sleep(0.04)
+        sent_at.append(time.monotonic())
+        controller.append_text("tick ")
+
+
 async def test_the_end_of_the_stream_is_not_held_back_by_the_window() -> None:
     async def run(controller: RunController) -> None:
         controller.append_text("a")

@@ -277,3 +277,18 @@ def chunk_handlers(owner: object) -> dict[str, Callable[[Any], None]]:
 
 
 _HANDLER_NAMES: dict[type, list[tuple[str, str]]] = {}
+
+
+def chunk_methods(cls: type) -> dict[str, Callable[[Any, Any], None]]:
+    """`chunk_handlers` for a class, shared by its instances: call ``method(owner, chunk)``.
+    An encoder holds no table of bound methods of its own (one fewer dict per stream)."""
+    methods = _METHODS.get(cls)
+    if methods is None:
+        candidates = ((kind, "_" + kind.replace("-", "_")) for kind in CHUNK_TYPES)
+        methods = _METHODS[cls] = {
+            kind: getattr(cls, name) for kind, name in candidates if hasattr(cls, name)
+        }
+    return methods
+
+
+_METHODS: dict[type, dict[str, Callable[[Any, Any], None]]] = {}

@@ -72,6 +72,7 @@ class _RunCore:
     __slots__ = (
         "buffer",
         "cancel_event",
+        "cancelled",
         "failed",
         "loop",
         "producers",
@@ -87,8 +88,25 @@ class _RunCore:
         self.thread_id = -1
         self.producers = 0
         self.tasks: set[asyncio.Task[None]] = set()
+        # Cancellation: a flag; the Event exists only once someone waits on it (one fewer
+        # object per stream for the many runs that are only polled, or never cancelled).
+        self.cancelled = False
         self.cancel_event: asyncio.Event | None = None
         self.failed = False
+
+    def cancel(self) -> None:
+        """The run's consumer went away: `RunController.is_cancelled` turns true."""
+        self.cancelled = True
+        if self.cancel_event is not None:
+            self.cancel_event.set()
+
+    def cancel_signal(self) -> asyncio.Event:
+        event = self.cancel_event
+        if event is None:
+            event = self.cancel_event = asyncio.Event()
+            if self.cancelled:
+                event.set()
+        return event
 
     # -- thread-aware entry points -------------------------------------------------------
 
@@ -355,15 +373,13 @@ class RunController:
     @property
     def is_cancelled(self) -> bool:
         """True once the consumer of the run has gone away (for example, a client disconnect)."""
-        event = self._core.cancel_event
-        return event is not None and event.is_set()
+        return self._core.cancelled
 
     @property
     def cancelled_event(self) -> ReadOnlyCancellationSignal:
         """A signal to ``await .wait()`` on or poll with ``.is_set()``."""
-        event = self._core.cancel_event
-        assert event is not None, "the run has not started"
-        return ReadOnlyCancellationSignal(event)
+        assert self._core.loop is not None, "the run has not started"
+        return ReadOnlyCancellationSignal(self._core.cancel_signal())
 
 
 class RunStream(AsyncIterator[AssistantStreamChunk]):
@@ -387,7 +403,6 @@ class RunStream(AsyncIterator[AssistantStreamChunk]):
         core = self._core
         core.loop = asyncio.get_running_loop()
         core.thread_id = _get_ident()
-        core.cancel_event = asyncio.Event()
         self._started = True
         core.start_task(self._run_callback(RunController(core)))
 
@@ -484,9 +499,8 @@ class RunStream(AsyncIterator[AssistantStreamChunk]):
         pending = [task for task in core.tasks if not task.done()]
         if not pending:
             return
-        assert core.cancel_event is not None
         core.buffer.cancelled = True  # the run is stopped before it finished
-        core.cancel_event.set()
+        core.cancel()
         _, still_running = await asyncio.wait(pending, timeout=CANCEL_GRACE_SECONDS)
         for task in still_running:
             task.cancel()

@@ -43,7 +43,7 @@ from typing import Any
 import orjson
 
 from .._json import dumps, dumps_text, escape_line_separators
-from ..assistant_stream_chunk import AssistantStreamChunk, chunk_handlers
+from ..assistant_stream_chunk import AssistantStreamChunk, chunk_methods
 from ..errors import SerializationError
 from ..state import StateOperationError, apply_operation, copy_json_value
 from ._json_patch import state_patch
@@ -98,7 +98,6 @@ class AGUIEncoder(StreamEncoder, PartListener):
         self._parts = PartMachine(self)
         self._totals = MessageTotals()
         self._out: list[bytes] = []
-        self._handlers = chunk_handlers(self)
         self._started = False
         self._closed = False
         self._cancelled = False
@@ -135,7 +134,7 @@ class AGUIEncoder(StreamEncoder, PartListener):
         if not self._started:
             self._start()
         emit = out.append
-        handlers = self._handlers
+        handlers = chunk_methods(self.__class__)
         parts = self._parts
         # the open text message's frame template and parent, while only text deltas come
         tag: bytes | None = None
@@ -165,7 +164,7 @@ class AGUIEncoder(StreamEncoder, PartListener):
                 logger.debug("ag-ui: no event for chunk type %r", kind)
                 continue
             try:
-                handler(chunk)
+                handler(self, chunk)
             except SerializationError as exc:
                 logger.warning("%s", exc)
                 self._run_error(str(exc))

@@ -24,7 +24,7 @@ from collections.abc import AsyncIterable, Mapping
 from typing import Any
 
 from .._json import dumps, dumps_text
-from ..assistant_stream_chunk import AssistantStreamChunk, chunk_handlers
+from ..assistant_stream_chunk import AssistantStreamChunk, chunk_methods
 from ..errors import SerializationError
 from .assistant_stream_response import (
     DEFAULT_SEND_TIMEOUT,
@@ -62,12 +62,11 @@ class AssistantTransportEncoder(StreamEncoder, PartListener):
         self._parts = PartMachine(self)
         self._totals = MessageTotals()
         self._out: list[bytes] = []
-        self._handlers = chunk_handlers(self)
 
     def encode_frames(self, chunks: list[Any]) -> list[bytes]:
         out = self._out = []
         emit = out.append
-        handlers = self._handlers
+        handlers = chunk_methods(self.__class__)
         parts = self._parts
         for chunk in chunks:
             kind = chunk.type
@@ -87,7 +86,7 @@ class AssistantTransportEncoder(StreamEncoder, PartListener):
                 logger.debug("assistant transport: no event for chunk type %r", kind)
                 continue
             try:
-                handler(chunk)
+                handler(self, chunk)
             except SerializationError as exc:
                 logger.warning("%s", exc)
                 self._error_event(str(exc))

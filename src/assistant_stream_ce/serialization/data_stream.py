@@ -43,7 +43,7 @@ from typing import Any, ClassVar, Literal
 import orjson
 
 from .._json import dumps, dumps_text
-from ..assistant_stream_chunk import AssistantStreamChunk, chunk_handlers
+from ..assistant_stream_chunk import AssistantStreamChunk, chunk_methods
 from ..errors import SerializationError
 from .assistant_stream_response import (
     DEFAULT_SEND_TIMEOUT,
@@ -85,12 +85,11 @@ class DataStreamEncoder(StreamEncoder, PartListener):
         self._parts = PartMachine(self, keep_args=self._v4)
         self._totals = MessageTotals()
         self._out: list[bytes] = []
-        self._handlers = chunk_handlers(self)
 
     def encode_frames(self, chunks: list[Any]) -> list[bytes]:
         out = self._out = []
         emit = out.append
-        handlers = self._handlers
+        handlers = chunk_methods(self.__class__)
         for chunk in chunks:
             kind = chunk.type
             if kind == "text-delta" and chunk.parent_id is None:
@@ -101,7 +100,7 @@ class DataStreamEncoder(StreamEncoder, PartListener):
                 logger.debug("data stream: no frame for chunk type %r", kind)
                 continue
             try:
-                handler(chunk)
+                handler(self, chunk)
             except SerializationError as exc:
                 logger.warning("%s", exc)
                 self._error_frame(str(exc))

@@ -54,7 +54,7 @@ from typing import Any, ClassVar, Literal
 import orjson
 
 from .._json import dumps, dumps_text, escape_line_separators
-from ..assistant_stream_chunk import AssistantStreamChunk, chunk_handlers
+from ..assistant_stream_chunk import AssistantStreamChunk, chunk_methods
 from ..errors import SerializationError
 from ..state import StateOperationError, apply_operation, copy_json_value
 from .assistant_stream_response import (
@@ -161,7 +161,6 @@ class UIMessageStreamEncoder(StreamEncoder, PartListener):
         self.message_id = message_id
         self._parts = PartMachine(self, keep_args=True)
         self._totals = MessageTotals()
-        self._handlers = chunk_handlers(self)
         self._out: list[bytes] = []
         self._next_id = 0
         self._started = False
@@ -184,7 +183,7 @@ class UIMessageStreamEncoder(StreamEncoder, PartListener):
         if not self._started:
             self._start(chunks[0] if chunks else None)
         emit = out.append
-        handlers = self._handlers
+        handlers = chunk_methods(self.__class__)
         parts = self._parts
         for chunk in chunks:
             kind = chunk.type
@@ -209,7 +208,7 @@ class UIMessageStreamEncoder(StreamEncoder, PartListener):
                 logger.debug("ui message stream: no chunk for chunk type %r", kind)
                 continue
             try:
-                handler(chunk)
+                handler(self, chunk)
             except SerializationError as exc:
                 logger.warning("%s", exc)
                 self._error_frame(str(exc))
