@@ -563,7 +563,10 @@ async def test_closing_the_store_ends_its_followers_with_an_error(
             seen.append(entry.chunk)
 
     reader = asyncio.ensure_future(follow())
-    await asyncio.sleep(0.2)  # caught up, waiting on the shared XREAD
+    async with asyncio.timeout(5):  # caught up, then waiting on the shared XREAD
+        while not seen:
+            await asyncio.sleep(0.01)
+    await asyncio.sleep(0.05)
     await reading.aclose()
     with pytest.raises(ResumableStreamError, match="closed"):
         await asyncio.wait_for(reader, 2)
