@@ -199,23 +199,35 @@ class StateStore:
 
     def _wire_path(self, path: tuple[PathKey, ...]) -> tuple[list[str], Any]:
         """The canonical path of ``path`` and the value now at it (None when there is none)."""
+        wire, _, _, current = self._locate(path)
+        return wire, current
+
+    def _locate(self, path: tuple[PathKey, ...]) -> tuple[list[str], Any, Any, Any]:
+        """One walk down ``path``: its canonical form, the container holding its last segment
+        and that segment's key there (None, None when a container on the way is missing), and
+        the value now at it (None when there is none)."""
         node = self.data
+        parent: Any = None
+        slot: Any = None
         wire: list[str] = []
         for key in path:
+            parent = node
             if node.__class__ is dict and key.__class__ is str:  # the common case, inline
                 wire.append(key)
+                slot = key
                 node = node.get(key)
                 continue
             segment = _canonical_key(node, key) if isinstance(node, (dict, list)) else str(key)
             wire.append(segment)
             if isinstance(node, list):
-                index = int(segment)
-                node = node[index] if index < len(node) else None
+                slot = int(segment)
+                node = node[slot] if slot < len(node) else None
             elif isinstance(node, dict):
+                slot = segment
                 node = node.get(segment)
             else:
-                node = None
-        return wire, node
+                parent = slot = node = None
+        return wire, parent, slot, node
 
     def _apply(self, operation: dict[str, Any]) -> None:
         try:
@@ -230,7 +242,7 @@ class StateStore:
             if value._path == path:
                 return  # `state[k] += [...]` hands back the same proxy: already applied
             value = copy_json_value(value)
-        wire, current = self._wire_path(path)
+        wire, parent, slot, current = self._locate(path)
         if (
             wire
             and value.__class__ is str
@@ -238,11 +250,24 @@ class StateStore:
             and len(value) > len(current)
             and value.startswith(current)
         ):
-            delta = value[len(current) :]
-            del current, value  # the state's reference must be the only one (apply_operation)
-            self._apply({"type": "append-text", "path": wire, "value": delta})
+            # The common streaming case: a string grows. The state takes the new string as it
+            # is (it is immutable), the client gets only what was added.
+            parent[slot] = value
+            self._core.emit_state(
+                {"type": "append-text", "path": wire, "value": value[len(current) :]}
+            )
             return
         cls = value.__class__
+        if (
+            (cls is str or cls is int or cls is bool or value is None)
+            and parent is not None
+            and (parent.__class__ is dict or slot < len(parent))
+        ):
+            # An immutable JSON scalar into a container that exists: nothing to copy, check
+            # or create on the way.
+            parent[slot] = value
+            self._core.emit_state({"type": "set", "path": wire, "value": value})
+            return
         try:
             if cls is str or cls is int or cls is bool or value is None:
                 snapshot = value  # immutable and always JSON: nothing to copy or check

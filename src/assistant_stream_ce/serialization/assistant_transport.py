@@ -35,7 +35,7 @@ from .assistant_stream_response import (
 from .heartbeat import SSE_HEARTBEAT
 from .parts import PartListener, PartMachine, Segment, ToolCall
 from .registry import CAPABILITIES, ProtocolInfo, register_protocol
-from .sse import DATA_PREFIX, EVENT_END, SSE_DONE, sse_data
+from .sse import DATA_PREFIX, EVENT_END, SSE_DONE
 from .stream_encoder import MessageTotals, StreamEncoder, encode_operations
 
 __all__ = ["AssistantTransportDecoder", "AssistantTransportEncoder", "AssistantTransportResponse"]
@@ -45,6 +45,8 @@ logger = logging.getLogger("assistant_stream_ce.serialization")
 _TEXT_DELTA = DATA_PREFIX + b'{"type":"text-delta","textDelta":'
 _ARGS_FINISH = DATA_PREFIX + b'{"type":"tool-call-args-text-finish"'
 _EMPTY_ARGS = _TEXT_DELTA + b'"{}"'
+_PART_FINISH = DATA_PREFIX + b'{"type":"part-finish"'
+_UPDATE_STATE = DATA_PREFIX + b'{"type":"update-state","operations":'
 
 
 def _path_suffix(index: int) -> bytes:
@@ -109,13 +111,17 @@ class AssistantTransportEncoder(StreamEncoder, PartListener):
     # -- parts (the part machine's listener) ------------------------------------------------
 
     def _event(self, value: Any, chunk_type: str) -> None:
-        self._out.append(sse_data(dumps(value, chunk_type)))
+        self._out.append(DATA_PREFIX + dumps(value, chunk_type) + EVENT_END)
 
     def _part_start(self, part: dict[str, Any], chunk_type: str) -> bytes:
-        return sse_data(dumps({"type": "part-start", "part": part, "path": []}, chunk_type))
+        return (
+            DATA_PREFIX
+            + dumps({"type": "part-start", "part": part, "path": []}, chunk_type)
+            + EVENT_END
+        )
 
     def _part_finish(self, index: int) -> None:
-        self._out.append(DATA_PREFIX + b'{"type":"part-finish"' + _path_suffix(index))
+        self._out.append(_PART_FINISH + _path_suffix(index))
 
     def segment_opened(self, segment: Segment) -> None:
         part: dict[str, Any] = {"type": segment.kind}
@@ -127,7 +133,7 @@ class AssistantTransportEncoder(StreamEncoder, PartListener):
         segment.tag = _path_suffix(segment.index)
 
     def segment_closed(self, segment: Segment) -> None:
-        self._part_finish(segment.index)
+        self._out.append(_PART_FINISH + segment.tag)
 
     def tool_opened(self, tool: ToolCall) -> None:
         tool.tag = _path_suffix(tool.index)
@@ -141,7 +147,7 @@ class AssistantTransportEncoder(StreamEncoder, PartListener):
         out.append(_ARGS_FINISH + tool.tag)
 
     def tool_closed(self, tool: ToolCall) -> None:
-        self._part_finish(tool.index)
+        self._out.append(_PART_FINISH + tool.tag)
 
     # -- handlers ------------------------------------------------------------------------
 
@@ -201,7 +207,7 @@ class AssistantTransportEncoder(StreamEncoder, PartListener):
         }
         if chunk.artifact is not None:
             value["artifact"] = chunk.artifact
-        frame = sse_data(dumps(value, chunk.type))
+        frame = DATA_PREFIX + dumps(value, chunk.type) + EVENT_END
         self._parts.result(chunk.tool_call_id)
         self._out.append(frame)
         self._parts.close_tool(tool)
@@ -238,9 +244,13 @@ class AssistantTransportEncoder(StreamEncoder, PartListener):
         self._event({"type": "annotations", "annotations": list(chunk.annotations)}, chunk.type)
 
     def _update_state(self, chunk: Any) -> None:
-        _, payload, problems = encode_operations(chunk.operations)
+        try:  # the common case: every operation has a JSON form
+            payload: bytes | None = dumps(chunk.operations, "update-state")
+            problems: list[str] = []
+        except SerializationError:  # one bad value costs its own operation, not the batch
+            _, payload, problems = encode_operations(chunk.operations)
         if payload is not None:
-            self._out.append(sse_data(b'{"type":"update-state","operations":' + payload + b"}"))
+            self._out.append(_UPDATE_STATE + payload + b"}" + EVENT_END)
         for problem in problems:
             self._error_event(problem)
 

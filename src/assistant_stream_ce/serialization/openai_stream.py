@@ -104,6 +104,9 @@ class OpenAIStreamEncoder(StreamEncoder):
         self._header = dumps(header, "openai")[:-1]
         self._prefix = DATA_PREFIX + self._header + b',"choices":[{"index":0,"delta":'
         self._suffix = b',"logprobs":null,"finish_reason":null}]}' + EVENT_END
+        # A text delta's event is these two around the delta's JSON string.
+        self._content_prefix = self._prefix + b'{"content":'
+        self._content_suffix = b"}" + self._suffix
         self._started = False
         self._errored = False
         self._tools: dict[str, _ToolCall] = {}
@@ -137,8 +140,7 @@ class OpenAIStreamEncoder(StreamEncoder):
             kind = chunk.type
             try:
                 if kind == "text-delta":
-                    text = dumps_text(chunk.text_delta)
-                    emit(self._prefix + b'{"content":' + text + b"}" + self._suffix)
+                    emit(self._content_prefix + dumps_text(chunk.text_delta) + self._content_suffix)
                 elif kind == "reasoning-delta":
                     if self._reasoning_keys:
                         text = dumps_text(chunk.reasoning_delta)
