@@ -391,6 +391,9 @@ def answer_body(protocol: str, call_id: str, name: str, args: Any, approved: boo
     }
 
 
+#: Protocols whose clients hold the answered call: a continuation writes only its outcome
+#: (``continued_tool_calls``).
+CONTINUES = {"ui-message-stream", "ag-ui"}
 #: Every protocol but RAIS, which has no way to answer (its clients see APPROVAL_NOTE).
 ANSWERABLE = ["ui-message-stream", "ag-ui", "assistant-transport", "data-stream", "openai"]
 
@@ -413,9 +416,9 @@ async def test_every_protocol_resumes_the_graph(protocol: str, kind: str, approv
     continued = [answer.tool_call_id for answer in request.answers]
     options = {"message_id": request.message_id, "continued_tool_calls": continued}
     body = await encode(make_encoder(protocol, **options), thread.run(command))
-    # (A UI message stream continuation answers a call of the message it continues, which a
-    # decoder reading this stream alone does not know: lenient mode leaves that to the frames.)
-    message = await decode(protocol, body, strict=protocol != "ui-message-stream")
+    # (A continuation answers a call the client holds from the first run, which a decoder
+    # reading this stream alone does not know: lenient mode leaves that to the events.)
+    message = await decode(protocol, body, strict=protocol not in CONTINUES)
     assert message.errors == [] and await thread.pending() == []
     carries = PROTOCOLS[protocol].carries
     if kind == "booking":
@@ -426,16 +429,33 @@ async def test_every_protocol_resumes_the_graph(protocol: str, kind: str, approv
         assert message.text == ("Published." if approved else "Not published.")
         assert thread.done == (["draft"] if approved else [])
     result = BOOKED if kind == "booking" else {"approved": True}
-    if protocol == "ui-message-stream":  # the continued message's call: only its outcome
-        frames = [
+    if protocol in CONTINUES:  # the client holds the call: only its outcome is written
+        events = [
             json.loads(line[6:]) for line in body.decode().split("\n") if line[:7] == "data: {"
         ]
-        outcome = {"type": "tool-output-available", "toolCallId": pending.tool_call_id}
-        if approved:
-            assert {**outcome, "output": result} in frames
+        outcomes = [
+            e
+            for e in events
+            if e["type"] in ("tool-output-available", "tool-output-denied", "TOOL_CALL_RESULT")
+        ]
+        if not approved and protocol == "ag-ui":  # the client knows it denied the call
+            assert outcomes == []
+        elif not approved:
+            assert outcomes == [{"type": "tool-output-denied", "toolCallId": pending.tool_call_id}]
+        elif protocol == "ag-ui":
+            [outcome] = outcomes
+            content = outcome["content"]
+            json_content = outcome.get("metadata", {}).get("contentType") == "application/json"
+            assert outcome["toolCallId"] == pending.tool_call_id
+            assert (json.loads(content) if json_content else content) == result
         else:
-            assert {"type": "tool-output-denied", "toolCallId": pending.tool_call_id} in frames
-            assert not [f for f in frames if f["type"] == "tool-output-available"]
+            assert outcomes == [
+                {
+                    "type": "tool-output-available",
+                    "toolCallId": pending.tool_call_id,
+                    "output": result,
+                }
+            ]
     elif "tool-results" in carries:
         call = calls(message).get(pending.tool_call_id)
         if approved:
