@@ -8,17 +8,25 @@ turn chosen by how many AI messages the conversation already holds.
 from __future__ import annotations
 
 import asyncio
+import json
 from collections.abc import AsyncIterator, Iterator
 from typing import Any
 
 from langchain_core.callbacks import AsyncCallbackManagerForLLMRun, CallbackManagerForLLMRun
 from langchain_core.language_models import BaseChatModel
-from langchain_core.messages import AIMessage, AIMessageChunk, BaseMessage, HumanMessage
+from langchain_core.messages import (
+    AIMessage,
+    AIMessageChunk,
+    BaseMessage,
+    HumanMessage,
+    ToolMessage,
+)
 from langchain_core.outputs import ChatGeneration, ChatGenerationChunk, ChatResult
 from langchain_core.tools import tool
 from langgraph.config import get_stream_writer
 from langgraph.graph import END, START, MessagesState, StateGraph
 from langgraph.prebuilt import ToolNode, tools_condition
+from langgraph.types import interrupt
 from pydantic import Field
 
 
@@ -201,3 +209,130 @@ def subgraph_graph() -> Any:
 
 def question(text: str = "Weather and time in Oslo?") -> dict[str, Any]:
     return {"messages": [HumanMessage(content=text, id="h-1")]}
+
+
+# -- graphs that interrupt for a person's approval ----------------------------------------------
+
+#: The booking the planner asks for (the arguments of call_book).
+NOMA = {"restaurant": "Noma", "people": 2}
+
+
+def booking_turn(*calls: tuple[str, dict[str, Any]]) -> list[AIMessageChunk]:
+    """Text, then ``book_table`` calls with their arguments streamed in two pieces each."""
+    chunks = [AIMessageChunk(id="ai-plan", content="Let me book that. ")]
+    for index, (call_id, args) in enumerate(calls):
+        text = json.dumps(args)
+        for piece, first in ((text[:10], True), (text[10:], False)):
+            chunks.append(
+                AIMessageChunk(
+                    id="ai-plan",
+                    content="",
+                    tool_call_chunks=[
+                        {
+                            "name": "book_table" if first else None,
+                            "args": piece,
+                            "id": call_id if first else None,
+                            "index": index,
+                        }
+                    ],
+                )
+            )
+    chunks.append(
+        AIMessageChunk(
+            id="ai-plan",
+            content="",
+            response_metadata={"finish_reason": "tool_calls"},
+            chunk_position="last",
+        )
+    )
+    return chunks
+
+
+def booking_graph(
+    booked: list[dict[str, Any]],
+    *,
+    calls: tuple[tuple[str, dict[str, Any]], ...] = (("call_book", NOMA),),
+    delay: float = 0.0,
+    cancelled: list[bool] | None = None,
+    checkpointer: Any = None,
+) -> Any:
+    """agent → tools → agent. The tool node asks ``interrupt({"action", "args"})`` about each
+    call (one after another) before it books; the agent then streams ``Outcome: <results>``
+    (``delay`` between its chunks; ``cancelled`` gets True if that answer is cancelled)."""
+    planner = ScriptedChatModel(turns=[booking_turn(*calls)])
+    cancelled = cancelled if cancelled is not None else []
+
+    async def agent(state: MessagesState) -> dict[str, Any]:
+        last = state["messages"][-1]
+        if isinstance(last, ToolMessage):
+            outcome = " ".join(str(m.content) for m in state["messages"] if m.type == "tool")
+            model = ScriptedChatModel(
+                turns=[[], text_chunks("ai-outcome", "Outcome: ", outcome)], delay=delay
+            )
+            try:
+                return {"messages": [await model.ainvoke(state["messages"])]}
+            except asyncio.CancelledError:
+                cancelled.append(True)
+                raise
+        return {"messages": [await planner.ainvoke(state["messages"])]}
+
+    def tools(state: MessagesState) -> dict[str, Any]:
+        call_message = next(m for m in reversed(state["messages"]) if isinstance(m, AIMessage))
+        # Every decision first: the node runs again from its start on each resume.
+        calls = call_message.tool_calls
+        decisions = [interrupt({"action": c["name"], "args": c["args"]}) for c in calls]
+        results: list[ToolMessage] = []
+        for call, decision in zip(calls, decisions, strict=True):
+            args = call["args"]
+            if isinstance(decision, dict) and decision.get("approved") is True:
+                booked.append(args)
+                content = f"Booked a table for {args['people']} at {args['restaurant']}."
+            else:
+                reason = decision.get("reason") if isinstance(decision, dict) else None
+                content = "The user denied the booking" + (f": {reason}" if reason else ".")
+            results.append(ToolMessage(content, tool_call_id=call["id"], name=call["name"]))
+        return {"messages": results}
+
+    def route(state: MessagesState) -> str:
+        last = state["messages"][-1]
+        return "tools" if isinstance(last, AIMessage) and last.tool_calls else END
+
+    graph = StateGraph(MessagesState)
+    graph.add_node("agent", agent)
+    graph.add_node("tools", tools)
+    graph.add_edge(START, "agent")
+    graph.add_conditional_edges("agent", route, ["tools", END])
+    graph.add_edge("tools", "agent")
+    return graph.compile(checkpointer=checkpointer)
+
+
+def publish_graph(published: list[str], *, checkpointer: Any = None) -> Any:
+    """draft → review: the review node asks ``interrupt("Publish the draft?")`` (a question
+    about no tool call) and answers with whether it published."""
+
+    def draft(state: MessagesState) -> dict[str, Any]:
+        return {"messages": [AIMessage("Draft ready.", id="ai-draft")]}
+
+    def review(state: MessagesState) -> dict[str, Any]:
+        decision = interrupt("Publish the draft?")
+        if isinstance(decision, dict) and decision.get("approved") is True:
+            published.append("draft")
+            return {"messages": [AIMessage("Published.", id="ai-published")]}
+        return {"messages": [AIMessage("Not published.", id="ai-kept")]}
+
+    graph = StateGraph(MessagesState)
+    graph.add_node("draft", draft)
+    graph.add_node("review", review)
+    graph.add_edge(START, "draft")
+    graph.add_edge("draft", "review")
+    graph.add_edge("review", END)
+    return graph.compile(checkpointer=checkpointer)
+
+
+def inside_a_parent(subgraph: Any, *, checkpointer: Any = None) -> Any:
+    """A parent graph whose only node is ``subgraph`` (its interrupts surface at the root)."""
+    parent = StateGraph(MessagesState)
+    parent.add_node("booking", subgraph)
+    parent.add_edge(START, "booking")
+    parent.add_edge("booking", END)
+    return parent.compile(checkpointer=checkpointer)

@@ -1,6 +1,7 @@
 """An approval through the real ``@ag-ui/client`` 1.0 ``HttpAgent`` against uvicorn: the run
 ends with an ``interrupt`` outcome; the client's next ``runAgent({resume})`` posts the answer,
-`chat_request("ag-ui")` parses it, and the approved call runs (a cancelled one never does).
+`chat_request("ag-ui")` parses it, and the approved call runs (a cancelled one never does);
+its result joins the call the client holds (``continued_tool_calls``), whose arguments stay whole.
 A history given to the client as its initial messages (`to_ag_ui_messages`) comes back intact."""
 
 from __future__ import annotations
@@ -54,6 +55,7 @@ def make_app() -> FastAPI:
             create_run(run, state=request.state),
             thread_id=request.thread_id,
             run_id=request.run_id,
+            continued_tool_calls=[answer.tool_call_id for answer in request.answers],
         )
 
     return app
@@ -100,6 +102,8 @@ def test_interrupt_then_resume(server: LiveServer, decision: str) -> None:
     assert interrupt["reason"] == "tool_approval" and interrupt["id"].startswith("approval_")
     assert second["type"] == "success"
     assert result["bodies"][1]["resume"][0]["interruptId"] == interrupt["id"]
+    calls = [c for m in result["messages"] for c in m.get("toolCalls") or ()]
+    assert [json.loads(c["function"]["arguments"]) for c in calls] == [{"city": "Bergen"}]
     texts = [m.get("content") for m in result["messages"] if m["role"] == "assistant"]
     if decision == "approve":
         assert RAN == ["Bergen"]

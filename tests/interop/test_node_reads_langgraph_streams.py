@@ -1,4 +1,5 @@
-"""Real JavaScript clients (npm assistant-stream, AI SDK v4) decode graphs from stream_graph."""
+"""Real JavaScript clients (npm assistant-stream, AI SDK v4) decode graphs from stream_graph
+(an interrupted one too)."""
 
 from __future__ import annotations
 
@@ -8,9 +9,10 @@ import pytest
 
 pytest.importorskip("langgraph")
 
+from langgraph.checkpoint.memory import InMemorySaver
 from node_client import decode_with_ai_sdk, decode_with_assistant_stream
 
-from _langgraph_graphs import question, react_graph, subgraph_graph
+from _langgraph_graphs import NOMA, booking_graph, question, react_graph, subgraph_graph
 from _util import encode
 from assistant_stream_ce import create_run
 from assistant_stream_ce.modules.langgraph import stream_graph
@@ -78,3 +80,21 @@ async def test_ai_sdk_v4_reads_the_react_graph() -> None:
     text = "".join(p["text"] for p in chat["message"]["parts"] if p["type"] == "text")
     assert text == "Let me check. It is sunny at noon."
     assert chat["message"]["reasoning"] == "Need weather and time."
+
+
+@pytest.mark.parametrize("protocol", list(ENCODERS))
+async def test_an_interrupt_reads_as_an_unanswered_call(protocol: str) -> None:
+    """assistant-ui's form of an approval request: the call, without a result, to answer."""
+    graph = booking_graph([], checkpointer=InMemorySaver())
+    config = {"configurable": {"thread_id": "t"}}
+
+    async def run(controller: Any) -> None:
+        await stream_graph(controller, graph, question(), config)
+
+    body = await encode(ENCODERS[protocol](), create_run(run))
+    decoded = decode_with_assistant_stream(protocol, body)
+    assert decoded["ok"], decoded
+    assert decoded["warnings"] == []
+    [call] = [p for p in decoded["message"]["parts"] if p["type"] == "tool-call"]
+    assert (call["toolCallId"], call["toolName"], call["args"]) == ("call_book", "book_table", NOMA)
+    assert call.get("result") is None

@@ -5,11 +5,16 @@ yields and writes it into a state (``controller.state`` or a plain dict): messag
 merged by id into ``state["messages"]`` as small operations (appended text is sent as
 ``append-text``, never as the whole message again); ``updates`` copy each node's channels,
 except ``messages``, onto the state. Needs ``langchain-core`` (extra ``[langgraph]``).
+
+`stream_graph` streams a compiled graph into a run; its interrupts become approval requests
+and `resume_command` turns the client's answers into the ``Command(resume=...)`` that
+continues the thread (these need ``langgraph`` too).
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from dataclasses import dataclass
 from typing import Any, Union
 
 import orjson
@@ -21,7 +26,15 @@ from ..create_run import RunController
 from ..state import StateProxy
 from .tool_call import ToolCallController, generate_openai_style_tool_call_id
 
-__all__ = ["append_langgraph_event", "get_tool_call_subgraph_state", "stream_graph"]
+__all__ = [
+    "INTERRUPT_TOOL_NAME",
+    "PendingInterrupt",
+    "append_langgraph_event",
+    "get_tool_call_subgraph_state",
+    "pending_interrupts",
+    "resume_command",
+    "stream_graph",
+]
 
 SubgraphNode = Union[str, list[str], Callable[[list[str]], bool]]
 
@@ -256,6 +269,211 @@ def _content_pieces(message: BaseMessage) -> list[tuple[str, str]]:
     return [(kind, text) for kind, text in pieces if text]
 
 
+def _json_text(value: Any) -> str:
+    """JSON text of tool call arguments (values JSON lacks are written as strings)."""
+    return orjson.dumps(value, default=str).decode()
+
+
+# -- interrupts: approval requests, and the answers that resume the graph ----------------------
+
+#: The tool name of the call standing for an interrupt that names neither a tool call nor an
+#: action (``interrupt("Publish?")``).
+INTERRUPT_TOOL_NAME = "interrupt"
+
+
+@dataclass(frozen=True)
+class PendingInterrupt:
+    """A graph interrupt as the client sees it: a tool call waiting for approval.
+
+    ``for_tool_call``: the interrupt asks about one of the graph's own tool calls (the one
+    ``tool_call_id`` names); otherwise the call stands for the interrupt itself, with the id
+    ``interrupt_<interrupt id>``. ``value`` is what the graph passed to ``interrupt()``.
+    """
+
+    interrupt_id: str
+    value: Any
+    tool_call_id: str
+    tool_name: str
+    args: Any
+    for_tool_call: bool
+
+    @property
+    def approval_id(self) -> str:
+        """The approval request's id (``approval_<call id>``, as for provider tools)."""
+        return f"approval_{self.tool_call_id}"
+
+
+def _action(value: Any) -> str | None:
+    """The tool or action an interrupt value names (``action`` or ``name``), if any."""
+    if not isinstance(value, Mapping):
+        return None
+    name = value.get("action", value.get("name"))
+    return name if isinstance(name, str) and name else None
+
+
+class _Calls:
+    """The tool calls a graph's messages hold (latest last) and which have a `ToolMessage`."""
+
+    def __init__(self) -> None:
+        self.calls: dict[str, tuple[str, Any]] = {}
+        self.answered: set[str] = set()
+
+    def add(self, messages: Any) -> None:
+        if isinstance(messages, BaseMessage):
+            messages = [messages]
+        if not isinstance(messages, (list, tuple)):
+            return
+        for message in messages:
+            if isinstance(message, AIMessage):
+                for call in message.tool_calls:
+                    call_id = call.get("id")
+                    if call_id:
+                        self.calls.pop(call_id, None)
+                        self.calls[call_id] = (call["name"], call["args"])
+            elif isinstance(message, ToolMessage):
+                self.answered.add(message.tool_call_id)
+
+    def add_snapshot(self, snapshot: Any) -> None:
+        """The calls of a ``StateSnapshot`` and of its interrupted subgraphs' snapshots."""
+        values = snapshot.values
+        if isinstance(values, Mapping):
+            self.add(values.get("messages"))
+        for task in snapshot.tasks:
+            if hasattr(task.state, "tasks"):  # a subgraph's snapshot (not just its config)
+                self.add_snapshot(task.state)
+
+    def _find(self, value: Any) -> str | None:
+        if not isinstance(value, Mapping):
+            return None
+        call_id = value.get("tool_call_id")
+        if isinstance(call_id, str) and call_id:
+            return call_id
+        name = _action(value)
+        if name is None:
+            return None
+        args = value.get("args")
+        for known, (call_name, call_args) in reversed(self.calls.items()):
+            if known not in self.answered and call_name == name and args in (None, call_args):
+                return known
+        return None
+
+    def pending(self, interrupt: Any) -> PendingInterrupt:
+        """How ``interrupt`` reaches the client (see `stream_graph`)."""
+        value = interrupt.value
+        action = _action(value)
+        call_id = self._find(value)
+        if call_id is not None:
+            name, args = self.calls.get(call_id) or (action or INTERRUPT_TOOL_NAME, None)
+            if args is None:
+                args = value.get("args") or {}
+            return PendingInterrupt(interrupt.id, value, call_id, name, args, True)
+        args = value if isinstance(value, Mapping) else {"value": value}
+        if action is not None and isinstance(value.get("args"), Mapping):
+            args = value["args"]
+        return PendingInterrupt(
+            interrupt.id,
+            value,
+            f"interrupt_{interrupt.id}",
+            action or INTERRUPT_TOOL_NAME,
+            dict(args),
+            False,
+        )
+
+
+async def _snapshot(graph: Any, config: Any) -> Any:
+    """The thread's ``StateSnapshot`` with its subgraphs', or None without a checkpointer."""
+    try:
+        return await graph.aget_state(config or {}, subgraphs=True)
+    except ValueError:  # "No checkpointer set"
+        return None
+
+
+def _unique(pending: Iterable[PendingInterrupt]) -> list[PendingInterrupt]:
+    seen: set[str] = set()
+    out: list[PendingInterrupt] = []
+    for item in pending:
+        if item.tool_call_id not in seen:
+            seen.add(item.tool_call_id)
+            out.append(item)
+    return out
+
+
+async def pending_interrupts(graph: Any, config: Any) -> list[PendingInterrupt]:
+    """The interrupts the thread ``config`` names is waiting on, as the client saw them.
+
+    Empty for a graph without a checkpointer (nothing to resume) or a thread not interrupted.
+    """
+    return _pending_in(await _snapshot(graph, config), _Calls())
+
+
+def _pending_in(snapshot: Any, calls: _Calls) -> list[PendingInterrupt]:
+    """A snapshot's interrupts (``calls`` gets its tool calls)."""
+    if snapshot is None:
+        return []
+    calls.add_snapshot(snapshot)
+    return _unique(calls.pending(interrupt) for interrupt in snapshot.interrupts)
+
+
+def _resume_value(answer: Any, ag_ui_resume: Any) -> Any:
+    """What ``interrupt()`` returns for the client's answer.
+
+    An approval decision is ``{"approved": bool, "reason"?: str}`` (plus the fields of an
+    AG-UI resume payload); a tool result (assistant-ui, OpenAI clients, ai 5) is the result.
+    """
+    if answer.kind != "approval":
+        return answer.result
+    value: dict[str, Any] = {}
+    for entry in ag_ui_resume if isinstance(ag_ui_resume, list) else ():
+        payload = entry.get("payload") if isinstance(entry, Mapping) else None
+        if entry.get("interruptId") == answer.approval_id and isinstance(payload, Mapping):
+            value.update(payload)
+    value["approved"] = bool(answer.approved)
+    if answer.reason:
+        value["reason"] = answer.reason
+    return value
+
+
+async def resume_command(graph: Any, request: Any, config: Any) -> Any:
+    """The ``Command(resume={interrupt id: value})`` that answers the thread's interrupts.
+
+    ``request`` is a `~assistant_stream_ce.requests.ChatRequest` (or its ``answers``): each
+    answer to a call standing for a pending interrupt (see `stream_graph`) becomes that
+    interrupt's resume value: ``{"approved": bool, "reason"?}`` for an approval decision,
+    the result itself for a tool result. None when the request answers no pending interrupt
+    (then it is a new turn).
+    """
+    from langgraph.types import Command
+
+    answers = getattr(request, "answers", request)
+    extra = getattr(request, "extra", None) or {}
+    by_call = {item.tool_call_id: item for item in await pending_interrupts(graph, config)}
+    resume: dict[str, Any] = {}
+    for answer in answers:
+        item = by_call.get(answer.tool_call_id)
+        if item is not None:
+            resume[item.interrupt_id] = _resume_value(answer, extra.get("resume"))
+    return Command(resume=resume) if resume else None
+
+
+def _approved(value: Any) -> bool | None:
+    """The decision a resume value carries: ``{"approved": bool}`` or a bool; else None."""
+    if isinstance(value, bool):
+        return value
+    if isinstance(value, Mapping) and isinstance(value.get("approved"), bool):
+        return bool(value["approved"])
+    return None
+
+
+async def _emit_call(
+    controller: RunController, call_id: str, name: str, args: Any
+) -> ToolCallController:
+    """Send a whole tool call (a call the client holds from an earlier run, sent again)."""
+    tool = await controller.add_tool_call(name, call_id)
+    tool.append_args_text(_json_text(args))
+    tool.close()
+    return tool
+
+
 class _GraphStream:
     """Maps one graph run's ``(namespace, mode, payload)`` events onto a run controller."""
 
@@ -268,6 +486,9 @@ class _GraphStream:
         self.message_tools: list[ToolCallController] = []
         self.finish_reason: str | None = None
         self.usage = [0, 0]
+        self.calls = _Calls()  # the tool calls the nodes wrote, for matching interrupts
+        self.interrupts: dict[str, Any] = {}  # interrupt id → Interrupt, in order
+        self.denied: set[str] = set()  # calls the client denied (their results are not sent)
 
     def text_only(self, namespace: tuple[str, ...], payload: Any) -> bool:
         """The per-token fast path: a plain text chunk of the message being streamed.
@@ -310,9 +531,15 @@ class _GraphStream:
             if isinstance(message, AIMessage):
                 await self._ai_message(namespace, message)
             elif isinstance(message, ToolMessage):
-                self._tool_message(message)
+                await self._tool_message(message)
         elif mode == "updates":
             self.end_message()  # a node finished: its model call (if any) is over
+            for node, channels in payload.items():
+                if node == "__interrupt__":
+                    for interrupt in channels:  # a subgraph's come again at the root: once
+                        self.interrupts.setdefault(interrupt.id, interrupt)
+                elif isinstance(channels, Mapping):
+                    self.calls.add(channels.get("messages"))
         elif mode == "custom":
             self.controller.add_data(payload)
 
@@ -342,7 +569,7 @@ class _GraphStream:
         else:
             for call in message.tool_calls:
                 tool = await self._begin_tool(call.get("id"), call["name"])
-                tool.append_args_text(orjson.dumps(call["args"]).decode())
+                tool.append_args_text(_json_text(call["args"]))
         usage = message.usage_metadata
         if usage:
             self.usage[0] += usage.get("input_tokens", 0)
@@ -371,11 +598,18 @@ class _GraphStream:
             tool = self.tools[tool_call_id]
         tool.append_args_text(chunk.get("args") or "")
 
-    def _tool_message(self, message: ToolMessage) -> None:
+    async def _tool_message(self, message: ToolMessage) -> None:
+        call_id = message.tool_call_id
+        if call_id in self.denied:
+            return  # the client shows the denial; the graph's note on it is for the model
         result = message.content
-        tool = self.tools.get(message.tool_call_id)
+        tool = self.tools.get(call_id)
+        if tool is None and call_id in self.calls.calls:  # a call of an earlier run (resumed)
+            name, args = self.calls.calls[call_id]
+            tool = await _emit_call(self.controller, call_id, name, args)
+            self.tools[call_id] = tool
         if tool is None:
-            self.controller.add_tool_result(message.tool_call_id, result)
+            self.controller.add_tool_result(call_id, result)
             return
         tool.set_response(result, artifact=message.artifact, is_error=message.status == "error")
 
@@ -410,8 +644,19 @@ async def stream_graph(
     with streamed arguments, ``ToolMessage``s their results, ``custom`` events data, and each
     model call a step (with its finish reason and token usage). Calls tagged ``nostream`` are
     left out. When the run is cancelled (the client went away) the graph run is closed.
+
+    Interrupts end the run with an approval request each (see `PendingInterrupt`): for the
+    graph's tool call the value names (``{"tool_call_id": ...}``, or ``{"action" | "name":
+    tool name, "args"?: ...}`` matching an unanswered call), else for a call standing for the
+    interrupt. ``input`` may be `resume_command`'s ``Command``: the calls it answers are sent
+    again first (approved: the call, so its result attaches; denied: ``tool-output-denied``,
+    and the graph's own tool message for it is not sent).
     """
     mapper = _GraphStream(controller)
+    from langgraph.types import Command
+
+    if isinstance(input, Command) and input.resume is not None:
+        await _replay_answers(controller, mapper, graph, config, input.resume)
     stream = graph.astream(
         input,
         config,
@@ -432,3 +677,42 @@ async def stream_graph(
         mapper.end_message()
     finally:
         await stream.aclose()
+    if mapper.interrupts and not controller.is_cancelled:
+        await _request_approvals(controller, mapper, graph, config)
+
+
+async def _replay_answers(
+    controller: RunController, mapper: _GraphStream, graph: Any, config: Any, resume: Any
+) -> None:
+    """Send again the calls a resume answers, with the client's decision."""
+    pending = _pending_in(await _snapshot(graph, config), mapper.calls)
+    by_id = {item.interrupt_id: item for item in pending}
+    if isinstance(resume, Mapping) and resume and all(key in by_id for key in resume):
+        answered = [(by_id[key], value) for key, value in resume.items()]
+    else:  # one value for every pending interrupt
+        answered = [(item, resume) for item in pending]
+    for item, value in answered:
+        if _approved(value) is False:
+            controller.add_tool_output_denied(item.tool_call_id)
+            mapper.denied.add(item.tool_call_id)
+            continue
+        tool = await _emit_call(controller, item.tool_call_id, item.tool_name, item.args)
+        mapper.tools[item.tool_call_id] = tool
+        if not item.for_tool_call:
+            tool.set_response(value)
+
+
+async def _request_approvals(
+    controller: RunController, mapper: _GraphStream, graph: Any, config: Any
+) -> None:
+    """An approval request for each interrupt the run ended with."""
+    calls = mapper.calls
+    snapshot = await _snapshot(graph, config)
+    if snapshot is not None:
+        calls.add_snapshot(snapshot)  # calls made before this run, or in hidden subgraphs
+    for item in _unique(calls.pending(i) for i in mapper.interrupts.values()):
+        if item.tool_call_id not in mapper.tools:
+            mapper.tools[item.tool_call_id] = await _emit_call(
+                controller, item.tool_call_id, item.tool_name, item.args
+            )
+        controller.add_tool_approval_request(item.tool_call_id, item.approval_id)

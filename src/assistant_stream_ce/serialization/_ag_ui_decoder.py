@@ -18,6 +18,7 @@ from ..assistant_stream_chunk import (
     StepFinishChunk,
     StepStartChunk,
     TextDeltaChunk,
+    ToolApprovalRequestChunk,
     ToolCallArgsTextFinishChunk,
     ToolCallBeginChunk,
     ToolCallDeltaChunk,
@@ -142,7 +143,8 @@ class AGUIDecoder(SSEStreamDecoder):
     and ``metadata.artifact`` restored); ``STATE_SNAPSHOT`` is a root ``set``; ``STATE_DELTA``
     patches are applied to a mirror of the state and become ``set`` operations; ``CUSTOM``
     ``source``/``file``/``data``/``annotations`` events become their chunks; ``STEP_FINISHED``
-    with ``metadata.finishReason`` becomes a step finish; ``RUN_ERROR`` an error. ``*_CHUNK``
+    with ``metadata.finishReason`` becomes a step finish; an ``interrupt`` outcome's interrupts
+    about a tool call (``toolCallId``) become approval requests; ``RUN_ERROR`` an error. ``*_CHUNK``
     events are expanded and legacy ``THINKING_*`` events translated, as the client does; other
     events (messages snapshots, activities, raw, subagents) are skipped. Reading stops at
     ``RUN_FINISHED`` or ``RUN_ERROR``.
@@ -287,6 +289,15 @@ class AGUIDecoder(SSEStreamDecoder):
         self._lifecycle(
             not open_items, f"RUN_FINISHED while {', '.join(open_items)} are still open"
         )
+        outcome = value.get("outcome")
+        if isinstance(outcome, dict) and outcome.get("type") == "interrupt":
+            # An interrupt about a tool call asks for its approval.
+            for interrupt in outcome.get("interrupts") or ():
+                if not isinstance(interrupt, dict):
+                    continue
+                tool_call_id, interrupt_id = interrupt.get("toolCallId"), interrupt.get("id")
+                if isinstance(tool_call_id, str) and isinstance(interrupt_id, str):
+                    out.append(ToolApprovalRequestChunk(tool_call_id, interrupt_id))
         self._finish_usage(value, "stop", out)
         self.done = True
 

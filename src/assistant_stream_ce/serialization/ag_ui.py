@@ -37,7 +37,7 @@ from __future__ import annotations
 
 import logging
 import uuid
-from collections.abc import AsyncIterable, Mapping
+from collections.abc import AsyncIterable, Iterable, Mapping
 from typing import Any
 
 import orjson
@@ -82,14 +82,21 @@ class AGUIEncoder(StreamEncoder, PartListener):
 
     ``thread_id`` / ``run_id``: the request's ids (generated when absent); ``state``: the run's
     initial state (what the client holds; sent as the first ``STATE_SNAPSHOT`` and the base of
-    every ``STATE_DELTA``).
+    every ``STATE_DELTA``). ``continued_tool_calls``: ids of calls the client already holds
+    (``[a.tool_call_id for a in request.answers]``); a run that sends such a call again (an
+    approved call running) writes only its ``TOOL_CALL_RESULT``.
     """
 
     media_type = "text/event-stream"
     keepalive = sse_comment("keep-alive")
 
     def __init__(
-        self, *, thread_id: str | None = None, run_id: str | None = None, state: Any = None
+        self,
+        *,
+        thread_id: str | None = None,
+        run_id: str | None = None,
+        state: Any = None,
+        continued_tool_calls: Iterable[str] = (),
     ) -> None:
         self.thread_id = thread_id if thread_id is not None else _new_id()
         self.run_id = run_id if run_id is not None else _new_id()
@@ -112,6 +119,9 @@ class AGUIEncoder(StreamEncoder, PartListener):
         self._message_id: str | None = None
         #: The open step's name.
         self._step: str | None = None
+        # Calls the client already holds (an answered call sent again): only their result is
+        # written (the client would append a repeated call's arguments to the ones it has).
+        self._continued = frozenset(continued_tool_calls)
 
     @property
     def closed(self) -> bool:
@@ -337,12 +347,16 @@ class AGUIEncoder(StreamEncoder, PartListener):
         self._parts.start_segment("reasoning", chunk.parent_id, chunk.unstable_summary)
 
     def _tool_call_begin(self, chunk: Any) -> None:
+        if chunk.tool_call_id in self._continued:
+            return
         if chunk.tool_call_id in self._parts.tools:
             logger.warning("ag-ui: duplicate tool call id %r dropped", chunk.tool_call_id)
             return
         self._parts.begin_tool(chunk.tool_call_id, chunk.tool_name, chunk.parent_id)
 
     def _tool_call_delta(self, chunk: Any) -> None:
+        if chunk.tool_call_id in self._continued:
+            return
         text = chunk.args_text_delta
         tool = self._parts.args_delta(chunk.tool_call_id, text)
         if tool is None:
@@ -352,6 +366,8 @@ class AGUIEncoder(StreamEncoder, PartListener):
             self._out.append(tool.tag + dumps_text(text) + _CLOSE)
 
     def _tool_call_args_text_finish(self, chunk: Any) -> None:
+        if chunk.tool_call_id in self._continued:
+            return
         self._parts.finish_args(chunk.tool_call_id, chunk.args_text_delta)
 
     def _tool_approval_request(self, chunk: Any) -> None:
@@ -367,7 +383,8 @@ class AGUIEncoder(StreamEncoder, PartListener):
 
     def _tool_result(self, chunk: Any) -> None:
         tool = self._parts.tools.get(chunk.tool_call_id)
-        if tool is None:
+        continued = tool is None and chunk.tool_call_id in self._continued
+        if tool is None and not continued:
             logger.warning(
                 "ag-ui: result for unknown tool call %r dropped (no tool-call-begin)",
                 chunk.tool_call_id,
@@ -387,13 +404,17 @@ class AGUIEncoder(StreamEncoder, PartListener):
         value: dict[str, Any] = {
             "type": "TOOL_CALL_RESULT",
             "messageId": self._id("result"),
-            "toolCallId": tool.id,
+            "toolCallId": chunk.tool_call_id,
             "content": content,
             "role": "tool",
         }
         if metadata:
             value["metadata"] = metadata
         frame = sse_data(dumps(value, chunk.type))
+        if tool is None:  # a continued call: the client adds the result to the call it holds
+            self._parts.standalone()
+            self._out.append(frame)
+            return
         self._parts.result(tool.id)
         self._out.append(frame)
         self._parts.close_tool(tool)
@@ -520,7 +541,8 @@ class AGUIResponse(AssistantStreamResponse):
     ``input`` (a `RunAgentInput` or its dict) supplies ``thread_id``, ``run_id`` and the initial
     ``state`` unless they are given; ids are generated when absent. Pass the same initial state
     to `create_run` (``create_run(callback, state=input.state)``): state deltas are computed
-    against it. The idle keepalive is a ``: keep-alive`` comment every ``heartbeat`` seconds.
+    against it. ``continued_tool_calls`` is `AGUIEncoder`'s. The idle keepalive is a
+    ``: keep-alive`` comment every ``heartbeat`` seconds.
     """
 
     def __init__(
@@ -532,6 +554,7 @@ class AGUIResponse(AssistantStreamResponse):
         thread_id: str | None = None,
         run_id: str | None = None,
         state: Any = None,
+        continued_tool_calls: Iterable[str] = (),
         send_timeout: float | None = DEFAULT_SEND_TIMEOUT,
         write_interval: float = DEFAULT_WRITE_INTERVAL,
         status_code: int = 200,
@@ -547,7 +570,12 @@ class AGUIResponse(AssistantStreamResponse):
             state = state if state is not None else input.state
         super().__init__(
             stream,
-            AGUIEncoder(thread_id=thread_id, run_id=run_id, state=state),
+            AGUIEncoder(
+                thread_id=thread_id,
+                run_id=run_id,
+                state=state,
+                continued_tool_calls=continued_tool_calls,
+            ),
             heartbeat,
             send_timeout=send_timeout,
             write_interval=write_interval,
