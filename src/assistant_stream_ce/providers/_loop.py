@@ -16,6 +16,7 @@ import logging
 from collections.abc import Awaitable, Callable, Mapping, Sequence
 from typing import Any, Protocol
 
+from ..assistant_stream_chunk import denial_text
 from ..create_run import RunController
 from ..errors import error_message
 from ..modules.tool_call import ToolCallController
@@ -190,8 +191,23 @@ def _without_call(history: list[dict[str, Any]], call_id: str) -> list[dict[str,
     return out
 
 
-def _denial(reason: str | None) -> str:
-    return "The user denied this tool call." + (f" Reason: {reason}" if reason else "")
+async def _restream(controller: RunController, name: str, call_id: str, arguments: str) -> Any:
+    """Stream a call of an earlier run again, so its outcome has a call to attach to in
+    protocols that only show results of calls in the same response."""
+    emit = await controller.add_tool_call(name, call_id)
+    emit.append_args_text(arguments)
+    emit.close()
+    return emit
+
+
+async def _deny(
+    controller: RunController, name: str, call_id: str, arguments: str, reason: str | None
+) -> dict[str, Any]:
+    """Report a denied call to the client (its protocol's own form) and return the ``tool``
+    message telling the model."""
+    await _restream(controller, name, call_id, arguments)
+    controller.add_tool_output_denied(call_id, reason)
+    return _tool_message(call_id, denial_text(reason), False)
 
 
 def _answers(message: Mapping[str, Any], call_id: str) -> bool:
@@ -208,10 +224,12 @@ async def apply_answers(
     """Fold the client's answers into ``history``.
 
     An approved call runs now (the call and its result are streamed again, so every
-    protocol shows the outcome); a denied one is reported to the model as denied (and to the
-    client as ``tool-output-denied``); a plain result ``history`` lacks is added as the call's
-    ``tool`` message. Answers ``history`` lacks go at its end; an approval ``history`` already
-    holds as the call's result (``{"approved": true}``) is replaced by the outcome in place.
+    protocol shows the outcome); a denied one is reported to the model as denied and to the
+    client in its protocol's form (the call streamed again, then ``tool-output-denied``: UI
+    message stream 6+'s own state, elsewhere an error result of the call); a plain result
+    ``history`` lacks is added as the call's ``tool`` message. Answers ``history`` lacks go at
+    its end; an approval ``history`` already holds as the call's result (``{"approved":
+    true}``) is replaced by the outcome in place.
     """
     answered = {m.get("tool_call_id") for m in history if m.get("role") == "tool"}
     applied: list[tuple[dict[str, Any], dict[str, Any]]] = []
@@ -233,13 +251,10 @@ async def apply_answers(
             if approved is None:
                 continue
             if approved and tool is not None and tool.function is not None:
-                emit = await controller.add_tool_call(name, call_id)
-                emit.append_args_text(arguments)
-                emit.close()
+                emit = await _restream(controller, name, call_id, arguments)
                 outcome = await execute_tool(tool, call_id, arguments, emit, secrets)
             else:
-                controller.add_tool_output_denied(call_id)
-                outcome = _tool_message(call_id, _denial(reason), False)
+                outcome = await _deny(controller, name, call_id, arguments, reason)
             history = [outcome if _answers(m, call_id) else m for m in history]
             continue
         if approved and (tool is None or tool.function is None):
@@ -247,13 +262,10 @@ async def apply_answers(
             continue
         if approved:
             assert tool is not None
-            emit = await controller.add_tool_call(name, call_id)
-            emit.append_args_text(arguments)
-            emit.close()
+            emit = await _restream(controller, name, call_id, arguments)
             message = await execute_tool(tool, call_id, arguments, emit, secrets)
         elif approved is False:
-            controller.add_tool_output_denied(call_id)
-            message = _tool_message(call_id, _denial(reason), False)
+            message = await _deny(controller, name, call_id, arguments, reason)
         else:
             message = _tool_message(call_id, answer.result, answer.is_error)
         function = {"name": name, "arguments": arguments}
