@@ -109,15 +109,19 @@ async def execute_tool(
 ) -> dict[str, Any]:
     """Run ``tool`` with the JSON ``arguments_text``; stream its result through ``emit``.
 
-    Returns the ``tool`` message for the model. Bad arguments and exceptions become error
-    results (the exception is logged; the model sees its type and message, with ``secrets``
-    and anything shaped like a credential redacted).
+    Returns the ``tool`` message for the model. Arguments that are not JSON or do not match
+    the tool's schema (`Tool.check_arguments`), and exceptions, become error results (the
+    exception is logged; the model sees its type and message, with ``secrets`` and anything
+    shaped like a credential redacted).
     """
     is_error = False
     try:
         arguments = json.loads(arguments_text) if arguments_text.strip() else {}
         if not isinstance(arguments, dict):
             raise ValueError("the arguments must be a JSON object")
+        problems = tool.check_arguments(arguments)
+        if problems:
+            raise ValueError("; ".join(problems))
     except ValueError as exc:
         result: Any = f"Error: invalid arguments for {tool.name}: {exc}"
         is_error = True
