@@ -227,7 +227,7 @@ async def test_three_server_tools_across_two_steps_one_raises(
         }
     else:
         assert sent_tools[0]["input_schema"]["required"] == ["city"]
-    # the returned history is what the next turn continues from
+    # the returned history is what the next turn continues from, the final answer included
     assert [m["role"] for m in history] == [
         "user",
         "assistant",
@@ -235,12 +235,14 @@ async def test_three_server_tools_across_two_steps_one_raises(
         "tool",
         "assistant",
         "tool",
+        "assistant",
     ]
     assert history[1]["tool_calls"][0]["function"] == {
         "name": "get_weather",
         "arguments": '{"city": "Paris"}',
     }
-    assert history[-1]["is_error"] is True
+    assert history[-2]["is_error"] is True
+    assert history[-1] == {"role": "assistant", "content": result.text.split("Let me check.")[1]}
 
 
 @pytest.mark.http
@@ -306,16 +308,26 @@ async def test_offline_model_calls_a_server_tool_and_answers_with_its_result() -
 
 
 async def test_offline_model_without_tools_keeps_its_own_tool() -> None:
+    histories: list[list[dict[str, Any]]] = []
+
     async def callback(controller: RunController) -> None:
-        history = await run_provider(
-            controller,
-            [{"role": "user", "content": "What is the weather in Rome?"}],
-            provider="offline",
-            pace=0,
+        histories.append(
+            await run_provider(
+                controller,
+                [{"role": "user", "content": "What is the weather in Rome?"}],
+                provider="offline",
+                pace=0,
+            )
         )
-        assert len(history) == 1  # the offline model answered its own call within the run
 
     result = await run(callback)
+    assert result.error is None
+    # the offline model answered its own call within the step; the history has it all
+    [history] = histories
+    assert [m["role"] for m in history] == ["user", "assistant", "tool", "assistant"]
+    assert history[1]["content"] == "Let me check the weather in Rome. "
+    assert json.loads(history[2]["content"])["city"] == "Rome"
+    assert history[3]["content"].startswith("It is ") and history[3]["content"] in result.text
     [call] = result.tool_calls.values()
     assert call.result["city"] == "Rome"
     assert [f.finish_reason for f in result.finishes] == ["tool-calls", "stop"]

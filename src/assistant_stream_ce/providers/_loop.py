@@ -61,18 +61,20 @@ class _RecordedCall(ToolCallController):
 
 
 class _StepRecorder(RunController):
-    """Forwards everything to the run and notes the step's text and tool calls."""
+    """Forwards everything to the run and notes the step's text (before and after its first
+    tool call) and tool calls."""
 
-    __slots__ = ("calls", "texts")
+    __slots__ = ("calls", "tail", "texts")
 
     def __init__(self, controller: RunController) -> None:
         super().__init__(controller._core, controller._parent_id)
         self.calls: list[_RecordedCall] = []
         self.texts: list[str] = []
+        self.tail: list[str] = []  # text after a call (a provider that answered it itself)
 
     def append_text(self, text_delta: str) -> None:
         if text_delta:
-            self.texts.append(text_delta)
+            (self.tail if self.calls else self.texts).append(text_delta)
         super().append_text(text_delta)
 
     async def add_tool_call(
@@ -142,14 +144,23 @@ async def execute_tool(
 class Answer(Protocol):
     """The client's answer to a pending call (`assistant_stream_ce.requests.ToolAnswer`)."""
 
-    tool_call_id: str
-    tool_name: str | None
-    kind: str
-    result: Any
-    is_error: bool
-    approved: bool | None
-    reason: str | None
-    arguments: Any
+    # read-only members, so that models with narrower field types (Literal) match
+    @property
+    def tool_call_id(self) -> str: ...
+    @property
+    def tool_name(self) -> str | None: ...
+    @property
+    def kind(self) -> str: ...
+    @property
+    def result(self) -> Any: ...
+    @property
+    def is_error(self) -> bool: ...
+    @property
+    def approved(self) -> bool | None: ...
+    @property
+    def reason(self) -> str | None: ...
+    @property
+    def arguments(self) -> Any: ...
 
 
 def _decision(answer: Answer, tool: Tool | None) -> tuple[bool | None, str | None]:
@@ -305,8 +316,8 @@ async def run_tool_loop(
     ``answers`` (the client's answers to the calls the previous run left open) are applied
     first (see `apply_answers`). A call of a tool that needs approval ends the run with a
     ``tool-approval-request``. The returned history is ``messages`` plus the answers and every
-    completed step's assistant message and tool results (a step that ends the run for the
-    client is not included).
+    completed step's assistant message and tool results, the final answer included (a step
+    that ends the run for the client is not included).
     """
     if max_steps < 1:
         raise ValueError("max_steps must be at least 1")
@@ -316,11 +327,17 @@ async def run_tool_loop(
     for _ in range(max_steps):
         recorder = _StepRecorder(controller)
         await step(recorder, history)
-        if controller.is_cancelled or not recorder.calls:
+        if controller.is_cancelled:
             return history
+        if not recorder.calls:  # the final answer
+            if recorder.texts:
+                history.append({"role": "assistant", "content": "".join(recorder.texts)})
+            return history
+        answered_itself = all(call.answered for call in recorder.calls)
+        text = recorder.texts if answered_itself else [*recorder.texts, *recorder.tail]
         turn: dict[str, Any] = {
             "role": "assistant",
-            "content": "".join(recorder.texts) or None,
+            "content": "".join(text) or None,
             "tool_calls": [
                 {
                     "id": call.tool_call_id,
@@ -350,9 +367,12 @@ async def run_tool_loop(
         results = [message for message in await asyncio.gather(*jobs) if message is not None]
         for call_id in approvals:
             controller.add_tool_approval_request(call_id, f"approval_{call_id}")
-        if left_for_client or controller.is_cancelled or not ran:
-            # (no call left for us to run: the provider answered its own calls in the step)
+        if left_for_client or controller.is_cancelled:
             return history
         history.append(turn)
         history.extend(results)
+        if not ran:  # the provider answered its own calls, and went on within the step
+            if recorder.tail:
+                history.append({"role": "assistant", "content": "".join(recorder.tail)})
+            return history
     return history
