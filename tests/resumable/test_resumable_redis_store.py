@@ -338,16 +338,17 @@ async def test_readers_on_another_worker_share_one_blocking_xread(
             await worker_a.start(name, paced(name))
 
         received: dict[str, list[Any]] = {name: [] for name in names}
+        caught_up = {name: asyncio.Event() for name in names}
 
         async def read(name: str) -> list[Any]:
             async for entry in worker_b.read_entries(name):
                 received[name].append(entry)
+                caught_up[name].set()
             return received[name]
 
         readers = [asyncio.ensure_future(read(name)) for name in names]
-        async with asyncio.timeout(10):  # every reader caught up and waits for the rest
-            while not all(received.values()):
-                await asyncio.sleep(0.01)
+        # every reader caught up and waits for the rest
+        await asyncio.wait_for(asyncio.gather(*(e.wait() for e in caught_up.values())), 10)
         # Sample the server's view for a while: the shared call is re-issued after each block
         # (and when a reader joins), so a single sample may fall between two calls.
         samples = []
@@ -557,15 +558,15 @@ async def test_closing_the_store_ends_its_followers_with_an_error(
     assert acquired.producer is not None
     await acquired.producer.append_many([b"one"])
     seen: list[bytes] = []
+    caught_up = asyncio.Event()
 
     async def follow() -> None:
         async for entry in reading.read("a", "", asyncio.Event()):
             seen.append(entry.chunk)
+            caught_up.set()
 
     reader = asyncio.ensure_future(follow())
-    async with asyncio.timeout(5):  # caught up, then waiting on the shared XREAD
-        while not seen:
-            await asyncio.sleep(0.01)
+    await asyncio.wait_for(caught_up.wait(), 5)  # caught up, then waiting on the shared XREAD
     await asyncio.sleep(0.05)
     await reading.aclose()
     with pytest.raises(ResumableStreamError, match="closed"):
