@@ -34,6 +34,7 @@ __all__ = [
     "ToolOutputDeniedChunk",
     "ToolResultChunk",
     "UpdateStateChunk",
+    "denial_text",
 ]
 
 FinishReason = Literal[
@@ -122,10 +123,25 @@ class ToolApprovalRequestChunk:
 
 @dataclass(slots=True)
 class ToolOutputDeniedChunk:
-    """A tool call was denied by the user and did not run."""
+    """A tool call was denied by the user and did not run (``reason``: the user's, if any).
+
+    UI message stream 6+ has a state for it; the other protocols show it as the call's error
+    result (`as_tool_result`), so their frontends see the call answered.
+    """
 
     tool_call_id: str
     type: str = "tool-output-denied"
+    reason: str | None = None
+
+    def as_tool_result(self) -> ToolResultChunk:
+        """The denial as an error result of the call (its text is `denial_text`)."""
+        return ToolResultChunk(self.tool_call_id, denial_text(self.reason), is_error=True)
+
+
+def denial_text(reason: str | None = None) -> str:
+    """What a denied tool call's result says (to the model and in protocols without a
+    denied state)."""
+    return "The user denied this tool call." + (f" Reason: {reason}" if reason else "")
 
 
 @dataclass(slots=True)

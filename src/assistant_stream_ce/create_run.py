@@ -292,9 +292,9 @@ class RunController:
         """Ask the user to approve a tool call before it runs (the run should end after it)."""
         self._core.push(ToolApprovalRequestChunk(tool_call_id, approval_id))
 
-    def add_tool_output_denied(self, tool_call_id: str) -> None:
-        """Report that the user denied a tool call (it did not run)."""
-        self._core.push(ToolOutputDeniedChunk(tool_call_id))
+    def add_tool_output_denied(self, tool_call_id: str, reason: str | None = None) -> None:
+        """Report that the user denied a tool call (it did not run), with their reason."""
+        self._core.push(ToolOutputDeniedChunk(tool_call_id, reason=reason))
 
     def add_stream(self, stream: AsyncIterable[AssistantStreamChunk]) -> None:
         """Merge another chunk stream (for example another run) into this one, as it arrives.

@@ -6,6 +6,7 @@ skipped — unless ``CI`` is set, where a missing browser is a failure.
 
 from __future__ import annotations
 
+import json
 import os
 import time
 from collections.abc import Iterator
@@ -17,6 +18,7 @@ import pytest
 
 from _live import LiveServer
 from assistant_stream_ce.demo import DemoConfig, create_app
+from assistant_stream_ce.requests import parse_request
 from assistant_stream_ce.serialization import PROTOCOLS
 
 pytestmark = pytest.mark.http
@@ -170,3 +172,129 @@ def test_stop_cancels_the_run_on_the_server(page: Any, server: LiveServer) -> No
     page.screenshot(path=str(ARTIFACTS / "stopped.png"), full_page=True)
     page.emulate_media(color_scheme="dark")
     page.screenshot(path=str(ARTIFACTS / "stopped-dark.png"), full_page=True)
+
+
+# -- whole conversations: approvals, client tools, history ------------------------------------
+
+#: The page's tabs whose protocol can carry an approval's answer (RAIS cannot).
+APPROVING = ["ui-message-stream", "data-stream", "assistant-transport", "ag-ui", "openai"]
+BOOKING = "Book a table in Lyon for 4 people at 8pm"
+CARD = ".tool-card:has(.tool-name:text-is('{name}'))"
+
+
+def _chat_bodies(page: Any) -> list[Any]:
+    """Every chat request body the page sends from now on (appended as they go)."""
+    bodies: list[Any] = []
+    page.on(
+        "request",
+        lambda request: (
+            bodies.append(request.post_data_json) if "/api/chat/" in request.url else None
+        ),
+    )
+    return bodies
+
+
+def _ask(page: Any, text: str) -> None:
+    page.fill("#input", text)
+    page.press("#input", "Enter")
+
+
+def _reply_text(page: Any) -> str:
+    return "".join(page.locator(f"{LAST} .part-text").all_inner_texts())
+
+
+@pytest.mark.parametrize("decision", ["approve", "deny"])
+@pytest.mark.parametrize("fmt", APPROVING)
+def test_a_booking_waits_for_approve_or_deny_and_continues(
+    page: Any, server: LiveServer, fmt: str, decision: str
+) -> None:
+    _open(page, server, "?pace=0")
+    page.click(f'[data-format="{fmt}"]')
+    bodies = _chat_bodies(page)
+    _ask(page, BOOKING)
+    card = page.locator(CARD.format(name="book_table"))
+    card.locator("button.approve").wait_for()
+    assert card.get_attribute("data-state") == "awaiting"
+    assert card.locator(".tool-result-box").is_hidden()  # the booking has not run
+    page.screenshot(path=str(ARTIFACTS / f"approval-{fmt}.png"), full_page=True)
+
+    card.locator(f"button.{decision}").click()
+    state = "result" if decision == "approve" else "denied"
+    page.wait_for_selector(f"{CARD.format(name='book_table')}[data-state={state}]")
+    page.wait_for_selector(f"{LAST}[data-status=done]")
+    assert len(bodies) == 2  # the question, then the answer in the protocol's own shape
+    answer = parse_request(bodies[1], protocol=fmt)
+    [given] = answer.answers
+    approved = given.approved if given.kind == "approval" else given.result["approved"]
+    assert approved is (decision == "approve")
+    result = card.locator(".tool-result").inner_text()
+    if decision == "approve":
+        if fmt == "openai":  # no tool results on this wire: the model's reply has it
+            assert result.startswith("Approved: it ran on the server")
+            result = _reply_text(page).removeprefix("The tool returned: ")
+        booked = json.loads(result)
+        assert booked["booked"] is True
+        assert (booked["city"], booked["people"], booked["time"]) == ("Lyon", 4, "8pm")
+        assert _reply_text(page).startswith("The tool returned: {")
+    else:
+        assert result.startswith("The user denied this tool call.")
+        assert "The tool returned: The user denied this tool call." in _reply_text(page)
+    assert page.locator(".part-error").count() == 0
+    assert card.locator("button.approve").is_hidden()  # answered: the buttons are gone
+
+
+def test_rais_says_it_cannot_ask_for_approval(page: Any, server: LiveServer) -> None:
+    _open(page, server, "?pace=0")
+    page.click('[data-format="rais"]')
+    _ask(page, BOOKING)
+    page.wait_for_selector(f"{LAST}[data-status=done]")
+    assert "[book_table needs a person's approval before it runs" in _reply_text(page)
+    assert page.locator("button.approve").count() == 0
+
+
+@pytest.mark.parametrize("fmt", APPROVING)
+def test_a_client_tool_is_answered_by_the_page_and_the_run_continues(
+    page: Any, server: LiveServer, fmt: str
+) -> None:
+    _open(page, server, "?pace=0")
+    page.click(f'[data-format="{fmt}"]')
+    bodies = _chat_bodies(page)
+    _ask(page, "What is there to do near me?")
+    card = page.locator(CARD.format(name="get_location"))
+    page.wait_for_function("document.querySelectorAll('#messages .msg.assistant').length === 2")
+    page.wait_for_selector(f"{LAST}[data-status=done]")
+    location = json.loads(card.locator(".tool-result").inner_text())
+    assert location["city"] == "Lyon"
+    assert len(bodies) == 2
+    [given] = parse_request(bodies[1], protocol=fmt).answers
+    assert given.kind == "result" and given.result["city"] == "Lyon"
+    reply = _reply_text(page)
+    assert reply.startswith("The tool returned: {") and '"Lyon"' in reply
+
+
+@pytest.mark.parametrize("fmt", list(PROTOCOLS))
+def test_a_second_turn_carries_the_first(page: Any, server: LiveServer, fmt: str) -> None:
+    _open(page, server, "?pace=0")
+    page.click(f'[data-format="{fmt}"]')
+    bodies = _chat_bodies(page)
+    _ask(page, "What's the weather in Oslo?")
+    page.wait_for_selector(f"{LAST}[data-status=done]")
+    first_reply = _reply_text(page)
+    assert "Oslo" in first_reply
+    _ask(page, "And in Rome?")
+    page.wait_for_function("document.querySelectorAll('#messages .msg.assistant').length === 2")
+    page.wait_for_selector(f"{LAST}[data-status=done]")
+    assert "Rome" in _reply_text(page)
+    second = parse_request(bodies[1], protocol=fmt)
+    if fmt == "assistant-transport":
+        # the conversation is kept on the server, by thread: the request adds the new message
+        assert [m["content"] for m in second.messages] == ["And in Rome?"]
+        stored = server.app.state.threads.load(second.thread_id)
+        texts = [m.get("content") for m in stored]
+        assert texts[0] == "What's the weather in Oslo?" and "And in Rome?" in texts
+        assert any(isinstance(t, str) and "Oslo" in t and t in first_reply for t in texts[1:])
+    else:
+        users = [m["content"] for m in second.messages if m["role"] == "user"]
+        assert users == ["What's the weather in Oslo?", "And in Rome?"]
+        replies = [m.get("content") for m in second.messages if m["role"] == "assistant"]
+        assert any(isinstance(t, str) and t and t in first_reply for t in replies), replies

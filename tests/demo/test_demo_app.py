@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -192,3 +193,58 @@ def test_real_frontends_request_shapes_are_served(
     assert response.status_code == 200, response.text[:300]
     run = httpx.get(server.url("/api/runs/last"), timeout=5).json()
     assert run["format"] == name and run["status"] == "completed" and run["text_deltas"] > 0
+
+
+def test_the_ui_message_stream_serves_the_sdk_version_asked_for(server: LiveServer) -> None:
+    booking = {"messages": [{"role": "user", "content": "Book a table in Oslo for 2 people"}]}
+    url = server.url("/api/chat/ui-message-stream")
+    frames = {
+        version: httpx.post(f"{url}?sdk_version={version}", json=booking, timeout=10).text
+        for version in ("5", "7")
+    }
+    # book_table needs approval: ai 7 gets the request, ai 5 (no approvals) an unanswered call
+    assert '"type":"tool-approval-request"' in frames["7"]
+    assert "tool-approval-request" not in frames["5"]
+    assert '"toolName":"book_table"' in frames["5"]
+    bad = httpx.post(f"{url}?sdk_version=8", json=booking, timeout=10)
+    assert bad.status_code == 422 and "sdk_version" in bad.json()["error"]
+
+
+def test_assistant_transport_keeps_the_thread_and_runs_an_approved_call(
+    server: LiveServer,
+) -> None:
+    url = server.url("/api/chat/assistant-transport")
+    ask = {
+        "type": "add-message",
+        "message": {
+            "role": "user",
+            "parts": [{"type": "text", "text": "Book a table in Oslo for 3 people"}],
+        },
+        "parentId": None,
+        "sourceId": None,
+    }
+    first = httpx.post(url, json={"commands": [ask], "state": {}, "threadId": "t1"}, timeout=10)
+    [call_id] = {
+        e["part"]["toolCallId"]
+        for e in _events(first.text)
+        if e.get("type") == "part-start" and e["part"].get("toolName") == "book_table"
+    }
+    approve = {
+        "type": "add-tool-result",
+        "toolCallId": call_id,
+        "toolName": "book_table",
+        "result": {"approved": True},
+        "isError": False,
+    }
+    second = httpx.post(
+        url, json={"commands": [approve], "state": {}, "threadId": "t1"}, timeout=10
+    )
+    [booked] = [e["result"] for e in _events(second.text) if e.get("type") == "result"]
+    # the call's arguments came from the stored thread (the command does not carry them)
+    assert (booked["city"], booked["people"], booked["booked"]) == ("Oslo", 3, True)
+    roles = [m["role"] for m in server.app.state.threads.load("t1")]
+    assert roles == ["user", "assistant", "tool", "assistant"]
+
+
+def _events(body: str) -> list[dict[str, Any]]:
+    return [json.loads(line[6:]) for line in body.split("\n") if line.startswith("data: {")]

@@ -439,3 +439,61 @@ async def test_assistant_ui_data_stream_approval_by_tool_result() -> None:
         assert result.error is None
         assert result.text.endswith(expected), result.text
     assert ran == ["Oslo"]
+
+
+@pytest.mark.parametrize("name", list(PROTOCOLS))
+async def test_a_denial_is_streamed_in_every_protocol_own_form(
+    fake_provider: FakeProvider, name: str
+) -> None:
+    """The denied call is answered on the wire: UI message stream 6+ ``tool-output-denied``;
+    elsewhere the call's error result saying it was denied (so no frontend keeps waiting)."""
+    RAN.clear()
+    info = PROTOCOLS[name]
+    request = parse_request(ai_continuation(False, "not now"), protocol="ui-message-stream")
+    callback = callback_for(fake_provider, request.messages, tools=TOOLS, answers=request.answers)
+    body = await encode(info.encoder(), create_run(callback))
+    assert "get_time" not in RAN
+    frames = [json.loads(line[6:]) for line in body.decode().split("\n") if line[6:7] == "{"]
+    message = accumulate([c async for c in info.decoder().decode_stream(_once(body))])
+    assert message.errors == []
+    denial = "The user denied this tool call. Reason: not now"
+    if name == "ui-message-stream":  # the registry's default: ai 5, which has no denied state
+        assert {
+            "type": "tool-output-error",
+            "toolCallId": "call_time",
+            "errorText": denial,
+        } in frames
+    elif name == "ag-ui":
+        [result] = [f for f in frames if f["type"] == "TOOL_CALL_RESULT"][:1]
+        assert result["toolCallId"] == "call_time" and result["content"] == denial
+        assert result["metadata"] == {"isError": True}
+    elif name == "assistant-transport":
+        assert {"type": "result", "result": denial, "isError": True, "path": [0]} in frames
+    elif name == "data-stream":
+        assert (
+            b'a:{"toolCallId":"call_time","result":"' + denial.encode() + b'","isError":true}\n'
+            in body
+        )
+    if "tool-results" in info.carries:
+        calls = {c.tool_call_id: c for c in message.tool_calls}
+        assert calls["call_time"].result == denial and calls["call_time"].is_error
+    elif "tool-calls" in info.carries:  # OpenAI: no results on the wire; the call is not pending
+        assert message.finish_reason != "tool-calls"
+    # the model was told, and answered
+    assert f"call_time={denial}" in message.text
+
+
+@pytest.mark.parametrize("version", [6, 7])
+async def test_a_denial_of_a_call_in_this_stream_closes_its_part(version: int) -> None:
+    """Without ``continued_tool_calls`` the call is streamed again; its part ends denied."""
+
+    async def callback(controller: RunController) -> None:
+        call = await controller.add_tool_call("get_time", "call_x")
+        call.append_args_text('{"tz": "UTC"}')
+        call.close()
+        controller.add_tool_output_denied("call_x", "no")
+
+    frames = await ui_frames(callback, version)
+    kinds = [f["type"] for f in frames]
+    assert kinds.index("tool-input-available") < kinds.index("tool-output-denied")
+    assert frames[-1]["type"] == "finish" and frames[-1].get("finishReason") != "tool-calls"

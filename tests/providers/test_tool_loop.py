@@ -227,7 +227,7 @@ async def test_three_server_tools_across_two_steps_one_raises(
         }
     else:
         assert sent_tools[0]["input_schema"]["required"] == ["city"]
-    # the returned history is what the next turn continues from
+    # the returned history is what the next turn continues from, the final answer included
     assert [m["role"] for m in history] == [
         "user",
         "assistant",
@@ -235,12 +235,14 @@ async def test_three_server_tools_across_two_steps_one_raises(
         "tool",
         "assistant",
         "tool",
+        "assistant",
     ]
     assert history[1]["tool_calls"][0]["function"] == {
         "name": "get_weather",
         "arguments": '{"city": "Paris"}',
     }
-    assert history[-1]["is_error"] is True
+    assert history[-2]["is_error"] is True
+    assert history[-1] == {"role": "assistant", "content": result.text.split("Let me check.")[1]}
 
 
 @pytest.mark.http
@@ -306,16 +308,26 @@ async def test_offline_model_calls_a_server_tool_and_answers_with_its_result() -
 
 
 async def test_offline_model_without_tools_keeps_its_own_tool() -> None:
+    histories: list[list[dict[str, Any]]] = []
+
     async def callback(controller: RunController) -> None:
-        history = await run_provider(
-            controller,
-            [{"role": "user", "content": "What is the weather in Rome?"}],
-            provider="offline",
-            pace=0,
+        histories.append(
+            await run_provider(
+                controller,
+                [{"role": "user", "content": "What is the weather in Rome?"}],
+                provider="offline",
+                pace=0,
+            )
         )
-        assert len(history) == 1  # the offline model answered its own call within the run
 
     result = await run(callback)
+    assert result.error is None
+    # the offline model answered its own call within the step; the history has it all
+    [history] = histories
+    assert [m["role"] for m in history] == ["user", "assistant", "tool", "assistant"]
+    assert history[1]["content"] == "Let me check the weather in Rome. "
+    assert json.loads(history[2]["content"])["city"] == "Rome"
+    assert history[3]["content"].startswith("It is ") and history[3]["content"] in result.text
     [call] = result.tool_calls.values()
     assert call.result["city"] == "Rome"
     assert [f.finish_reason for f in result.finishes] == ["tool-calls", "stop"]
@@ -393,3 +405,92 @@ async def test_cancelling_the_run_during_a_server_tool_cancels_the_tool() -> Non
     await asyncio.wait_for(started.wait(), 2)
     await stream.aclose()
     await asyncio.wait_for(cancelled.wait(), 2)
+
+
+# -- arguments checked against the tool's schema ----------------------------------------------
+
+
+def test_check_arguments_reports_schema_problems_and_never_raises() -> None:
+    def book(people: int, when: Literal["lunch", "dinner"], note: str | None = None) -> str:
+        """Book a table."""
+        return "ok"
+
+    made = as_tool(book)
+    assert made.check_arguments({"people": 2, "when": "dinner"}) == []
+    assert made.check_arguments({"people": 2, "when": "dinner", "note": None}) == []
+    problems = made.check_arguments({"people": "two", "when": "breakfast"})
+    assert problems == [
+        "arguments.people: 'two' is not of type 'integer'",
+        "arguments.when: 'breakfast' is not one of ['lunch', 'dinner']",
+    ]
+    assert made.check_arguments({"when": "lunch"}) == ["arguments: 'people' is a required property"]
+    # a nested path, from an explicit schema
+    listed = Tool(
+        name="t",
+        parameters={
+            "type": "object",
+            "properties": {"items": {"type": "array", "items": {"type": "integer"}}},
+        },
+    )
+    assert listed.check_arguments({"items": [1, "x"]}) == [
+        "arguments.items[1]: 'x' is not of type 'integer'"
+    ]
+    # a broken schema (e.g. sent by a frontend) is a problem to report, not an exception
+    broken = Tool(name="b", parameters={"type": "object", "properties": {"x": {"type": 5}}})
+    [problem] = broken.check_arguments({"x": 1})
+    assert problem.startswith("the tool's own parameter schema is invalid")
+    dangling = Tool(name="d", parameters={"$ref": "#/$defs/missing"})
+    [problem] = dangling.check_arguments({})
+    assert problem.startswith("the tool's own parameter schema cannot be applied")
+
+
+@pytest.mark.http
+async def test_invalid_arguments_become_an_error_result_and_the_loop_continues(
+    fake_provider: FakeProvider,
+) -> None:
+    """The scripted model calls get_weather {"city": "Paris"}, get_time {"tz":
+    "Europe/Paris"} and lookup {"q": "paris"}: two schemas here reject their arguments."""
+
+    def get_weather(city: int) -> str:  # the model sends a string
+        """Weather by city number."""
+        CALLS.append(("get_weather", city))
+        return "sunny"
+
+    strict_time = Tool(
+        name="get_time",
+        parameters={
+            "type": "object",
+            "properties": {"tz": {"type": "string", "pattern": "^UTC$"}},
+            "required": ["tz"],
+            "additionalProperties": False,
+        },
+        function=get_time,
+    )
+
+    def lookup(q: str) -> str:
+        """Lookup (valid arguments: it runs)."""
+        CALLS.append(("lookup", q))
+        return "found"
+
+    result, history = await loop_run(
+        fake_provider, "openai", tools=[get_weather, strict_time, lookup]
+    )
+    assert result.error is None and result.errors == []
+    assert CALLS == [("lookup", "paris")]  # neither invalid call reached its function
+    failed = {c.tool_call_id for c in result.chunks if c.type == "tool-result" and c.is_error}
+    assert failed == {"call_weather", "call_time"}
+    assert result.tool_calls["call_weather"].result == (
+        "Error: invalid arguments for get_weather: arguments.city: 'Paris' is not of type 'integer'"
+    )
+    assert result.tool_calls["call_time"].result == (
+        "Error: invalid arguments for get_time: arguments.tz: 'Europe/Paris' does not match '^UTC$'"
+    )
+    # the model saw the problems and went on to its next steps
+    assert [f.finish_reason for f in result.finishes] == ["tool-calls", "tool-calls", "stop"]
+    assert "call_weather=Error: invalid arguments for get_weather" in result.text
+    assert "call_lookup=found" in result.text
+    assert [m.get("is_error", False) for m in history if m["role"] == "tool"] == [
+        True,
+        True,
+        False,
+    ]

@@ -1,8 +1,12 @@
 """The demo chat server: a chat page and one streaming endpoint per wire protocol.
 
-``POST /api/chat/<format>`` with ``{"messages": [{"role": "user", "content": "..."}]}`` streams
-the reply of the configured model (the built-in offline model by default) in that format — any
-protocol in the registry (`assistant_stream_ce.serialization.PROTOCOLS`, read per request).
+``POST /api/chat/<format>`` with a body in that protocol's own request shape (`parse_request`),
+or the plain ``{"messages": [{"role": "user", "content": "..."}]}``, streams the reply of the
+configured model (the built-in offline model by default) in that format — any protocol in the
+registry (`assistant_stream_ce.serialization.PROTOCOLS`, read per request). The model gets the
+``book_table`` tool (runs on the server after a person's approval) and the ``get_location``
+client tool (the page answers it); the client's answers continue the run. Assistant transport
+keeps each thread's conversation on the server.
 ``GET /api/formats`` lists them, ``GET /api/runs`` / ``/api/runs/last`` / ``/api/stats``
 report what recent runs did (frames and text deltas written, how they ended — including runs
 cancelled because the client went away).
@@ -11,11 +15,13 @@ cancelled because the client went away).
 from __future__ import annotations
 
 import asyncio
+import hashlib
 import itertools
 import logging
 import math
 import time
 from collections import deque
+from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any, Literal
@@ -28,10 +34,15 @@ from starlette.types import Message, Receive, Scope, Send
 
 from ..create_run import RunController, create_run
 from ..errors import InvalidMessagesError, ProviderError
-from ..providers import run_provider, validate_messages
+from ..history import HistoryStore
+from ..providers import Tool, run_provider, validate_messages
+from ..providers.tools import as_tool
+from ..requests import ChatRequest, RequestError, ToolDefinition, parse_request
+from ..requests import _drop_unanswered as drop_unanswered
 from ..serialization import PROTOCOLS
 from ..serialization.assistant_stream_response import AssistantStreamResponse
 from ..serialization.decoding import Malformed, loads
+from ..serialization.registry import ProtocolInfo
 from ..serialization.stream_encoder import StreamEncoder
 
 __all__ = ["DemoConfig", "create_app"]
@@ -119,19 +130,32 @@ class _CountingEncoder(StreamEncoder):
     media_type = ""
     keepalive = b""
 
-    def __init__(self, inner: StreamEncoder, record: RunRecord) -> None:
+    def __init__(
+        self,
+        inner: StreamEncoder,
+        record: RunRecord,
+        see: Callable[[Any], None] | None = None,
+        finished: Callable[[], None] | None = None,
+    ) -> None:
         self.inner = inner
         self.record = record
+        self.see = see
+        self.finished = finished
         self.media_type = inner.media_type  # type: ignore[misc]
         self.keepalive = inner.keepalive  # type: ignore[misc]
 
     def encode_frames(self, chunks: list[Any]) -> list[bytes]:
         self.record.text_deltas += sum(1 for chunk in chunks if chunk.type == "text-delta")
+        if self.see is not None:
+            for chunk in chunks:
+                self.see(chunk)
         frames = self.inner.encode_frames(chunks)
         self.record.frames += len(frames)
         return frames
 
     def finish_frames(self, failed: bool = False) -> list[bytes]:
+        if self.finished is not None and not failed:
+            self.finished()
         frames = self.inner.finish_frames(failed)
         self.record.frames += len(frames)
         return frames
@@ -258,19 +282,107 @@ def _simple_body_problem(body: Any) -> str | None:
     return None
 
 
-def _protocol_messages(body: Any, protocol: str) -> list[dict[str, Any]] | None:
-    """The conversation of a body in ``protocol``'s own request shape, or None."""
-    try:
-        from ..requests import RequestError, parse_request
-    except ImportError:  # pydantic is not installed
-        return None
+def _protocol_request(body: Any, protocol: str) -> ChatRequest | None:
+    """A body in ``protocol``'s own request shape, parsed (None if it is not one, or says
+    nothing to answer)."""
     if not isinstance(body, dict):
         return None
     try:
         request = parse_request(body, protocol=protocol)
     except (RequestError, ValueError):
         return None
-    return [dict(message) for message in request.messages] or None
+    if not request.messages and not request.answers:
+        return None
+    return request
+
+
+# -- the demo's tools ------------------------------------------------------------------------
+
+
+async def book_table(city: str, people: int, time: str) -> dict[str, Any]:
+    """Book a table at a restaurant (a person approves each booking first).
+
+    Args:
+        city: Where.
+        people: How many people.
+        time: When, e.g. "7pm".
+    """
+    reference = hashlib.sha256(f"{city}|{people}|{time}".encode()).hexdigest()[:6].upper()
+    return {"booked": True, "city": city, "people": people, "time": time, "reference": reference}
+
+
+#: A tool the page runs itself (a client tool: no function here).
+GET_LOCATION = Tool(
+    name="get_location",
+    description="The user's current location (the browser answers).",
+    parameters={"type": "object", "properties": {}},
+)
+
+
+def _demo_tools(protocol: str, offered: list[ToolDefinition]) -> list[Tool]:
+    """The server's approval tool, the page's client tool (where the protocol can send a
+    tool's result back: not RAIS) and any other tool the frontend offers."""
+    tools = [as_tool(book_table, needs_approval=True)]
+    if protocol != "rais":
+        tools.append(GET_LOCATION)
+    names = {t.name for t in tools}
+    tools.extend(as_tool(d.to_openai()) for d in offered if d.name not in names)
+    return tools
+
+
+class _PendingCalls:
+    """Notes the tool calls a run streams, to store the turn left for the client (assistant
+    transport keeps the conversation on the server)."""
+
+    def __init__(self) -> None:
+        self.text: list[str] = []
+        self.calls: dict[str, list[str]] = {}  # id -> [name, argument text…]
+        self.answered: set[str] = set()
+
+    def see(self, chunk: Any) -> None:
+        kind = chunk.type
+        if kind == "step-start":
+            self.text.clear()
+            self.calls.clear()
+        elif kind == "text-delta":
+            self.text.append(chunk.text_delta)
+        elif kind == "tool-call-begin":
+            self.calls[chunk.tool_call_id] = [chunk.tool_name]
+        elif kind in ("tool-call-delta", "tool-call-args-text-finish"):
+            if chunk.tool_call_id in self.calls and chunk.args_text_delta:
+                self.calls[chunk.tool_call_id].append(chunk.args_text_delta)
+        elif kind in ("tool-result", "tool-output-denied"):
+            self.answered.add(chunk.tool_call_id)
+
+    def turn(self) -> list[dict[str, Any]]:
+        """The last step's assistant message, if it left a call for the client."""
+        if all(call_id in self.answered for call_id in self.calls):
+            return []
+        calls = [
+            {
+                "id": call_id,
+                "type": "function",
+                "function": {"name": parts[0], "arguments": "".join(parts[1:]) or "{}"},
+            }
+            for call_id, parts in self.calls.items()
+            if call_id not in self.answered
+        ]
+        return [{"role": "assistant", "content": "".join(self.text) or None, "tool_calls": calls}]
+
+
+def _response_options(fmt: ProtocolInfo, request: Request, chat: ChatRequest | None) -> Any:
+    options: dict[str, Any] = dict(fmt.demo_options)
+    if fmt.name == "ui-message-stream":
+        version = request.query_params.get("sdk_version", "5")
+        if version not in ("5", "6", "7"):
+            raise ValueError("the 'sdk_version' query parameter must be 5, 6 or 7")
+        options["sdk_version"] = int(version)
+        if chat is not None:
+            options["message_id"] = chat.message_id
+            options["continued_tool_calls"] = [a.tool_call_id for a in chat.answers]
+    elif fmt.name == "ag-ui" and chat is not None:
+        options.update(thread_id=chat.thread_id, run_id=chat.run_id)
+    return options
 
 
 def create_app(config: DemoConfig | None = None) -> FastAPI:
@@ -280,6 +392,7 @@ def create_app(config: DemoConfig | None = None) -> FastAPI:
     app = FastAPI(title="assistant-stream-ce demo", docs_url=None, redoc_url=None)
     app.state.runs = log
     app.state.config = config
+    threads = app.state.threads = HistoryStore()
 
     @app.get("/favicon.ico", include_in_schema=False)
     async def favicon() -> Response:
@@ -329,20 +442,36 @@ def create_app(config: DemoConfig | None = None) -> FastAPI:
             pace = _pace(request, config)
         except ValueError as exc:
             return _error(422, str(exc))
-        # The page's own body ({"messages": [{role, content}]}) first; else the protocol's
-        # own request shape (useChat, HttpAgent, assistant-ui runtimes), via parse_request.
-        complaint = _simple_body_problem(body)
+        # The protocol's own request shape (useChat, HttpAgent, assistant-ui runtimes, the
+        # page's tabs) via parse_request; else the plain {"messages": [{role, content}]}.
+        chat = _protocol_request(body, fmt.name)
         messages: list[dict[str, Any]] = []
-        if complaint is None:
-            try:
-                messages = validate_messages(body["messages"])
-            except InvalidMessagesError as exc:
-                complaint = str(exc)
-        if complaint is not None:
-            parsed = _protocol_messages(body, fmt.name)
-            if parsed is None:
+        if chat is None:
+            complaint = _simple_body_problem(body)
+            if complaint is None:
+                try:
+                    messages = validate_messages(body["messages"])
+                except InvalidMessagesError as exc:
+                    complaint = str(exc)
+            if complaint is not None:
                 return _error(422, complaint)
-            messages = parsed
+        else:
+            messages = chat.messages
+        try:
+            response_options = _response_options(fmt, request, chat)
+        except ValueError as exc:
+            return _error(422, str(exc))
+        # assistant transport: the conversation so far is on the server, by thread
+        thread = chat.thread_id if chat is not None and fmt.name == "assistant-transport" else None
+        if thread is not None:
+            stored = threads.load(thread)
+            if not chat or not chat.answers:  # a new message: drop calls left unanswered
+                stored = drop_unanswered(stored)
+            messages = [*stored, *messages]
+        answers = chat.answers if chat is not None else []
+        tools = _demo_tools(fmt.name, chat.tools if chat is not None else [])
+        pending = _PendingCalls()
+        outcome: list[list[dict[str, Any]]] = []
 
         record = log.start(fmt.name, config.provider)
         options: dict[str, Any] = {}
@@ -355,7 +484,14 @@ def create_app(config: DemoConfig | None = None) -> FastAPI:
 
         async def run(controller: RunController) -> None:
             try:
-                await run_provider(controller, messages, provider=config.provider, **options)
+                history = await run_provider(
+                    controller,
+                    messages,
+                    provider=config.provider,
+                    tools=tools,
+                    answers=answers,
+                    **options,
+                )
             except asyncio.CancelledError:
                 log.end(record, "cancelled")
                 raise
@@ -369,9 +505,15 @@ def create_app(config: DemoConfig | None = None) -> FastAPI:
                 raise RuntimeError("the model failed unexpectedly (see the server log)") from exc
             if controller.is_cancelled:
                 log.end(record, "cancelled")
+            else:
+                outcome.append(history)
 
-        response = fmt.response(create_run(run, state={}), **fmt.demo_options)
-        response.encoder = _CountingEncoder(response.encoder, record)
+        def finished() -> None:
+            if thread is not None and outcome:
+                threads.save(thread, [*outcome[0], *pending.turn()])
+
+        response = fmt.response(create_run(run, state={}), **response_options)
+        response.encoder = _CountingEncoder(response.encoder, record, pending.see, finished)
         return _RecordedResponse(response, record, log)
 
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")

@@ -16,6 +16,7 @@ import logging
 from collections.abc import Awaitable, Callable, Mapping, Sequence
 from typing import Any, Protocol
 
+from ..assistant_stream_chunk import denial_text
 from ..create_run import RunController
 from ..errors import error_message
 from ..modules.tool_call import ToolCallController
@@ -60,18 +61,20 @@ class _RecordedCall(ToolCallController):
 
 
 class _StepRecorder(RunController):
-    """Forwards everything to the run and notes the step's text and tool calls."""
+    """Forwards everything to the run and notes the step's text (before and after its first
+    tool call) and tool calls."""
 
-    __slots__ = ("calls", "texts")
+    __slots__ = ("calls", "tail", "texts")
 
     def __init__(self, controller: RunController) -> None:
         super().__init__(controller._core, controller._parent_id)
         self.calls: list[_RecordedCall] = []
         self.texts: list[str] = []
+        self.tail: list[str] = []  # text after a call (a provider that answered it itself)
 
     def append_text(self, text_delta: str) -> None:
         if text_delta:
-            self.texts.append(text_delta)
+            (self.tail if self.calls else self.texts).append(text_delta)
         super().append_text(text_delta)
 
     async def add_tool_call(
@@ -108,15 +111,19 @@ async def execute_tool(
 ) -> dict[str, Any]:
     """Run ``tool`` with the JSON ``arguments_text``; stream its result through ``emit``.
 
-    Returns the ``tool`` message for the model. Bad arguments and exceptions become error
-    results (the exception is logged; the model sees its type and message, with ``secrets``
-    and anything shaped like a credential redacted).
+    Returns the ``tool`` message for the model. Arguments that are not JSON or do not match
+    the tool's schema (`Tool.check_arguments`), and exceptions, become error results (the
+    exception is logged; the model sees its type and message, with ``secrets`` and anything
+    shaped like a credential redacted).
     """
     is_error = False
     try:
         arguments = json.loads(arguments_text) if arguments_text.strip() else {}
         if not isinstance(arguments, dict):
             raise ValueError("the arguments must be a JSON object")
+        problems = tool.check_arguments(arguments)
+        if problems:
+            raise ValueError("; ".join(problems))
     except ValueError as exc:
         result: Any = f"Error: invalid arguments for {tool.name}: {exc}"
         is_error = True
@@ -137,14 +144,23 @@ async def execute_tool(
 class Answer(Protocol):
     """The client's answer to a pending call (`assistant_stream_ce.requests.ToolAnswer`)."""
 
-    tool_call_id: str
-    tool_name: str | None
-    kind: str
-    result: Any
-    is_error: bool
-    approved: bool | None
-    reason: str | None
-    arguments: Any
+    # read-only members, so that models with narrower field types (Literal) match
+    @property
+    def tool_call_id(self) -> str: ...
+    @property
+    def tool_name(self) -> str | None: ...
+    @property
+    def kind(self) -> str: ...
+    @property
+    def result(self) -> Any: ...
+    @property
+    def is_error(self) -> bool: ...
+    @property
+    def approved(self) -> bool | None: ...
+    @property
+    def reason(self) -> str | None: ...
+    @property
+    def arguments(self) -> Any: ...
 
 
 def _decision(answer: Answer, tool: Tool | None) -> tuple[bool | None, str | None]:
@@ -190,8 +206,23 @@ def _without_call(history: list[dict[str, Any]], call_id: str) -> list[dict[str,
     return out
 
 
-def _denial(reason: str | None) -> str:
-    return "The user denied this tool call." + (f" Reason: {reason}" if reason else "")
+async def _restream(controller: RunController, name: str, call_id: str, arguments: str) -> Any:
+    """Stream a call of an earlier run again, so its outcome has a call to attach to in
+    protocols that only show results of calls in the same response."""
+    emit = await controller.add_tool_call(name, call_id)
+    emit.append_args_text(arguments)
+    emit.close()
+    return emit
+
+
+async def _deny(
+    controller: RunController, name: str, call_id: str, arguments: str, reason: str | None
+) -> dict[str, Any]:
+    """Report a denied call to the client (its protocol's own form) and return the ``tool``
+    message telling the model."""
+    await _restream(controller, name, call_id, arguments)
+    controller.add_tool_output_denied(call_id, reason)
+    return _tool_message(call_id, denial_text(reason), False)
 
 
 def _answers(message: Mapping[str, Any], call_id: str) -> bool:
@@ -208,10 +239,12 @@ async def apply_answers(
     """Fold the client's answers into ``history``.
 
     An approved call runs now (the call and its result are streamed again, so every
-    protocol shows the outcome); a denied one is reported to the model as denied (and to the
-    client as ``tool-output-denied``); a plain result ``history`` lacks is added as the call's
-    ``tool`` message. Answers ``history`` lacks go at its end; an approval ``history`` already
-    holds as the call's result (``{"approved": true}``) is replaced by the outcome in place.
+    protocol shows the outcome); a denied one is reported to the model as denied and to the
+    client in its protocol's form (the call streamed again, then ``tool-output-denied``: UI
+    message stream 6+'s own state, elsewhere an error result of the call); a plain result
+    ``history`` lacks is added as the call's ``tool`` message. Answers ``history`` lacks go at
+    its end; an approval ``history`` already holds as the call's result (``{"approved":
+    true}``) is replaced by the outcome in place.
     """
     answered = {m.get("tool_call_id") for m in history if m.get("role") == "tool"}
     applied: list[tuple[dict[str, Any], dict[str, Any]]] = []
@@ -233,13 +266,10 @@ async def apply_answers(
             if approved is None:
                 continue
             if approved and tool is not None and tool.function is not None:
-                emit = await controller.add_tool_call(name, call_id)
-                emit.append_args_text(arguments)
-                emit.close()
+                emit = await _restream(controller, name, call_id, arguments)
                 outcome = await execute_tool(tool, call_id, arguments, emit, secrets)
             else:
-                controller.add_tool_output_denied(call_id)
-                outcome = _tool_message(call_id, _denial(reason), False)
+                outcome = await _deny(controller, name, call_id, arguments, reason)
             history = [outcome if _answers(m, call_id) else m for m in history]
             continue
         if approved and (tool is None or tool.function is None):
@@ -247,13 +277,10 @@ async def apply_answers(
             continue
         if approved:
             assert tool is not None
-            emit = await controller.add_tool_call(name, call_id)
-            emit.append_args_text(arguments)
-            emit.close()
+            emit = await _restream(controller, name, call_id, arguments)
             message = await execute_tool(tool, call_id, arguments, emit, secrets)
         elif approved is False:
-            controller.add_tool_output_denied(call_id)
-            message = _tool_message(call_id, _denial(reason), False)
+            message = await _deny(controller, name, call_id, arguments, reason)
         else:
             message = _tool_message(call_id, answer.result, answer.is_error)
         function = {"name": name, "arguments": arguments}
@@ -289,8 +316,8 @@ async def run_tool_loop(
     ``answers`` (the client's answers to the calls the previous run left open) are applied
     first (see `apply_answers`). A call of a tool that needs approval ends the run with a
     ``tool-approval-request``. The returned history is ``messages`` plus the answers and every
-    completed step's assistant message and tool results (a step that ends the run for the
-    client is not included).
+    completed step's assistant message and tool results, the final answer included (a step
+    that ends the run for the client is not included).
     """
     if max_steps < 1:
         raise ValueError("max_steps must be at least 1")
@@ -300,11 +327,17 @@ async def run_tool_loop(
     for _ in range(max_steps):
         recorder = _StepRecorder(controller)
         await step(recorder, history)
-        if controller.is_cancelled or not recorder.calls:
+        if controller.is_cancelled:
             return history
+        if not recorder.calls:  # the final answer
+            if recorder.texts:
+                history.append({"role": "assistant", "content": "".join(recorder.texts)})
+            return history
+        answered_itself = all(call.answered for call in recorder.calls)
+        text = recorder.texts if answered_itself else [*recorder.texts, *recorder.tail]
         turn: dict[str, Any] = {
             "role": "assistant",
-            "content": "".join(recorder.texts) or None,
+            "content": "".join(text) or None,
             "tool_calls": [
                 {
                     "id": call.tool_call_id,
@@ -334,9 +367,12 @@ async def run_tool_loop(
         results = [message for message in await asyncio.gather(*jobs) if message is not None]
         for call_id in approvals:
             controller.add_tool_approval_request(call_id, f"approval_{call_id}")
-        if left_for_client or controller.is_cancelled or not ran:
-            # (no call left for us to run: the provider answered its own calls in the step)
+        if left_for_client or controller.is_cancelled:
             return history
         history.append(turn)
         history.extend(results)
+        if not ran:  # the provider answered its own calls, and went on within the step
+            if recorder.tail:
+                history.append({"role": "assistant", "content": "".join(recorder.tail)})
+            return history
     return history

@@ -22,6 +22,10 @@ _WEATHER_WORDS = re.compile(
 )
 _GREETING = re.compile(r"^\s*(hi|hello|hey|hallo|bonjour|good (morning|afternoon|evening))\b", re.I)
 _CITY = re.compile(r"\b(?:in|at|for|near)\s+([A-Z][\w'\-]+(?:\s+[A-Z][\w'\-]+)?)")
+_BOOKING_WORDS = re.compile(r"\b(book|booking|reserve|reservation)\b", re.I)
+_LOCATION_WORDS = re.compile(r"\b(where am i|my location|near me|nearby|around me)\b", re.I)
+_PEOPLE = re.compile(r"\b(\d{1,2})\s*(?:people|persons|guests|of us)\b", re.I)
+_TIME = re.compile(r"\b(?:at\s+)?(\d{1,2}(?::\d{2})?\s*(?:am|pm))\b", re.I)
 _SKIES = ["sunny", "partly cloudy", "cloudy", "light rain", "clear", "windy"]
 _NOT_CITIES = {"The", "A", "An", "My", "Our", "This", "That"}
 
@@ -118,6 +122,18 @@ def _plan(messages: Sequence[Mapping[str, Any]], question: str) -> _Plan:
             (f"https://weather.example.com/{slug}", f"Weather in {city}"),
             f"It is {temp} °C and {sky} in {city} right now. {advice}",
         )
+    if _BOOKING_WORDS.search(question):
+        return _booking_plan(question, digest)
+    if _LOCATION_WORDS.search(question):
+        return _Plan(
+            "The user asks about where they are. I will call get_location to find out.",
+            "Let me find out where you are. ",
+            "get_location",
+            {},
+            {"city": "Paris", "country": "France"},
+            None,
+            "You are in Paris, France.",
+        )
     topic = _topic(question)
     hits = 2 + int(digest[:2], 16) % 7
     title = f"{topic[:1].upper()}{topic[1:]} — an overview"
@@ -132,6 +148,26 @@ def _plan(messages: Sequence[Mapping[str, Any]], question: str) -> _Plan:
         f"I found {hits} results about “{topic}”. The most relevant one, “{title}”, is a good "
         "place to start. (This answer comes from the offline demo model — no real model was "
         "called.)",
+    )
+
+
+def _booking_plan(question: str, digest: str) -> _Plan:
+    city = _city(question) or "Paris"
+    people_match = _PEOPLE.search(question)
+    time_match = _TIME.search(question)
+    people = int(people_match.group(1)) if people_match else 2
+    when = time_match.group(1).lower().replace(" ", "") if time_match else "7pm"
+    args = {"city": city, "people": people, "time": when}
+    reference = f"BK-{digest[:6].upper()}"
+    return _Plan(
+        f"The user wants to book a table in {city} for {people} at {when}. I will call "
+        "book_table; a person may need to approve it first.",
+        f"I will book a table for {people} in {city} at {when}. ",
+        "book_table",
+        args,
+        {"booked": True, **args, "reference": reference},
+        None,
+        f"Your table for {people} in {city} at {when} is booked (reference {reference}).",
     )
 
 
@@ -160,7 +196,8 @@ async def stream_offline_model(
     """A deterministic offline assistant answering the last user message.
 
     Streams (``pace`` seconds between words, 0 allowed) optional reasoning, then — for a
-    weather question a ``get_weather`` call, otherwise a ``search`` call, with streamed
+    weather question a ``get_weather`` call, for a booking ``book_table``, for "where am I" or
+    "near me" ``get_location``, otherwise a ``search`` call, with streamed
     arguments and a result — a cited source and the reply, in steps with plausible usage.
     ``reply`` replaces the generated answer text; ``update_state`` records the question (and
     tool result) in the run state. The same messages always give the same stream.

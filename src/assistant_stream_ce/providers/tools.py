@@ -12,7 +12,9 @@
 A tool with a ``function`` is a **server tool**: `run_provider` runs it between model steps and
 streams its result. A tool without one is a **client tool**: the run ends with the call
 unanswered, for the frontend to run. ``needs_approval=True`` makes the run stop for a person's
-approval before a server tool runs.
+approval before a server tool runs. A server tool's arguments are checked against its
+``parameters`` schema first (`Tool.check_arguments`): the model gets the problems as an error
+result instead of the function being called with them.
 """
 
 from __future__ import annotations
@@ -24,9 +26,13 @@ import inspect
 import re
 import types
 import typing
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Literal, Union
+
+from jsonschema import Draft202012Validator
+from jsonschema.exceptions import SchemaError
+from jsonschema.validators import validator_for
 
 __all__ = ["Tool", "ToolInput", "as_tool", "as_tools", "json_schema_for", "tool"]
 
@@ -47,6 +53,27 @@ class Tool:
     parameters: dict[str, Any] = field(default_factory=lambda: {"type": "object", "properties": {}})
     function: ToolFunction | None = None
     needs_approval: bool = False
+    _validator: Any = field(default=None, init=False, repr=False, compare=False)
+
+    def check_arguments(self, arguments: Any) -> list[str]:
+        """What is wrong with ``arguments`` against ``parameters`` (JSON Schema, the draft its
+        ``$schema`` names, else 2020-12): a few ``path: problem`` lines, empty when valid."""
+        validator = self._validator
+        if validator is None:
+            cls = validator_for(self.parameters, default=Draft202012Validator)
+            try:
+                cls.check_schema(self.parameters)
+            except SchemaError as exc:
+                return [f"the tool's own parameter schema is invalid: {_short(exc.message)}"]
+            validator = self._validator = cls(self.parameters)
+        try:
+            problems = sorted(validator.iter_errors(arguments), key=lambda e: list(e.path))
+        except Exception as exc:  # e.g. a $ref that does not resolve
+            return [f"the tool's own parameter schema cannot be applied: {_short(str(exc))}"]
+        return [
+            f"{_json_path(error.absolute_path)}: {_short(error.message)}"
+            for error in problems[:_MAX_PROBLEMS]
+        ]
 
     @property
     def is_server_tool(self) -> bool:
@@ -70,6 +97,20 @@ class Tool:
         if inspect.isawaitable(result):
             return await result
         return result
+
+
+_MAX_PROBLEMS = 5
+
+
+def _short(text: str, limit: int = 200) -> str:
+    return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
+def _json_path(path: Iterable[Any]) -> str:
+    out = "arguments"
+    for key in path:
+        out += f"[{key}]" if isinstance(key, int) else f".{key}"
+    return out
 
 
 #: What `run_provider(tools=...)` accepts for one tool.

@@ -419,6 +419,10 @@ class AGUIEncoder(StreamEncoder, PartListener):
         self._out.append(frame)
         self._parts.close_tool(tool)
 
+    def _tool_output_denied(self, chunk: Any) -> None:
+        # AG-UI has no denied state: a TOOL_CALL_RESULT saying so (metadata.isError)
+        self._tool_result(chunk.as_tool_result())
+
     def _custom(self, name: str, value: Any, chunk_type: str, part: bool) -> None:
         frame = sse_data(dumps({"type": "CUSTOM", "name": name, "value": value}, chunk_type))
         if part:

@@ -212,6 +212,10 @@ class AssistantTransportEncoder(StreamEncoder, PartListener):
         self._out.append(frame)
         self._parts.close_tool(tool)
 
+    def _tool_output_denied(self, chunk: Any) -> None:
+        # assistant-ui has no denied state: the call's error result
+        self._tool_result(chunk.as_tool_result())
+
     def _source(self, chunk: Any) -> None:
         part: dict[str, Any] = {
             "type": "source",

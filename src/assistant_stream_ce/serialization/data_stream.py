@@ -235,6 +235,10 @@ class DataStreamEncoder(StreamEncoder, PartListener):
         self._parts.result(tool_call_id)
         self._out.append(frame)
 
+    def _tool_output_denied(self, chunk: Any) -> None:
+        # no denied state here: the call's error result (``a:{…, isError: true}``)
+        self._tool_result(chunk.as_tool_result())
+
     def _data(self, chunk: Any) -> None:
         self._frame(b"2:", [chunk.data], chunk.type)
 

@@ -150,7 +150,8 @@ class OpenAIStreamEncoder(StreamEncoder):
                     self._tool_call_begin(chunk, emit)
                 elif kind == "tool-call-delta" or kind == "tool-call-args-text-finish":
                     self._tool_call_delta(chunk, emit)
-                elif kind == "tool-result":
+                elif kind == "tool-result" or kind == "tool-output-denied":
+                    # (no results on this wire: an answered or denied call is not pending)
                     tool = self._tools.get(chunk.tool_call_id)
                     if tool is not None:
                         tool.answered = True

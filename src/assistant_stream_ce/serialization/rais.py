@@ -222,6 +222,10 @@ class RAISEncoder(StreamEncoder):
                 self._text_broken = True
                 if self._tool_calls:
                     self._tool_result(chunk, emit)
+            elif kind == "tool-output-denied":
+                self._text_broken = True
+                if self._tool_calls:
+                    self._tool_result(chunk.as_tool_result(), emit)
             elif kind == "tool-approval-request":
                 # RAIS has no approvals: say so instead of ending in silence.
                 name = self._tool_names.get(chunk.tool_call_id, "a tool")

@@ -477,11 +477,20 @@ class UIMessageStreamEncoder(StreamEncoder, PartListener):
             self._event(value, chunk.type)
 
     def _tool_output_denied(self, chunk: Any) -> None:
-        # The call may belong to the message being continued (not to this stream).
-        if self.sdk_version >= 6:
-            self._event(
-                {"type": "tool-output-denied", "toolCallId": chunk.tool_call_id}, chunk.type
-            )
+        # ai 5 has no denied state: there the denial is the call's error result.
+        if self.sdk_version < 6:
+            self._tool_result(chunk.as_tool_result())
+            return
+        value = {"type": "tool-output-denied", "toolCallId": chunk.tool_call_id}
+        tool = self._parts.tools.get(chunk.tool_call_id)
+        if tool is None:  # a call of the message being continued (not of this stream)
+            self._standalone(value, chunk.type)
+            return
+        if not self._in_step:
+            self._open_step()
+        self._parts.result(chunk.tool_call_id)
+        self._event(value, chunk.type)
+        self._parts.close_tool(tool)
 
     def _source(self, chunk: Any) -> None:
         value: dict[str, Any] = {"type": "source-url", "sourceId": chunk.id, "url": chunk.url}

@@ -258,9 +258,15 @@
           case "RUN_ERROR":
             view.addError(v.message);
             return "end";
-          case "RUN_FINISHED":
-            view.finish(v.outcome?.pendingToolCallIds?.length ? "tool-calls" : "stop");
+          case "RUN_FINISHED": {
+            const interrupts = v.outcome?.type === "interrupt" ? v.outcome.interrupts || [] : [];
+            for (const interrupt of interrupts) {
+              if (interrupt.toolCallId) view.tool(interrupt.toolCallId).awaitApproval(interrupt.id);
+            }
+            const pending = interrupts.length || v.outcome?.pendingToolCallIds?.length;
+            view.finish(pending ? "tool-calls" : "stop");
             return "end";
+          }
           default: return undefined; // RUN_STARTED, steps, reasoning spans
         }
       });
@@ -308,13 +314,18 @@
           }
           case "tool-output-available": return void view.tool(v.toolCallId).setResult(v.output, false);
           case "tool-output-error": return void view.tool(v.toolCallId).setResult(v.errorText, true);
+          case "tool-approval-request": return void view.tool(v.toolCallId).awaitApproval(v.approvalId);
+          case "tool-output-denied": return void view.tool(v.toolCallId).setDenied();
+          case "start":
+            if (v.messageId) view.messageId = v.messageId;
+            return undefined;
           case "source-url": return void view.addSource(v);
           case "file": return void view.addFile({ mimeType: v.mediaType, data: v.url });
           case "data-state": return void view.applyState([{ type: "set", path: [], value: v.data }]);
           case "error": return void view.addError(v.errorText);
           case "finish": return void view.finish(v.finishReason || "stop");
           case "abort": return void view.finish("aborted");
-          default: return undefined; // start, steps, metadata and other data-* parts
+          default: return undefined; // steps, metadata and other data-* parts
         }
       });
     },
@@ -355,6 +366,8 @@
       container.append(this.root);
       this.current = null; // the text or reasoning part deltas append to
       this.tools = new Map();
+      this.items = []; // this reply's text parts and new tool calls, in order (for the history)
+      this.messageId = null;
       this.sources = null;
       this.hasError = false;
     }
@@ -373,6 +386,7 @@
         },
         text: () => node.data,
       };
+      this.items.push(part);
       this.current = part;
       return part;
     }
@@ -415,6 +429,13 @@
     startTool(id, name) {
       if (this.current && this.current.finishPart) this.current.finishPart();
       this.current = null;
+      // A call of an earlier reply streamed again (its outcome after an approval): the
+      // earlier card shows it.
+      const earlier = this.app.tools.get(id);
+      if (earlier) {
+        this.tools.set(id, earlier);
+        return earlier;
+      }
       const card = el("div", "tool-card");
       card.dataset.toolCallId = id;
       card.dataset.state = "args";
@@ -430,10 +451,22 @@
       argsBox.append(el("div", "tool-label", "Arguments"), args);
       card.append(head, argsBox, resultBox);
       this.body.append(card);
+      const decision = el("div", "tool-section tool-approval");
+      decision.hidden = true;
+      card.append(decision);
+      const app = this.app;
       const tool = {
         kind: "tool",
+        id,
+        name,
+        card,
         argsText: "",
         open: true,
+        state: "pending", // until a result, an error or a denial arrives
+        result: undefined,
+        approvalId: null, // the protocol's approval request id, when it has one
+        answer: null, // the page's answer: {result} or {approved, reason}
+        answerSent: false,
         delta: (d) => {
           if (!d || !tool.open) return;
           tool.argsText += d;
@@ -449,19 +482,56 @@
         },
         setResult: (value, isError) => {
           tool.closeArgs();
+          decision.hidden = true;
           resultBox.hidden = false;
           result.textContent = typeof value === "string" ? value : JSON.stringify(value, null, 2);
-          card.dataset.state = isError ? "error" : "result";
-          status.textContent = isError ? "failed" : "done";
+          // a denial arrives as an error result in protocols without a denied state
+          const denied = isError && tool.answer && tool.answer.approved === false;
+          tool.state = denied ? "denied" : isError ? "error" : "result";
+          tool.result = value;
+          card.dataset.state = tool.state;
+          status.textContent = denied ? "denied" : isError ? "failed" : "done";
+          this.app.changed();
+        },
+        setDenied: () => {
+          tool.setResult("The user denied this tool call.", true);
+          tool.state = card.dataset.state = "denied";
+          status.textContent = "denied";
+        },
+        awaitApproval: (approvalId) => {
+          tool.closeArgs();
+          tool.approvalId = approvalId;
+        },
+        /** Approve / Deny buttons; a click answers the call and continues the run. */
+        askApproval: () => {
+          card.dataset.state = "awaiting";
+          status.textContent = "needs your approval";
+          decision.textContent = "";
+          decision.hidden = false;
+          const approve = el("button", "approve", "Approve");
+          const deny = el("button", "deny", "Deny");
+          approve.type = deny.type = "button";
+          const answer = (approved) => {
+            tool.answer = approved ? { approved: true } : { approved: false, reason: "Denied on the demo page" };
+            decision.hidden = true;
+            card.dataset.state = approved ? "approved" : "denying";
+            status.textContent = approved ? "approved · running…" : "denied · telling the model…";
+            app.continueRun();
+          };
+          approve.addEventListener("click", () => answer(true));
+          deny.addEventListener("click", () => answer(false));
+          decision.append(el("span", "tool-label", "Needs your approval"), approve, deny);
           this.app.changed();
         },
       };
       this.tools.set(id, tool);
+      this.app.tools.set(id, tool);
+      this.items.push(tool);
       return tool;
     }
 
     tool(id, name) {
-      return this.tools.get(id) || this.startTool(id, name || "tool");
+      return this.tools.get(id) || this.app.tools.get(id) || this.startTool(id, name || "tool");
     }
 
     addSource(source) {
@@ -554,12 +624,203 @@
   }
 
   // ---------------------------------------------------------------------------------------
+  // The conversation in each protocol's own request shape.
+  //
+  // `convo` holds {role: "user", id, text} and {role: "assistant", id, items} entries, items
+  // being a reply's text parts and tool calls (with the page's answers to pending calls).
+
+  /** Tools the page runs itself (client tools), declared in every request that carries tools. */
+  const CLIENT_TOOLS = {
+    get_location: {
+      description: "The user's current location (the browser answers).",
+      parameters: { type: "object", properties: {} },
+      run: () => ({ city: "Lyon", country: "France", source: "the demo page" }),
+    },
+  };
+  const toolDefinitions = () =>
+    Object.entries(CLIENT_TOOLS).map(([name, t]) => ({ name, description: t.description, parameters: t.parameters }));
+
+  const parseArgs = (text) => {
+    try {
+      const value = JSON.parse(text || "{}");
+      return value && typeof value === "object" && !Array.isArray(value) ? value : {};
+    } catch {
+      return {};
+    }
+  };
+  const asText = (value) => (typeof value === "string" ? value : JSON.stringify(value));
+  const isPending = (item) => item.kind === "tool" && item.state === "pending";
+  const approvalAnswer = (answer) => (answer && !("result" in answer) ? answer : null);
+
+  /** OpenAI chat messages. `approvals`: "result" sends an approval as the call's result
+   *  {approved, reason?} (assistant-ui, OpenAI clients); "resume" leaves it to AG-UI's resume. */
+  function openaiMessages(convo, approvals) {
+    const out = [];
+    for (const entry of convo) {
+      if (entry.role === "user") {
+        out.push({ role: "user", content: entry.text });
+        continue;
+      }
+      let text = "";
+      let calls = [];
+      const flush = () => {
+        // unanswered calls are left out (the user moved on without answering them)
+        const sent = calls.filter((t) => !isPending(t) || t.answer);
+        const message = { role: "assistant", content: text || null };
+        if (sent.length) {
+          message.tool_calls = sent.map((t) => ({
+            id: t.id,
+            type: "function",
+            function: { name: t.name, arguments: t.argsText || "{}" },
+          }));
+        }
+        if (message.content !== null || message.tool_calls) out.push(message);
+        for (const t of sent) {
+          if (!isPending(t)) out.push({ role: "tool", tool_call_id: t.id, content: asText(t.result) });
+          else if ("result" in t.answer) out.push({ role: "tool", tool_call_id: t.id, content: asText(t.answer.result) });
+          else if (approvals === "result") out.push({ role: "tool", tool_call_id: t.id, content: asText(t.answer) });
+        }
+        text = "";
+        calls = [];
+      };
+      for (const item of entry.items) {
+        if (item.kind === "text") {
+          if (calls.length) flush();
+          text += item.text();
+        } else if (item.kind === "tool") calls.push(item);
+      }
+      flush();
+    }
+    return out;
+  }
+
+  function uiPart(item) {
+    if (item.kind === "text") return { type: "text", text: item.text(), state: "done" };
+    const part = { type: `tool-${item.name}`, toolCallId: item.id, input: parseArgs(item.argsText) };
+    const approval = (approved, reason) => ({
+      id: item.approvalId || `approval_${item.id}`,
+      approved,
+      ...(reason ? { reason } : {}),
+    });
+    if (item.state === "denied") return { ...part, state: "output-denied", approval: approval(false, item.answer?.reason) };
+    if (item.state === "result") return { ...part, state: "output-available", output: item.result };
+    if (item.state === "error") return { ...part, state: "output-error", errorText: asText(item.result) };
+    if (item.answer && "result" in item.answer) return { ...part, state: "output-available", output: item.answer.result };
+    if (item.answer) return { ...part, state: "approval-responded", approval: approval(item.answer.approved, item.answer.reason) };
+    if (item.approvalId) return { ...part, state: "approval-requested", approval: { id: item.approvalId } };
+    return { ...part, state: "input-available" };
+  }
+
+  /** AI SDK language-model messages, as assistant-ui's data stream runtime sends them. */
+  function lmMessages(messages) {
+    const names = {};
+    return messages.map((m) => {
+      if (m.role === "user") return { role: "user", content: [{ type: "text", text: m.content }] };
+      if (m.role === "tool") {
+        let value = m.content;
+        try {
+          value = JSON.parse(m.content);
+        } catch {
+          /* a plain text result */
+        }
+        const output = { type: "json", value };
+        return { role: "tool", content: [{ type: "tool-result", toolCallId: m.tool_call_id, toolName: names[m.tool_call_id], output }] };
+      }
+      const content = m.content ? [{ type: "text", text: m.content }] : [];
+      for (const call of m.tool_calls || []) {
+        names[call.id] = call.function.name;
+        content.push({ type: "tool-call", toolCallId: call.id, toolName: call.function.name, input: parseArgs(call.function.arguments) });
+      }
+      return { role: "assistant", content };
+    });
+  }
+
+  /** The body of the next request in `format`'s own shape; `text`: a new user message (else
+   *  the request carries the page's answers to the last reply's pending calls). */
+  function requestBody(format, app, text) {
+    const convo = app.convo.filter((e) => e.role === "user" || e.items.length);
+    const answered = app.convo.flatMap((e) => (e.items || []).filter((t) => isPending(t) && t.answer && !t.answerSent));
+    const tools = toolDefinitions();
+    const byName = Object.fromEntries(tools.map(({ name, ...rest }) => [name, rest]));
+    switch (format) {
+      case "ui-message-stream": {
+        const messages = convo.map((e) =>
+          e.role === "user"
+            ? { id: e.id, role: "user", parts: [{ type: "text", text: e.text }] }
+            : { id: e.id, role: "assistant", parts: [{ type: "step-start" }, ...e.items.map(uiPart)] },
+        );
+        const last = convo[convo.length - 1];
+        return { id: app.chatId, messages, trigger: "submit-message", ...(text ? {} : { messageId: last.id }) };
+      }
+      case "data-stream":
+        return { messages: lmMessages(openaiMessages(convo, "result")), tools: byName, threadId: app.chatId, runConfig: {} };
+      case "assistant-transport": {
+        // the server keeps the conversation: only what is new is sent, as commands
+        const commands = text
+          ? [{ type: "add-message", message: { role: "user", parts: [{ type: "text", text }] }, parentId: null, sourceId: null }]
+          : answered.map((t) => ({
+              type: "add-tool-result",
+              toolCallId: t.id,
+              toolName: t.name,
+              result: "result" in t.answer ? t.answer.result : t.answer,
+              isError: false,
+            }));
+        return { commands, state: {}, tools: byName, threadId: app.chatId, runConfig: {} };
+      }
+      case "ag-ui": {
+        const messages = openaiMessages(convo, "resume").map((m, index) => {
+          const id = `m-${index}`;
+          if (m.role === "tool") return { id, role: "tool", toolCallId: m.tool_call_id, content: m.content };
+          if (m.role === "user") return { id, role: "user", content: m.content };
+          return { id, role: "assistant", ...(m.content !== null ? { content: m.content } : {}), ...(m.tool_calls ? { toolCalls: m.tool_calls } : {}) };
+        });
+        const resume = answered
+          .filter((t) => approvalAnswer(t.answer) && t.approvalId)
+          .map((t) => ({
+            interruptId: t.approvalId,
+            status: t.answer.approved ? "resolved" : "cancelled",
+            payload: t.answer,
+          }));
+        return {
+          threadId: app.chatId,
+          runId: `run-${++app.runs}`,
+          state: {},
+          messages,
+          tools,
+          context: [],
+          forwardedProps: {},
+          ...(resume.length ? { resume } : {}),
+        };
+      }
+      case "openai":
+        return {
+          model: "demo",
+          stream: true,
+          messages: openaiMessages(convo, "result"),
+          tools: tools.map((t) => ({ type: "function", function: t })),
+        };
+      default: // RAIS and any other: text only
+        return {
+          messages: convo
+            .map((e) => ({
+              role: e.role,
+              content: e.role === "user" ? e.text : e.items.filter((i) => i.kind === "text").map((i) => i.text()).join(""),
+            }))
+            .filter((m) => m.content),
+        };
+    }
+  }
+
+  // ---------------------------------------------------------------------------------------
   // The app.
 
   const app = {
     formats: [],
     format: localStorage.getItem("asce.format") || "data-stream",
-    history: [],
+    convo: [],
+    tools: new Map(), // every tool call shown, by id (a later reply may carry its outcome)
+    chatId: `chat-${Math.random().toString(36).slice(2, 10)}`,
+    runs: 0,
     state: {},
     abort: null,
     scrollPending: false,
@@ -656,7 +917,21 @@
       const user = el("div", "msg user");
       user.append(el("div", "bubble", text));
       messages.append(user);
-      this.history.push({ role: "user", content: text });
+      this.convo.push({ role: "user", id: `u-${this.convo.length}`, text });
+      this.convo.push({ role: "assistant", id: `a-${this.convo.length}`, items: [] });
+      await this.stream(text);
+    },
+
+    /** After the page answered pending calls (a client tool's result, Approve / Deny). */
+    async continueRun() {
+      if (this.abort) return;
+      await this.stream(null);
+    },
+
+    /** Stream the reply to a new message (`text`) or to the page's answers (null). */
+    async stream(text) {
+      const messages = $("messages");
+      const entry = this.convo[this.convo.length - 1];
       this.state = {};
       $("state-view").textContent = "{}";
 
@@ -677,12 +952,19 @@
 
       let status = "done";
       try {
+        const params = new URLSearchParams();
         const pace = new URLSearchParams(location.search).get("pace");
-        const query = pace ? `?pace=${encodeURIComponent(pace)}` : "";
+        if (pace) params.set("pace", pace);
+        if (format === "ui-message-stream") params.set("sdk_version", "7"); // approvals need 6+
+        const query = params.toString() ? `?${params}` : "";
+        const body = requestBody(format, this, text);
+        for (const item of this.convo.flatMap((e) => e.items || [])) {
+          if (item.answer) item.answerSent = true;
+        }
         const response = await fetch(`/api/chat/${format}${query}`, {
           method: "POST",
           headers: { "Content-Type": "application/json" },
-          body: JSON.stringify({ messages: this.history }),
+          body: JSON.stringify(body),
           signal: this.abort.signal,
         });
         this.stat("ttfb", `${Math.round(performance.now() - started)} ms`);
@@ -723,12 +1005,48 @@
         this.setBusy(false);
         this.stat("status", status);
         this.stat("duration", `${Math.round(performance.now() - started)} ms`);
-        const reply = view.plainText();
-        if (reply) this.history.push({ role: "assistant", content: reply });
+        entry.items.push(...view.items);
+        if (view.messageId) entry.id = view.messageId;
         $("input").focus();
         this.changed();
         if (status === "stopped") this.reportServerSide();
       }
+      if (status === "done" && format === "openai") this.settleAnswered();
+      if (status === "done") this.answerPending(entry, view);
+    },
+
+    /** OpenAI streams carry no tool results: once the run after an approval is done, the
+     *  card says what happened (the model's reply has the result). */
+    settleAnswered() {
+      for (const tool of this.tools.values()) {
+        const answer = approvalAnswer(tool.answer);
+        if (!isPending(tool) || !answer || !tool.answerSent) continue;
+        if (answer.approved) tool.setResult("Approved: it ran on the server (OpenAI streams carry no tool results).", false);
+        else tool.setDenied();
+        tool.state = "pending"; // the history still sends the answer as the call's result
+      }
+    },
+
+    /** Calls the reply left for the page: a client tool runs here and the run continues; any
+     *  other call waits for the user's Approve / Deny. */
+    answerPending(entry, view) {
+      if (!["tool-calls", "tool_calls"].includes(view.finishReason)) return;
+      const pending = entry.items.filter((t) => isPending(t) && !t.answer);
+      if (!pending.length) return;
+      let ran = false;
+      for (const tool of pending) {
+        const local = CLIENT_TOOLS[tool.name];
+        if (!local) {
+          tool.askApproval();
+          continue;
+        }
+        const result = local.run(parseArgs(tool.argsText));
+        tool.answer = { result };
+        tool.setResult(result, false);
+        tool.state = "pending"; // answered by the page; the server has not seen it yet
+        ran = true;
+      }
+      if (ran && pending.every((t) => t.answer)) this.continueRun();
     },
 
     /** After Stop: show what the server recorded for the run (it should say "cancelled"). */
