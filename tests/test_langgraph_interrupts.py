@@ -26,6 +26,7 @@ from langgraph.types import Command, interrupt
 from _langgraph_graphs import NOMA, booking_graph, inside_a_parent, publish_graph, question
 from _util import collect, encode
 from assistant_stream_ce import Message, accumulate, create_run
+from assistant_stream_ce.assistant_stream_chunk import denial_text
 from assistant_stream_ce.modules.langgraph import (
     INTERRUPT_TOOL_NAME,
     PendingInterrupt,
@@ -438,8 +439,11 @@ async def test_every_protocol_resumes_the_graph(protocol: str, kind: str, approv
             for e in events
             if e["type"] in ("tool-output-available", "tool-output-denied", "TOOL_CALL_RESULT")
         ]
-        if not approved and protocol == "ag-ui":  # the client knows it denied the call
-            assert outcomes == []
+        if not approved and protocol == "ag-ui":  # no denied state: the call's error result
+            [outcome] = outcomes
+            assert outcome["toolCallId"] == pending.tool_call_id
+            assert outcome["content"] == denial_text("not today")
+            assert outcome["metadata"]["isError"] is True
         elif not approved:
             assert outcomes == [{"type": "tool-output-denied", "toolCallId": pending.tool_call_id}]
         elif protocol == "ag-ui":

@@ -21,6 +21,7 @@ from test_approvals_with_ai_chat import drive as drive_ai_chat
 from _langgraph_graphs import NOMA, booking_graph, publish_graph
 from _live import LiveServer
 from assistant_stream_ce import RunController, create_run
+from assistant_stream_ce.assistant_stream_chunk import denial_text
 from assistant_stream_ce.modules.langgraph import resume_command, stream_graph
 from assistant_stream_ce.requests import ChatRequest, chat_request
 from assistant_stream_ce.serialization.ag_ui import AGUIResponse
@@ -174,7 +175,8 @@ def test_ag_ui_client_resumes_the_interrupted_graph(
         assert called[call_id] == ("book_table", NOMA)
         outcome = BOOKED if decision == "approve" else "The user denied the booking."
         assert f"Outcome: {outcome}" in texts
-        assert results.get(call_id) == (BOOKED if decision == "approve" else None)
+        # AG-UI has no denied state: the denial is the call's error result.
+        assert results.get(call_id) == (BOOKED if decision == "approve" else denial_text())
         assert CURRENT.done == ([NOMA] if decision == "approve" else [])
     else:
         assert called[call_id] == ("interrupt", {"value": "Publish the draft?"})

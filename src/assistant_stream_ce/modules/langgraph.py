@@ -693,7 +693,10 @@ async def _replay_answers(
         answered = [(item, resume) for item in pending]
     for item, value in answered:
         if _approved(value) is False:
-            controller.add_tool_output_denied(item.tool_call_id)
+            reason = value.get("reason") if isinstance(value, Mapping) else None
+            controller.add_tool_output_denied(
+                item.tool_call_id, reason if isinstance(reason, str) else None
+            )
             mapper.denied.add(item.tool_call_id)
             continue
         tool = await _emit_call(controller, item.tool_call_id, item.tool_name, item.args)
