@@ -876,8 +876,10 @@ def parse_assistant_transport_request(body: Mapping[str, Any]) -> ChatRequest:
 
     The history lives on the server (in its state or store): ``messages`` holds the messages
     the ``add-message`` commands add, ``answers`` the ``add-tool-result`` results. Other
-    commands are kept in ``extra["commands"]``. ``config`` (which may hold the user's API key)
-    is kept in ``extra`` but never appears in an error.
+    commands are kept in ``extra["commands"]``. ``parentId``, sent with ``add-message``, is
+    kept in ``extra`` whenever the body has it: ``null`` says the new message starts the thread.
+    ``config`` (which may hold the user's API key) is kept in ``extra`` but never appears in an
+    error.
     """
     parsed = _TransportBody.model_validate(body)
     raw: list[dict[str, Any]] = []
@@ -922,7 +924,7 @@ def parse_assistant_transport_request(body: Mapping[str, Any]) -> ChatRequest:
             raise RequestError("assistant-transport", f"commands[{index}].type", "must be a string")
     messages, system = _lift_system(validate_messages(raw), parsed.system)
     extra = parsed.extra_fields()
-    if parsed.parentId is not None:
+    if "parentId" in parsed.model_fields_set:
         extra["parentId"] = parsed.parentId
     if custom:
         extra["commands"] = custom

@@ -98,6 +98,8 @@ def test_assistant_transport_add_message() -> None:
     ]
     assert request.openai_tools()[0]["function"]["name"] == "get_location"
     assert request.extra["runConfig"] == {} and request.extra["callSettings"]["temperature"] == 0.2
+    # parentId null (a message at the root of the thread) is not the same as no parentId
+    assert request.extra["parentId"] is None
     assert request.answers == []
 
 
@@ -131,6 +133,7 @@ def test_assistant_transport_add_tool_result_and_custom_commands() -> None:
     # assistant transport keeps the history on the server: the answer is not in messages yet
     assert request.unapplied_answers() == request.answers
     assert request.extra["commands"] == [{"type": "set-mood", "mood": "happy"}]
+    assert "parentId" not in request.extra  # the runtime sends it with add-message only
 
 
 def test_assistant_transport_errors_never_echo_the_api_key() -> None:
