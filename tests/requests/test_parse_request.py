@@ -2,7 +2,8 @@
 
 Bodies are built exactly as /work/shared/protocols/requests.md describes the real clients'
 (field for field); the real `openai` SDK's and `ai` 7's bodies are captured live in
-tests/requests/test_requests_live.py.
+tests/requests/test_requests_live.py, and the real assistant-ui runtimes' (assistant transport
+commands, data stream) in tests/interop/test_requests_from_assistant_ui.py.
 """
 
 from __future__ import annotations
