@@ -4,6 +4,9 @@
 >>> from assistant_stream_ce.serialization.data_stream import DataStreamResponse
 """
 
+from importlib.util import find_spec as _find_spec
+from typing import TYPE_CHECKING, Any
+
 from .accumulator import Message, MessageAccumulator, accumulate, accumulate_stream
 from .assistant_stream_chunk import (
     AnnotationsChunk,
@@ -92,14 +95,38 @@ __all__ = [
     "create_run",
 ]
 
-try:  # LangGraph helpers need langchain-core (extra [langgraph])
-    from .modules.langgraph import (
-        append_langgraph_event,
-        get_tool_call_subgraph_state,
-        stream_graph,
-    )
-except ModuleNotFoundError as exc:  # pragma: no cover - depends on the environment
-    if not (exc.name or "").startswith("langchain_core"):
-        raise
-else:
-    __all__ += ["append_langgraph_event", "get_tool_call_subgraph_state", "stream_graph"]
+# LangGraph helpers need langchain-core (extra [langgraph]). They are imported on first use:
+# importing this package never pulls in langchain-core (hundreds of modules, a bigger heap for
+# every garbage collection) for an app that does not stream graphs.
+_LANGGRAPH_NAMES = ("append_langgraph_event", "get_tool_call_subgraph_state", "stream_graph")
+if TYPE_CHECKING:
+    from .modules.langgraph import append_langgraph_event as append_langgraph_event
+    from .modules.langgraph import get_tool_call_subgraph_state as get_tool_call_subgraph_state
+    from .modules.langgraph import stream_graph as stream_graph
+
+
+def _has_langchain_core() -> bool:
+    try:
+        return _find_spec("langchain_core") is not None
+    except (ImportError, ValueError):  # blocked (`sys.modules[name] = None`) or broken
+        return False
+
+
+if _has_langchain_core():
+    __all__ += list(_LANGGRAPH_NAMES)
+
+
+def __getattr__(name: str) -> Any:
+    if name in _LANGGRAPH_NAMES:
+        try:
+            from .modules import langgraph
+        except ModuleNotFoundError as exc:
+            if not (exc.name or "").startswith("langchain_core"):
+                raise
+            raise AttributeError(
+                f"{name} needs langchain-core: pip install 'assistant-stream-ce[langgraph]'"
+            ) from exc
+        value = getattr(langgraph, name)
+        globals()[name] = value
+        return value
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

@@ -30,10 +30,6 @@ from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Literal, Union
 
-from jsonschema import Draft202012Validator
-from jsonschema.exceptions import SchemaError
-from jsonschema.validators import validator_for
-
 __all__ = ["Tool", "ToolInput", "as_tool", "as_tools", "json_schema_for", "tool"]
 
 ToolFunction = Callable[..., Any]
@@ -60,6 +56,11 @@ class Tool:
         ``$schema`` names, else 2020-12): a few ``path: problem`` lines, empty when valid."""
         validator = self._validator
         if validator is None:
+            # Imported on first use: an app that never runs a server tool never loads it.
+            from jsonschema import Draft202012Validator
+            from jsonschema.exceptions import SchemaError
+            from jsonschema.validators import validator_for
+
             cls = validator_for(self.parameters, default=Draft202012Validator)
             try:
                 cls.check_schema(self.parameters)
