@@ -257,7 +257,13 @@ def test_data_stream_runtime(server: LiveServer) -> None:
         {"role": "tool", "tool_call_id": CALL_ID, "content": '{"city":"Paris"}'},
     ]
     assert second.answers == [
-        ToolAnswer(tool_call_id=CALL_ID, tool_name="get_location", kind="result", result=ANSWER)
+        ToolAnswer(
+            tool_call_id=CALL_ID,
+            tool_name="get_location",
+            kind="result",
+            result=ANSWER,
+            arguments=json.loads(CALL_ARGS),  # from the history's call
+        )
     ]
     assert second.unapplied_answers() == []  # already in messages
     assert second.system == SYSTEM

@@ -451,7 +451,11 @@ def test_openai_request_with_tool_round() -> None:
     assert request.tools[0].name == "get_weather"
     assert request.answers == [
         ToolAnswer(
-            tool_call_id="call_1", tool_name="get_weather", kind="result", result={"tempC": 18}
+            tool_call_id="call_1",
+            tool_name="get_weather",
+            kind="result",
+            result={"tempC": 18},
+            arguments={"city": "Paris"},  # from the assistant message's call
         )
     ]
     assert request.unapplied_answers() == []
