@@ -10,12 +10,18 @@ one text message in one run) into AG-UI 1.0 SSE, one ``TEXT_MESSAGE_CONTENT`` ev
   through `AGUIEncoder.iter_bytes`;
 - **ag-ui-protocol** — ``ag_ui.encoder.EventEncoder().encode(event)`` for a ``RunStartedEvent``,
   ``TextMessageStartEvent``, one ``TextMessageContentEvent`` per token, ``TextMessageEndEvent``
-  and ``RunFinishedEvent`` (the SDK's documented way to produce a stream);
+  and ``RunFinishedEvent`` (the SDK's documented way to produce a stream), with ids of the same
+  form as ours, ``protocolVersion`` and the success outcome: the same bytes as ours;
 - **pydantic-ai** — ``AGUIEventStream(ag_ui_version="1.0")``: ``encode_stream(transform_stream(
   events))`` over pydantic-ai's own events (``PartStartEvent``, one ``PartDeltaEvent`` per token,
   ``PartEndEvent``), as its ``AGUIAdapter`` streams an agent run.
 
-Every output is decoded with our `AGUIDecoder` and must give back exactly the token text.
+Every output is decoded with our `AGUIDecoder` and must give back exactly the token text; the
+table also says whether it is the same bytes as ours-encoder's, the random ids aside. The ratio
+is the ratio of the medians; "per repetition" is its range over the repetitions (each one runs
+every implementation once, one after the other); "CPU time" is the same ratio for the process's
+CPU time over the same span (``time.process_time()``), which time spent waiting for a busy
+machine's cores does not inflate.
 
 ``--http`` adds the server side: one uvicorn subprocess on 127.0.0.1 serves ``--http-tokens``
 tokens per request as ``AGUIResponse(create_run(...))`` (default settings; and, as
@@ -34,6 +40,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import hashlib
 import json
 import statistics
 import subprocess
@@ -88,6 +95,7 @@ def ours_run(toks: list[str]) -> bytes:
 def ag_ui_protocol(toks: list[str]) -> bytes:
     from ag_ui.core import (
         RunFinishedEvent,
+        RunFinishedSuccessOutcome,
         RunStartedEvent,
         TextMessageContentEvent,
         TextMessageEndEvent,
@@ -96,15 +104,21 @@ def ag_ui_protocol(toks: list[str]) -> bytes:
     from ag_ui.encoder import EventEncoder
 
     encoder = EventEncoder()
-    thread_id, run_id, message_id = str(uuid.uuid4()), str(uuid.uuid4()), str(uuid.uuid4())
+    # The same events as ours, byte for byte (see `canonical`): ids of the same form and
+    # length, the protocol version and the outcome.
+    thread_id, run_id = str(uuid.uuid4()), str(uuid.uuid4())
+    message_id = f"msg_{uuid.uuid4().hex[:16]}_1"
     out = [
-        encoder.encode(RunStartedEvent(thread_id=thread_id, run_id=run_id)),
+        encoder.encode(RunStartedEvent(thread_id=thread_id, run_id=run_id, protocol_version="1.0")),
         encoder.encode(TextMessageStartEvent(message_id=message_id, role="assistant")),
     ]
     for tok in toks:
         out.append(encoder.encode(TextMessageContentEvent(message_id=message_id, delta=tok)))
     out.append(encoder.encode(TextMessageEndEvent(message_id=message_id)))
-    out.append(encoder.encode(RunFinishedEvent(thread_id=thread_id, run_id=run_id)))
+    finished = RunFinishedEvent(
+        thread_id=thread_id, run_id=run_id, outcome=RunFinishedSuccessOutcome()
+    )
+    out.append(encoder.encode(finished))
     return "".join(out).encode()
 
 
@@ -153,19 +167,32 @@ def verify(body: bytes, toks: list[str]) -> str | None:
     return None
 
 
+def canonical(body: bytes) -> str:
+    """A digest of ``body`` with its thread, run and message ids replaced by placeholders
+    (equal digests: the same bytes but for the random ids)."""
+    first = [json.loads(frame[6:]) for frame in body.split(b"\n\n", 2)[:2]]
+    ids = [first[0].get("threadId"), first[0].get("runId"), first[1].get("messageId")]
+    for number, value in enumerate(ids):
+        if isinstance(value, str) and value:
+            body = body.replace(value.encode(), f"<id{number}>".encode())
+    return hashlib.sha256(body).hexdigest()
+
+
 def worker(impl: str, count: int) -> dict[str, Any]:
     """One measurement in this process: warm up, then time one full encoding."""
     toks = tokens(count)
     runner = RUNNERS[impl]
     runner(tokens(min(count, 2000)))
-    started = time.perf_counter()
+    started, cpu_started = time.perf_counter(), time.process_time()
     body = runner(toks)
-    seconds = time.perf_counter() - started
+    seconds, cpu_seconds = time.perf_counter() - started, time.process_time() - cpu_started
     return {
         "seconds": seconds,
+        "cpu_seconds": cpu_seconds,
         "frames": body.count(b"\n\n"),
         "bytes": len(body),
         "problem": verify(body, toks),
+        "digest": canonical(body),
     }
 
 
@@ -335,31 +362,54 @@ def main(argv: list[str] | None = None) -> int:
             rows[name] = {"error": results[0]["error"]}
             continue
         seconds = statistics.median(r["seconds"] for r in good)
+        cpu_seconds = statistics.median(r["cpu_seconds"] for r in good)
         rows[name] = {
             "tokens_per_s": args.tokens / seconds,
+            "cpu_tokens_per_s": args.tokens / cpu_seconds if cpu_seconds else None,
             "frames": good[0]["frames"],
             "bytes": good[0]["bytes"],
             "problem": next((r["problem"] for r in good if r["problem"]), None),
+            "digests": sorted({r["digest"] for r in good}),
+            "seconds": [r.get("seconds") for r in results],
         }
     base = rows.get("ours-encoder", {}).get("tokens_per_s")
+    cpu_base = rows.get("ours-encoder", {}).get("cpu_tokens_per_s")
+    ours_digests = rows.get("ours-encoder", {}).get("digests")
+    ours_seconds = rows.get("ours-encoder", {}).get("seconds")
     print(f"AG-UI encoding, {args.tokens:,} tokens, median of {args.reps} (tokens/s)\n")
     print(
         f"| {'implementation':<16} | {'tokens/s':>12} | {'ours-encoder ÷ it':>18} | "
-        f"{'frames':>8} | {'bytes':>10} | output |"
+        f"{'per repetition':>14} | {'CPU time':>8} | {'frames':>8} | {'bytes':>10} | output |"
     )
-    print(f"|{'-' * 18}|{'-' * 14}:|{'-' * 20}:|{'-' * 9}:|{'-' * 11}:|{'-' * 8}|")
+    print(
+        f"|{'-' * 18}|{'-' * 14}:|{'-' * 20}:|{'-' * 16}:|{'-' * 10}:|{'-' * 9}:|{'-' * 11}:"
+        f"|{'-' * 8}|"
+    )
     for name, row in rows.items():
         if "error" in row:
             print(
-                f"| {name:<16} | {'—':>12} | {'—':>18} | {'—':>8} | {'—':>10} | "
-                f"not run: {row['error']} |"
+                f"| {name:<16} | {'—':>12} | {'—':>18} | {'—':>14} | {'—':>8} | {'—':>8} | "
+                f"{'—':>10} | not run: {row['error']} |"
             )
             continue
         ratio = f"{base / row['tokens_per_s']:.1f}x" if base else "—"
+        cpu = row["cpu_tokens_per_s"]
+        cpu_ratio = f"{cpu_base / cpu:.1f}x" if cpu_base and cpu else "—"
+        # the ratio within each repetition (the implementations ran one after the other)
+        per_rep = [
+            theirs / ours
+            for ours, theirs in zip(ours_seconds or [], row["seconds"], strict=False)
+            if ours and theirs
+        ]
+        spread = f"{min(per_rep):.1f}–{max(per_rep):.1f}x" if per_rep else "—"
         check = "ok" if row["problem"] is None else f"! {row['problem']}"
+        if check == "ok" and ours_digests and name != "ours-encoder":
+            # the same bytes as ours-encoder, ids aside (pydantic-ai adds timestamps)
+            same = row["digests"] == ours_digests and len(ours_digests) == 1
+            check += ", same bytes" if same else ", other bytes"
         print(
-            f"| {name:<16} | {row['tokens_per_s']:>12,.0f} | {ratio:>18} | "
-            f"{row['frames']:>8,} | {row['bytes']:>10,} | {check} |"
+            f"| {name:<16} | {row['tokens_per_s']:>12,.0f} | {ratio:>18} | {spread:>14} | "
+            f"{cpu_ratio:>8} | {row['frames']:>8,} | {row['bytes']:>10,} | {check} |"
         )
     http: dict[str, dict[str, Any]] = {}
     if args.http:

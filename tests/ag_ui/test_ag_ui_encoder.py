@@ -6,6 +6,9 @@ import json
 import math
 from typing import Any
 
+import hypothesis
+from hypothesis import strategies as st
+
 from assistant_stream_ce import (
     DataChunk,
     ErrorChunk,
@@ -319,3 +322,44 @@ def test_a_state_value_without_a_json_form_is_skipped_and_the_run_goes_on() -> N
         [{"op": "add", "path": "/ok", "value": 1}]
     ]
     assert out[-1]["type"] == "RUN_FINISHED" and "still here" in json.dumps(out)
+
+
+# Text that stresses the batched text path: JSON escapes, the array separator `","` and
+# escaped quotes next to it, line separators, lone surrogates, the cut byte NUL.
+_TRICKY_TEXT = st.lists(
+    st.sampled_from(
+        [
+            *('"', ",", "\\", '","', '\\","', '",', '["', '"]', "[", "]", "a", " ", "\n"),
+            *("\x00", "é", "\u2028", "\x85", "\ud800", "😀"),
+        ]
+    ),
+    max_size=6,
+).map("".join) | st.text(max_size=8)
+_DELTAS = st.lists(
+    st.tuples(
+        _TRICKY_TEXT | st.sampled_from([None, 5, ["p", "q", "r"], {"a": "b"}, 1.5]),
+        st.sampled_from([None, None, None, "p1"]),
+    ),
+    max_size=40,
+)
+
+
+@hypothesis.settings(max_examples=300, deadline=None, derandomize=True)
+@hypothesis.given(_DELTAS, st.integers(min_value=1, max_value=50))
+def test_a_batch_of_text_deltas_encodes_like_one_delta_at_a_time(
+    deltas: list[tuple[Any, str | None]], batch: int
+) -> None:
+    def encode(size: int) -> list[bytes]:
+        encoder = AGUIEncoder(thread_id="t", run_id="r")
+        encoder._prefix = "p"  # the same message ids in both encodings
+        chunks = [TextDeltaChunk(text, parent_id=parent) for text, parent in deltas]
+        frames: list[bytes] = []
+        for start in range(0, len(chunks), size):
+            frames += encoder.encode_frames(chunks[start : start + size])
+        return frames + encoder.finish_frames()
+
+    one_at_a_time = encode(1)
+    assert encode(batch) == one_at_a_time
+    for frame in one_at_a_time:
+        assert frame.count(b"\n") == 2 and frame.endswith(b"}\n\n")
+        json.loads(frame[6:])

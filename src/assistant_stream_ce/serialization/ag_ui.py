@@ -77,6 +77,57 @@ def _new_id() -> str:
     return str(uuid.uuid4())
 
 
+#: ``tag_parent`` while no text message is open in `AGUIEncoder.encode_frames` (unequal to
+#: every parent id, None included).
+_NO_TAG: Any = object()
+#: Between two strings of a JSON array of strings (see `_text_frames`).
+_SEPARATOR = b'","'
+_ESCAPED_SEPARATOR = b'\\","'
+#: Never in an encoded frame (JSON escapes every control character): where frames are cut.
+_CUT = b"\0"
+_QUOTE_CLOSE = b'"' + _CLOSE
+
+
+def _text_frames(out: list[bytes], tag: bytes, texts: list[Any]) -> None:
+    """Append one content frame per text (truthy) to ``out``: ``tag`` + the text's JSON +
+    ``}`` + the event end.
+
+    Several strings are encoded as one JSON array whose separators become frame boundaries.
+    Inside a JSON string a ``"`` is always escaped (``\\"``), so a ``","`` whose quote has no
+    backslash before it is structural (a string's closing quote, the comma, the next one's
+    opening quote). Without any ``\\","`` in the array's JSON, the array without its ``["``
+    and ``"]``, with every ``","`` replaced by ``"`` + the frame end + a cut + ``tag`` + ``"``,
+    cuts into the frames (the first one still without its ``tag`` + ``"``, the last without
+    its ``"`` + frame end): one allocation per frame, no per-text call. Anything else (a value
+    that is not a string, a lone surrogate, a ``\\","``) takes the one-text-at-a-time way.
+    """
+    if len(texts) > 1:
+        try:
+            "".join(texts)  # every item a str (subclasses too, which orjson writes alike)
+            data = _orjson_dumps(texts)
+        except (TypeError, _OrjsonError):
+            pass
+        else:
+            if _ESCAPED_SEPARATOR not in data and _CUT not in tag:
+                if not data.isascii():
+                    data = escape_line_separators(data)
+                head = tag + b'"'
+                frames = data[2:-2].replace(_SEPARATOR, _QUOTE_CLOSE + _CUT + head).split(_CUT)
+                frames[0] = head + frames[0]
+                frames[-1] += _QUOTE_CLOSE
+                out += frames
+                return
+    emit = out.append
+    for text in texts:
+        try:
+            data = _orjson_dumps(text)
+        except _OrjsonError:
+            data = dumps_text(text)
+        if not data.isascii():
+            data = escape_line_separators(data)
+        emit(tag + data + _CLOSE)
+
+
 class AGUIEncoder(StreamEncoder, PartListener):
     """Encoder for AG-UI 1.0 (see the module docs).
 
@@ -143,32 +194,33 @@ class AGUIEncoder(StreamEncoder, PartListener):
             return out
         if not self._started:
             self._start()
-        emit = out.append
         handlers = chunk_methods(self.__class__)
         parts = self._parts
-        # the open text message's frame template and parent, while only text deltas come
-        tag: bytes | None = None
-        tag_parent: str | None = None
+        # While only text deltas come: the open text message's frame template, its parent
+        # (_NO_TAG: none open here yet) and the texts not yet framed, framed all at once.
+        tag: bytes = b""
+        tag_parent: Any = _NO_TAG
+        texts: list[Any] = []
         for chunk in chunks:
-            kind = chunk.type
-            if kind == "text-delta":  # the hot path: one frame from a template, no dict
+            if chunk.type == "text-delta":  # the hot path: collect the text, frame it later
                 text = chunk.text_delta
                 if text:
                     parent = chunk.parent_id
-                    if tag is None or parent != tag_parent:
+                    if parent is not tag_parent and parent != tag_parent:
+                        if texts:
+                            _text_frames(out, tag, texts)
+                            texts = []
                         segment = parts.segment
                         if segment is None or segment.kind != "text" or segment.parent_id != parent:
                             segment = parts.start_segment("text", parent)
                         tag, tag_parent = segment.tag, parent
-                    try:
-                        data = _orjson_dumps(text)
-                    except _OrjsonError:
-                        data = dumps_text(text)
-                    if not data.isascii():
-                        data = escape_line_separators(data)
-                    emit(tag + data + _CLOSE)
+                    texts.append(text)
                 continue
-            tag = None  # any other chunk may close the text message
+            if texts:  # every frame so far goes out before this chunk's
+                _text_frames(out, tag, texts)
+                texts = []
+            tag_parent = _NO_TAG  # any other chunk may close the text message
+            kind = chunk.type
             handler = handlers.get(kind)
             if handler is None:
                 logger.debug("ag-ui: no event for chunk type %r", kind)
@@ -180,6 +232,8 @@ class AGUIEncoder(StreamEncoder, PartListener):
                 self._run_error(str(exc))
             if self.closed:
                 break
+        if texts:
+            _text_frames(out, tag, texts)
         return out
 
     def finish_frames(self, failed: bool = False) -> list[bytes]:
