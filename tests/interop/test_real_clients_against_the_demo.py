@@ -13,6 +13,10 @@ the official ``openai`` Python SDK on the OpenAI endpoint, and assistant-ui's
 - Two turns keep their history: the second request carries the first turn, and the offline
   model, asked "what did I ask before?", repeats the first question and its reply.
 
+Not here: ``useAssistantTransportRuntime``. It builds its thread only from the run state (through
+the app's converter) and the demo's state holds just ``lastQuestion`` / ``lastToolResult`` (the
+conversation is kept on the server), so the real runtime would show an empty thread.
+
 The harnesses are the interop ones (``node_ui/``, ``node_agui/``, ``node_aui/``); a recording
 wrapper notes every request body the demo received.
 """
