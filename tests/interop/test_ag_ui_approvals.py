@@ -69,13 +69,19 @@ def server() -> Iterator[LiveServer]:
 
 
 def drive(url: str, decision: str) -> dict[str, Any]:
+    return resume_agent(
+        {
+            "url": url,
+            "threadId": "thread-approval",
+            "messages": [{"id": "u1", "role": "user", "content": "What is the weather in Bergen?"}],
+            "decision": decision,
+        }
+    )
+
+
+def resume_agent(config: dict[str, Any]) -> dict[str, Any]:
+    """Run ``resume_agent.mjs`` with ``config`` (see the script); its JSON report."""
     node = ensure_client()
-    config = {
-        "url": url,
-        "threadId": "thread-approval",
-        "messages": [{"id": "u1", "role": "user", "content": "What is the weather in Bergen?"}],
-        "decision": decision,
-    }
     proc = subprocess.run(
         [node, "resume_agent.mjs"],
         cwd=NODE_DIR,

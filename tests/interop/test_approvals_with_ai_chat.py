@@ -68,10 +68,11 @@ def server() -> Iterator[LiveServer]:
     live.stop()
 
 
-def drive(client: str, url: str, decision: str) -> dict[str, Any]:
+def drive(client: str, url: str, decision: str, *options: str) -> dict[str, Any]:
+    """Run ``approval_client.mjs`` (``options``: its ``--text=`` / ``--tool-output=``)."""
     node = ensure_node_ui()
     proc = subprocess.run(
-        [node, "approval_client.mjs", client, url, decision],
+        [node, "approval_client.mjs", client, url, decision, *options],
         cwd=NODE_UI,
         capture_output=True,
         timeout=60,

@@ -134,8 +134,9 @@ def server() -> Iterator[LiveServer]:
     live.stop()
 
 
-def drive(runtime: str, url: str) -> list[dict[str, Any]]:
-    """Run the two turns with the real runtime; return the thread it ends with (simplified)."""
+def drive(runtime: str, url: str, **options: Any) -> list[dict[str, Any]]:
+    """Run the two turns with the real runtime; return the thread it ends with (simplified).
+    ``options`` replace the script's ``text`` and ``answer`` or add ``then``."""
     if not (NODE_DIR / "node_modules" / "@assistant-ui" / "react" / "package.json").is_file():
         pytest.fail(f"run `npm ci` in {NODE_DIR} (scripts/test.sh does)")
     node = shutil.which("node")
@@ -147,6 +148,7 @@ def drive(runtime: str, url: str) -> list[dict[str, Any]]:
         "text": QUESTION,
         "answer": ANSWER,
         "timeoutMs": DRIVER_TIMEOUT_MS,
+        **options,
     }
     proc = subprocess.run(
         [node, "drive_runtime.mjs", json.dumps(config)],

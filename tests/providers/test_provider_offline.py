@@ -148,3 +148,24 @@ async def test_offline_options_do_not_reach_real_providers(fake_provider: FakePr
     assert result.text == "Hello from the fake model."
     assert "pace" not in fake_provider.requests[0].body
     assert "reasoning" not in fake_provider.requests[0].body
+
+
+async def test_asked_what_came_before_it_repeats_the_last_question_and_reply() -> None:
+    history = [
+        {"role": "user", "content": "What is the weather in Oslo?"},
+        {"role": "assistant", "content": "It is 9 °C and windy in Oslo right now."},
+        {"role": "user", "content": "What did I ask before?"},
+    ]
+
+    async def callback(controller: RunController) -> None:
+        await run_provider(controller, history, provider="offline", pace=0)
+
+    result = await run(callback)
+    assert result.tool_calls == {}
+    assert result.text == (
+        "Before this you asked “What is the weather in Oslo”, and I answered “It is 9 °C and "
+        "windy in Oslo right now”. Earlier questions in this conversation: 1."
+    )
+    first = await run(ask("What was my last question?"))
+    assert first.tool_calls == {}
+    assert first.text.startswith("This is your first question")

@@ -6,7 +6,9 @@ configured model (the built-in offline model by default) in that format — any 
 registry (`assistant_stream_ce.serialization.PROTOCOLS`, read per request). The model gets the
 ``book_table`` tool (runs on the server after a person's approval) and the ``get_location``
 client tool (the page answers it); the client's answers continue the run. Assistant transport
-keeps each thread's conversation on the server.
+keeps each thread's conversation on the server. The OpenAI endpoint also answers at
+``/api/chat/openai/chat/completions`` (what the official SDKs post to with ``base_url`` set to
+``/api/chat/openai``).
 ``GET /api/formats`` lists them, ``GET /api/runs`` / ``/api/runs/last`` / ``/api/stats``
 report what recent runs did (frames and text deltas written, how they ended — including runs
 cancelled because the client went away).
@@ -381,7 +383,10 @@ def _response_options(fmt: ProtocolInfo, request: Request, chat: ChatRequest | N
             options["message_id"] = chat.message_id
             options["continued_tool_calls"] = [a.tool_call_id for a in chat.answers]
     elif fmt.name == "ag-ui" and chat is not None:
-        options.update(thread_id=chat.thread_id, run_id=chat.run_id)
+        # an approved call the client holds runs again: only its result is sent (HttpAgent
+        # would append its arguments a second time)
+        continued = [a.tool_call_id for a in chat.answers]
+        options.update(thread_id=chat.thread_id, run_id=chat.run_id, continued_tool_calls=continued)
     return options
 
 
@@ -515,6 +520,12 @@ def create_app(config: DemoConfig | None = None) -> FastAPI:
         response = fmt.response(create_run(run, state={}), **response_options)
         response.encoder = _CountingEncoder(response.encoder, record, pending.see, finished)
         return _RecordedResponse(response, record, log)
+
+    # The official OpenAI SDKs post to ``<base_url>/chat/completions``: with
+    # ``base_url=".../api/chat/openai"`` they reach the OpenAI endpoint.
+    @app.post("/api/chat/openai/chat/completions")
+    async def chat_completions(request: Request) -> Response:
+        return await chat("openai", request)
 
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
     return app

@@ -24,6 +24,10 @@ _GREETING = re.compile(r"^\s*(hi|hello|hey|hallo|bonjour|good (morning|afternoon
 _CITY = re.compile(r"\b(?:in|at|for|near)\s+([A-Z][\w'\-]+(?:\s+[A-Z][\w'\-]+)?)")
 _BOOKING_WORDS = re.compile(r"\b(book|booking|reserve|reservation)\b", re.I)
 _LOCATION_WORDS = re.compile(r"\b(where am i|my location|near me|nearby|around me)\b", re.I)
+_RECALL_WORDS = re.compile(
+    r"\b(what did i (just |first )?(ask|say)|what was my (last |previous |first )?question)\b",
+    re.I,
+)
 _PEOPLE = re.compile(r"\b(\d{1,2})\s*(?:people|persons|guests|of us)\b", re.I)
 _TIME = re.compile(r"\b(?:at\s+)?(\d{1,2}(?::\d{2})?\s*(?:am|pm))\b", re.I)
 _SKIES = ["sunny", "partly cloudy", "cloudy", "light rain", "clear", "windy"]
@@ -89,6 +93,8 @@ def _plan(messages: Sequence[Mapping[str, Any]], question: str) -> _Plan:
             "Hello! I am the offline demo model. Ask me something — for example “What is the "
             "weather in Paris?” — and I will think, call a tool and stream the answer.",
         )
+    if _RECALL_WORDS.search(question):
+        return _recall_plan(messages)
     if _GREETING.match(question) and len(question.split()) <= 4:
         return _Plan(
             "The user is greeting me. A short, friendly reply is enough.",
@@ -151,6 +157,44 @@ def _plan(messages: Sequence[Mapping[str, Any]], question: str) -> _Plan:
     )
 
 
+def _recall_plan(messages: Sequence[Mapping[str, Any]]) -> _Plan:
+    """What the conversation before the last user message held: its last question and the
+    last reply to it (the model sees the whole history, as every client sends it)."""
+    earlier = list(messages)
+    while earlier and earlier[-1].get("role") != "user":
+        earlier.pop()
+    earlier = earlier[:-1]  # the recall question itself
+    questions = [message_text(m.get("content")) for m in earlier if m.get("role") == "user"]
+    replies = [
+        message_text(m.get("content"))
+        for m in earlier
+        if m.get("role") == "assistant" and message_text(m.get("content")).strip()
+    ]
+    if not questions:
+        return _Plan(
+            "The user asks what they asked before, but this is the first question.",
+            "",
+            None,
+            {},
+            None,
+            None,
+            "This is your first question: there is nothing earlier in our conversation.",
+        )
+    answer = f"Before this you asked “{_topic(questions[-1])}”"
+    if replies:
+        answer += f", and I answered “{_topic(replies[-1])}”"
+    return _Plan(
+        f"The user asks what they asked before. The conversation holds {len(questions)} earlier "
+        "question(s); I will repeat the last one and my reply.",
+        "",
+        None,
+        {},
+        None,
+        None,
+        f"{answer}. Earlier questions in this conversation: {len(questions)}.",
+    )
+
+
 def _booking_plan(question: str, digest: str) -> _Plan:
     city = _city(question) or "Paris"
     people_match = _PEOPLE.search(question)
@@ -199,6 +243,8 @@ async def stream_offline_model(
     weather question a ``get_weather`` call, for a booking ``book_table``, for "where am I" or
     "near me" ``get_location``, otherwise a ``search`` call, with streamed
     arguments and a result — a cited source and the reply, in steps with plausible usage.
+    Asked "what did I ask?" (or "what was my last question?") it repeats the conversation's
+    previous question and its own last reply, without a tool: a check that history arrived.
     ``reply`` replaces the generated answer text; ``update_state`` records the question (and
     tool result) in the run state. The same messages always give the same stream.
 

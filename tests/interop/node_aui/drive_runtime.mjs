@@ -1,7 +1,7 @@
 // Drive a real assistant-ui runtime (no browser, no DOM) through two turns against a server:
 //
 //   node drive_runtime.mjs '{"runtime": "assistant-transport" | "data-stream", "url": "...",
-//                            "text": "...", "answer": {...}, "timeoutMs": 30000}'
+//                            "text": "...", "answer": {...}, "then": "...", "timeoutMs": 30000}'
 //
 // The React hook (`useAssistantTransportRuntime` from @assistant-ui/react, or
 // `useDataStreamRuntime` from @assistant-ui/react-data-stream) runs inside a component rendered by
@@ -9,6 +9,7 @@
 // (`get_location`, no `execute`: the user answers it) and a system prompt, appends a user message,
 // waits until the thread holds the server's tool call with no result, answers it with the message
 // part's `addToolResult`, and waits until the runtime has finished the run that answer starts.
+// With `then`, it appends that user message next and waits until the reply to it has finished.
 // Every wait is on the runtime's own subscriptions; `timeoutMs` only bounds the whole script.
 //
 // Prints one JSON object: {"ok": true, "thread": [...]} (the final thread, simplified) or
@@ -24,7 +25,7 @@ import {
 import { useDataStreamRuntime } from "@assistant-ui/react-data-stream";
 
 const config = JSON.parse(process.argv[2] ?? "{}");
-const { runtime: kind, url, text, answer } = config;
+const { runtime: kind, url, text, answer, then } = config;
 const timeoutMs = config.timeoutMs ?? 30000;
 
 // react-test-renderer 19 announces its deprecation on every create(); keep stdout for the result
@@ -208,6 +209,19 @@ async function drive() {
     .getMessagePartByToolCallId(call.toolCallId)
     .addToolResult(answer);
   await until(runtime, "the answered turn to finish", answeredAndDone(call.toolCallId, textsBefore));
+  if (then) {
+    const textsBeforeThen = textParts(threadState(runtime));
+    runtime.thread.append(then);
+    // the new user message's text and the reply's, and the run is over
+    await until(
+      runtime,
+      "the reply to the next message",
+      (state) =>
+        !state.isRunning &&
+        state.messages.at(-1)?.role === "assistant" &&
+        textParts(state) >= textsBeforeThen + 2,
+    );
+  }
   return runtime;
 }
 

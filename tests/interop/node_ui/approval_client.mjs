@@ -1,19 +1,32 @@
-// Drive a tool-approval round trip with the real npm `ai` chat (6 or 7): send a message, answer
-// every approval request with `addToolApprovalResponse`, then `sendMessage()` to continue.
+// Drive a tool round trip with the real npm `ai` chat (6 or 7): send a message, answer every
+// approval request with `addToolApprovalResponse` and every call of a client tool (one given
+// with --tool-output) from `onToolCall` with `addToolOutput`, then `sendMessage()` to continue.
 //
 // Usage: node approval_client.mjs <ai6|ai7> <url> <approve|deny> [--text=first message]
+//                                 [--tool-output=NAME=JSON]...
 //
-// Prints one JSON object: {"status", "error", "errors", "messages", "bodies"} where bodies are the
-// request bodies the chat POSTed. Exit code 0 unless the harness itself breaks.
+// Prints one JSON object: {"status", "error", "errors", "messages", "bodies", "toolCalls"} where
+// bodies are the request bodies the chat POSTed and toolCalls the calls `onToolCall` saw.
+// Exit code 0 unless the harness itself breaks.
 
 const [, , version, url, decision, ...rest] = process.argv;
+const usage = "usage: node approval_client.mjs <ai6|ai7> <url> <approve|deny> [--text=T] [--tool-output=NAME=JSON]...\n";
 if (!["ai6", "ai7"].includes(version) || !url || !["approve", "deny"].includes(decision)) {
-  process.stderr.write("usage: node approval_client.mjs <ai6|ai7> <url> <approve|deny>\n");
+  process.stderr.write(usage);
   process.exit(2);
 }
 let text = "What is the weather in Paris?";
+const toolOutputs = new Map(); // client tool name -> the output the client answers with
 for (const arg of rest) {
   if (arg.startsWith("--text=")) text = arg.slice(7);
+  else if (arg.startsWith("--tool-output=")) {
+    const spec = arg.slice(14);
+    const cut = spec.indexOf("=");
+    toolOutputs.set(spec.slice(0, cut), JSON.parse(spec.slice(cut + 1)));
+  } else {
+    process.stderr.write(`unexpected argument: ${arg}\n${usage}`);
+    process.exit(2);
+  }
 }
 
 const { AbstractChat, DefaultChatTransport } = await import(version);
@@ -49,15 +62,29 @@ class MemoryState {
 class TestChat extends AbstractChat {}
 
 const errors = [];
+const toolCalls = [];
+const outputsAdded = []; // addToolOutput's promises: not awaited inside onToolCall (as documented)
 const state = new MemoryState();
 const chat = new TestChat({
   id: "chat-approval",
   transport: new DefaultChatTransport({ api: url, fetch: recordingFetch }),
   state,
   onError: (error) => errors.push(describe(error)),
+  onToolCall: ({ toolCall }) => {
+    toolCalls.push(structuredClone(toolCall));
+    if (!toolOutputs.has(toolCall.toolName)) return;
+    outputsAdded.push(
+      chat.addToolOutput({
+        tool: toolCall.toolName,
+        toolCallId: toolCall.toolCallId,
+        output: toolOutputs.get(toolCall.toolName),
+      }),
+    );
+  },
 });
 try {
   await chat.sendMessage({ text });
+  await Promise.all(outputsAdded);
   const last = state.messages[state.messages.length - 1];
   const pending = (last?.parts ?? []).filter((part) => part.state === "approval-requested");
   for (const part of pending) {
@@ -67,7 +94,7 @@ try {
       ...(decision === "deny" ? { reason: "not today" } : {}),
     });
   }
-  if (pending.length) await chat.sendMessage();
+  if (pending.length || outputsAdded.length) await chat.sendMessage();
 } catch (error) {
   errors.push(describe(error));
 }
@@ -78,5 +105,6 @@ process.stdout.write(
     errors,
     messages: state.messages,
     bodies,
+    toolCalls,
   }),
 );

@@ -1,11 +1,14 @@
 // Read a live UI message stream endpoint with the real npm `ai` client (5, 6 or 7).
 //
 // Usage: node ui_client.mjs <ai5|ai6|ai7> <url> [--turns=N] [--text=first message]
+//                          [--then=next message]... [--chat-only]
 //
 // 1. "read": `DefaultChatTransport.sendMessages` (which parses the SSE body and validates every
 //    chunk against the version's `uiMessageChunkSchema`) piped into `readUIMessageStream`.
 // 2. "chat": the `useChat` path without React: an `AbstractChat` on `DefaultChatTransport`,
-//    `sendMessage({text})` N times (default 1), recording every request body it POSTs.
+//    `sendMessage({text})` N times (default 1: the first message, then each `--then` in
+//    order, then "turn N"), recording every request body it POSTs.
+// `--chat-only` skips the "read" path (its result is then null).
 //
 // Prints one JSON object:
 //   {"version", "read": {"chunks", "message", "errors", "updates"},
@@ -14,14 +17,18 @@
 
 const [, , version, url, ...rest] = process.argv;
 if (!["ai5", "ai6", "ai7"].includes(version) || !url) {
-  process.stderr.write("usage: node ui_client.mjs <ai5|ai6|ai7> <url> [--turns=N] [--text=T]\n");
+  process.stderr.write("usage: node ui_client.mjs <ai5|ai6|ai7> <url> [--turns=N] [--text=T] [--then=T]... [--chat-only]\n");
   process.exit(2);
 }
 let turns = 1;
 let firstText = "hello";
+const laterTexts = [];
+let chatOnly = false;
 for (const arg of rest) {
   if (arg.startsWith("--turns=")) turns = Number(arg.slice(8));
   else if (arg.startsWith("--text=")) firstText = arg.slice(7);
+  else if (arg.startsWith("--then=")) laterTexts.push(arg.slice(7));
+  else if (arg === "--chat-only") chatOnly = true;
   else {
     process.stderr.write(`unexpected argument: ${arg}\n`);
     process.exit(2);
@@ -130,9 +137,10 @@ async function chatPath() {
         metadata: event.message?.metadata ?? null,
       }),
   });
-  for (let turn = 1; turn <= turns; turn += 1) {
+  const texts = [firstText, ...laterTexts];
+  for (let turn = 1; turn <= Math.max(turns, texts.length); turn += 1) {
     try {
-      await chat.sendMessage({ text: turn === 1 ? firstText : `turn ${turn}` });
+      await chat.sendMessage({ text: texts[turn - 1] ?? `turn ${turn}` });
     } catch (error) {
       errors.push(describe(error));
     }
@@ -148,6 +156,6 @@ async function chatPath() {
   };
 }
 
-const read = await readPath();
+const read = chatOnly ? null : await readPath();
 const chat = await chatPath();
 process.stdout.write(JSON.stringify({ version, read, chat }));
