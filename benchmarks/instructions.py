@@ -34,7 +34,7 @@ PROTOCOLS = ("data-stream", "assistant-transport", "openai")
 # The workload runs in the measured checkout's venv; the scenario itself comes from this
 # script's own benchmarks/_common.py, so both commits run exactly the same callback.
 WORKLOAD = r"""
-import asyncio, sys
+import asyncio, gc, sys
 sys.path.insert(0, sys.argv[1])
 from _common import load_impl, mixed_callback
 
@@ -48,9 +48,15 @@ async def main(scenario, protocol, runs):
         "mixed-await": mixed_callback(True),
         "one-token": one_token,
     }[scenario]
-    for _ in range(runs):
+    for index in range(runs):
         async for _ in impl.encode(protocol, impl.create_run(callback)):
             pass
+        if index == 0:
+            # After the first (warm-up) run: move everything alive to the permanent generation,
+            # so collections during the measured runs do not depend on how many modules each
+            # commit happens to import.
+            gc.collect()
+            gc.freeze()
 
 asyncio.run(main(sys.argv[2], sys.argv[3], int(sys.argv[4])))
 """
