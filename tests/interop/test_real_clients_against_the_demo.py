@@ -2,7 +2,7 @@
 offline model, under uvicorn): npm ``ai`` 5, 6 and 7 chats (``AbstractChat`` +
 ``DefaultChatTransport``) on the UI message stream, ``@ag-ui/client``'s ``HttpAgent`` on AG-UI,
 the official ``openai`` Python SDK on the OpenAI endpoint, and assistant-ui's
-``useDataStreamRuntime`` on the data stream.
+``useDataStreamRuntime`` and ``useAssistantTransportRuntime`` on their protocols.
 
 - The booking approval completes through ``ai`` 7's chat (``addToolApprovalResponse``, approve
   and deny) and through ``HttpAgent`` (interrupt, then ``runAgent({resume})``). The demo's
@@ -12,10 +12,9 @@ the official ``openai`` Python SDK on the OpenAI endpoint, and assistant-ui's
   ``addToolOutput``; a tool message), the run continues and the model repeats the answer.
 - Two turns keep their history: the second request carries the first turn, and the offline
   model, asked "what did I ask before?", repeats the first question and its reply.
-
-Not here: ``useAssistantTransportRuntime``. It builds its thread only from the run state (through
-the app's converter) and the demo's state holds just ``lastQuestion`` / ``lastToolResult`` (the
-conversation is kept on the server), so the real runtime would show an empty thread.
+- ``useAssistantTransportRuntime`` builds its thread only from the run state (through the app's
+  converter): the demo keeps the conversation on the server and ends each run with it as
+  ``state.messages``, so the real runtime shows the whole thread.
 
 The harnesses are the interop ones (``node_ui/``, ``node_agui/``, ``node_aui/``); a recording
 wrapper notes every request body the demo received.
@@ -370,3 +369,30 @@ def test_assistant_ui_data_stream_runtime_keeps_its_history(
     ]
     [recall] = texts(thread[3]["content"])
     assert recall.startswith(recall_of(WHERE, reply[-1]))
+
+
+def test_assistant_ui_transport_runtime_keeps_its_history(
+    demo: LiveServer, recorder: RecordingApp
+) -> None:
+    """useAssistantTransportRuntime: the demo keeps the thread on the server and ends each run
+    with it as ``state.messages``, which the runtime's converter shows."""
+    path = "/api/chat/assistant-transport"
+    thread = drive_runtime(
+        "assistant-transport", demo.url(path), text=WHERE, answer=LOCATION, then=RECALL
+    )
+    roles = [m["role"] for m in thread]
+    assert roles[:2] == ["user", "assistant"] and roles[-2:] == ["user", "assistant"]
+    calls = [p for m in thread for p in m["content"] if p["type"] == "tool-call"]
+    assert [(c["toolName"], c["result"]) for c in calls] == [("get_location", LOCATION)]
+    said = [text for m in thread if m["role"] == "assistant" for text in texts(m["content"])]
+    told = f"The tool returned: {json.dumps(LOCATION)}"  # the answer as the model got it
+    assert told in said
+    assert said[-1].startswith(recall_of(WHERE, told))
+    asked, answered, again = (
+        parse_request(body, protocol="assistant-transport") for body in recorder.bodies(path)
+    )
+    assert asked.messages == [{"role": "user", "content": WHERE}]
+    [answer] = answered.answers  # the client's answer, as an add-tool-result command
+    assert (answer.tool_name, answer.result) == ("get_location", LOCATION)
+    assert again.messages == [{"role": "user", "content": RECALL}]
+    assert asked.thread_id == answered.thread_id == again.thread_id

@@ -34,6 +34,7 @@ from starlette.responses import FileResponse, JSONResponse, Response
 from starlette.staticfiles import StaticFiles
 from starlette.types import Message, Receive, Scope, Send
 
+from ..assistant_stream_chunk import UpdateStateChunk
 from ..create_run import RunController, create_run
 from ..errors import InvalidMessagesError, ProviderError
 from ..history import HistoryStore
@@ -137,7 +138,7 @@ class _CountingEncoder(StreamEncoder):
         inner: StreamEncoder,
         record: RunRecord,
         see: Callable[[Any], None] | None = None,
-        finished: Callable[[], None] | None = None,
+        finished: Callable[[], list[Any]] | None = None,
     ) -> None:
         self.inner = inner
         self.record = record
@@ -156,9 +157,9 @@ class _CountingEncoder(StreamEncoder):
         return frames
 
     def finish_frames(self, failed: bool = False) -> list[bytes]:
-        if self.finished is not None and not failed:
-            self.finished()
-        frames = self.inner.finish_frames(failed)
+        last = self.finished() if self.finished is not None and not failed else []
+        frames = self.inner.encode_frames(last) if last else []
+        frames += self.inner.finish_frames(failed)
         self.record.frames += len(frames)
         return frames
 
@@ -513,11 +514,18 @@ def create_app(config: DemoConfig | None = None) -> FastAPI:
             else:
                 outcome.append(history)
 
-        def finished() -> None:
-            if thread is not None and outcome:
-                threads.save(thread, [*outcome[0], *pending.turn()])
+        def finished() -> list[Any]:
+            """Store the thread; assistant-ui's transport runtime shows its thread from the
+            state (the app's converter), so the stored thread also ends the run as
+            ``state.messages``."""
+            if thread is None or not outcome:
+                return []
+            saved = [*outcome[0], *pending.turn()]
+            threads.save(thread, saved)
+            return [UpdateStateChunk([{"type": "set", "path": ["messages"], "value": saved}])]
 
-        response = fmt.response(create_run(run, state={}), **response_options)
+        state: dict[str, Any] = {"messages": messages} if thread is not None else {}
+        response = fmt.response(create_run(run, state=state), **response_options)
         response.encoder = _CountingEncoder(response.encoder, record, pending.see, finished)
         return _RecordedResponse(response, record, log)
 
