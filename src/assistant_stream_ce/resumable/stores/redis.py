@@ -523,7 +523,7 @@ class _RedisProducer:
         self.lease_lost = False
         self.finishing = False
         self.written = 0  # the number of the last entry Redis acknowledged
-        self.recent: list[ResumableStreamEntry] = []
+        self.recent: list[bytes] = []  # the chunks of the entries from recent_first on
         self.recent_first = 1
         # The end this producer wrote: (entry number, error message or None for done).
         self.end: tuple[int, str | None] | None = None
@@ -550,9 +550,7 @@ class _RedisProducer:
             self.recent = []
             self.recent_first = first
         recent = self.recent
-        recent.extend(
-            [ResumableStreamEntry(str(number), chunk) for number, chunk in enumerate(chunks, first)]
-        )
+        recent += chunks
         self.written = last
         if len(recent) > 2 * RECENT_ENTRIES:
             drop = len(recent) - RECENT_ENTRIES
@@ -565,8 +563,9 @@ class _RedisProducer:
         for future in waiters:
             wake(future)
 
-    def after(self, position: int) -> list[ResumableStreamEntry] | None:
-        """The entries after ``position`` this producer holds (None: read them from Redis)."""
+    def after(self, position: int) -> list[bytes] | None:
+        """The chunks of the entries after ``position`` this producer holds (None: read them
+        from Redis)."""
         start = position + 1 - self.recent_first
         if start < 0 or self.detached or self.lease_lost:
             return None
@@ -611,6 +610,18 @@ class _RedisProducer:
             store._check_chunks([chunk])
         self.unsent.append(chunk)
         if not self.in_flight and len(self.unsent) == 1:
+            store._appends.ready(self)
+
+    def push_many(self, chunks: list[bytes]) -> None:
+        """`push` for every chunk of ``chunks``."""
+        if self.error is not None:
+            raise self.error
+        store = self._store
+        if store.max_chunk_bytes is not None or not all(type(c) is bytes for c in chunks):
+            store._check_chunks(chunks)
+        was_empty = not self.unsent
+        self.unsent += chunks
+        if was_empty and not self.in_flight:
             store._appends.ready(self)
 
     @property
@@ -970,6 +981,20 @@ class RedisResumableStreamStore:
         While the stream's producer runs in this process (on this store), its entries come
         from it as soon as Redis acknowledged them; otherwise from ``XREAD BLOCK``.
         """
+        frames = self.read_frames(stream_id, cursor, signal, idle=idle)
+        try:
+            async for first, chunks in frames:
+                yield [
+                    ResumableStreamEntry(str(number), chunk)
+                    for number, chunk in enumerate(chunks, first)
+                ]
+        finally:
+            await frames.aclose()
+
+    async def read_frames(
+        self, stream_id: str, cursor: str, signal: CancellationSignal, *, idle: float | None = None
+    ) -> AsyncGenerator[tuple[int, list[bytes]], None]:
+        """Like `read_batches`, each batch as the first entry's number and the chunks."""
         keys = self._keys(stream_id)
         position = parse_cursor(cursor)
         held = self._producers.get(stream_id)
@@ -1004,8 +1029,9 @@ class RedisResumableStreamStore:
                         self._tail.unfollow(follower)
                         follower = None
                     if local:
+                        first = position + 1
                         position += len(local)
-                        yield local
+                        yield first, local
                         ticker.active()
                         continue
                     if producer.end is not None:
@@ -1025,7 +1051,7 @@ class RedisResumableStreamStore:
                         ticker.arm(future)
                         await future
                         if ticker.due():
-                            yield []
+                            yield position + 1, []
                         continue
                 if follower is None:
                     # Catch up directly; once there is nothing more, follow through the tail.
@@ -1042,7 +1068,7 @@ class RedisResumableStreamStore:
                         ticker.arm(future)
                         await future
                         if ticker.due():
-                            yield []
+                            yield position + 1, []
                         continue
                     if follower.error is not None:
                         raise follower.error
@@ -1057,7 +1083,8 @@ class RedisResumableStreamStore:
                                 raise ResumableStreamError("failed", "Stream errored")
                             return
                         continue
-                batch: list[ResumableStreamEntry] = []
+                first = position + 1
+                batch: list[bytes] = []
                 end: dict[bytes, bytes] | None = None
                 gap = False
                 for entry_id, fields in entries:
@@ -1071,11 +1098,11 @@ class RedisResumableStreamStore:
                     if _FIN in fields:
                         end = fields
                         break
-                    batch.append(ResumableStreamEntry(str(number), bytes(fields.get(_CHUNK, b""))))
+                    batch.append(fields.get(_CHUNK, b""))
                 if batch:
                     if signal.is_set():
                         return
-                    yield batch
+                    yield first, batch
                     ticker.active()
                 if gap:
                     if follower is None:
