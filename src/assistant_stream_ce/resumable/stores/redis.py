@@ -27,7 +27,7 @@ import math
 import secrets
 import threading
 import time
-from collections.abc import AsyncGenerator, AsyncIterator, Callable
+from collections.abc import AsyncGenerator, AsyncIterator, Awaitable, Callable
 from typing import Any, Literal, Protocol
 
 from .._wait import IdleTicker, SignalWatch, parse_cursor, wake
@@ -250,6 +250,10 @@ class _Keys:
         return [self.meta, self.data, self.lease, self.stop]
 
 
+#: A script call waiting for a round trip: script, its SHA1, keys, arguments, the caller's future.
+_Call = tuple[str, str, list[Any], list[Any], "asyncio.Future[Any]"]
+
+
 class _AppendQueue:
     """Appends of every producer of a store, sent together: a producer's chunks wait in its
     ``unsent`` list; while a round trip is in flight the chunks of every producer pile up,
@@ -260,15 +264,27 @@ class _AppendQueue:
         self._store = store
         self._ready: dict[_RedisProducer, None] = {}  # producers with unsent chunks, in order
         self._task: asyncio.Task[None] | None = None
+        # Other script calls (acquire, finalize) waiting for the next round trip.
+        self._calls: list[_Call] = []
 
     def ready(self, producer: _RedisProducer) -> None:
         self._ready[producer] = None
         if self._task is None:
             self._task = asyncio.get_running_loop().create_task(self._flush())
 
+    def call(self, script: str, sha: str, keys: list[Any], args: list[Any]) -> Awaitable[Any]:
+        """Run ``script`` in the next round trip (with the appends and the other calls of every
+        stream of the store, instead of a command and a connection of its own)."""
+        loop = asyncio.get_running_loop()
+        future: asyncio.Future[Any] = loop.create_future()
+        self._calls.append((script, sha, keys, args, future))
+        if self._task is None:
+            self._task = loop.create_task(self._flush())
+        return future
+
     async def _flush(self) -> None:
         try:
-            while self._ready:
+            while self._ready or self._calls:
                 producers = list(self._ready)
                 self._ready.clear()
                 batch: list[tuple[_RedisProducer, list[bytes]]] = []
@@ -279,49 +295,77 @@ class _AppendQueue:
                         continue
                     producer.in_flight = True
                     batch.append((producer, chunks))
-                if not batch:
+                calls, self._calls = self._calls, []
+                if not batch and not calls:
                     continue
                 try:
-                    results = await self._send(batch)
-                except Exception as exc:
+                    results, replies = await self._send(batch, calls)
+                except BaseException as exc:
                     results = [exc] * len(batch)
-                for (producer, chunks), result in zip(batch, results, strict=True):
-                    producer.in_flight = False
-                    producer._settle(chunks, result)
-                    if producer.unsent and producer.error is None:
-                        self._ready[producer] = None
+                    replies = [exc] * len(calls)
+                    if not isinstance(exc, Exception):  # cancelled: settle, then go
+                        self._settle(batch, results, calls, replies)
+                        raise
+                self._settle(batch, results, calls, replies)
         finally:
             self._task = None
 
-    async def _send(self, batch: list[tuple[_RedisProducer, list[bytes]]]) -> list[Any]:
-        """One script call for many producers' appends (a few, for very large batches): one
-        command to pack and one script run per round trip, however many streams."""
+    def _settle(
+        self,
+        batch: list[tuple[_RedisProducer, list[bytes]]],
+        results: list[Any],
+        calls: list[_Call],
+        replies: list[Any],
+    ) -> None:
+        for (producer, chunks), result in zip(batch, results, strict=True):
+            producer.in_flight = False
+            producer._settle(chunks, result)
+            if producer.unsent and producer.error is None:
+                self._ready[producer] = None
+        for call, reply in zip(calls, replies, strict=True):
+            future = call[4]
+            if future.done():  # its caller went away
+                continue
+            if isinstance(reply, BaseException):
+                future.set_exception(reply)
+            else:
+                future.set_result(reply)
+
+    async def _send(
+        self, batch: list[tuple[_RedisProducer, list[bytes]]], calls: list[_Call]
+    ) -> tuple[list[Any], list[Any]]:
+        """One round trip: one script call for many producers' appends (a few, for very large
+        batches) and the other calls waiting. Returns each producer's result and each call's
+        reply."""
         store = self._store
         maxlen = store.maxlen or 0
-        calls: list[tuple[list[Any], list[Any]]] = []
+        scripts: list[tuple[str, str, list[Any], list[Any]]] = []
         sizes: list[int] = []
         keys: list[Any] = []
         args: list[Any] = [maxlen]
+        sha = store._append_many_sha
         for producer, chunks in batch:
             names = producer.keys
             keys += (names.meta, names.data, names.lease)
             args += (producer.token, len(chunks))
             args += chunks
             if len(args) >= APPEND_CALL_ARGS:
-                calls.append((keys, args))
+                scripts.append((_APPEND_MANY, sha, keys, args))
                 sizes.append(len(keys) // 3)
                 keys, args = [], [maxlen]
         if keys:
-            calls.append((keys, args))
+            scripts.append((_APPEND_MANY, sha, keys, args))
             sizes.append(len(keys) // 3)
-        replies = await _evalsha_batch(store._client, _APPEND_MANY, store._append_many_sha, calls)
+        appends = len(scripts)
+        scripts += [(c[0], c[1], c[2], c[3]) for c in calls]
+        replies = await _run_scripts(store._client, scripts)
         results: list[Any] = []
-        for reply, size in zip(replies, sizes, strict=True):
+        for reply, size in zip(replies[:appends], sizes, strict=True):
             if isinstance(reply, Exception):
                 results += [reply] * size
             else:
                 results += reply
-        return results
+        return results, replies[appends:]
 
 
 class _Follower:
@@ -470,14 +514,22 @@ class _Tail:
 async def _evalsha_batch(
     client: Any, script: str, sha: str, calls: list[tuple[list[Any], list[Any]]]
 ) -> list[Any]:
-    """Run one script many times in one pipelined round trip; replies (errors included) in
-    order. Calls refused with NOSCRIPT (the server lost its scripts) are run again once."""
+    """Run one script many times in one pipelined round trip (see `_run_scripts`)."""
+    return await _run_scripts(client, [(script, sha, keys, args) for keys, args in calls])
+
+
+async def _run_scripts(
+    client: Any, calls: list[tuple[str, str, list[Any], list[Any]]]
+) -> list[Any]:
+    """Run scripts (source, SHA1, keys, arguments) in one pipelined round trip; replies (errors
+    included) in order. Calls refused with NOSCRIPT (the server lost its scripts) are run again
+    once, after loading their scripts."""
     results: list[Any] = [None] * len(calls)
     todo = list(range(len(calls)))
     for attempt in range(2):
         pipe = client.pipeline(transaction=False)
         for index in todo:
-            keys, args = calls[index]
+            _, sha, keys, args = calls[index]
             pipe.evalsha(sha, len(keys), *keys, *args)
         replies = await pipe.execute(raise_on_error=False)
         missing = []
@@ -487,7 +539,8 @@ async def _evalsha_batch(
                 missing.append(index)
         if not missing or attempt:
             break
-        await client.script_load(script)
+        for script in dict.fromkeys(calls[index][0] for index in missing):
+            await client.script_load(script)
         todo = missing  # only these did not run
     return results
 
@@ -534,7 +587,6 @@ class _RedisProducer:
         self.on_written: Callable[[list[bytes]], None] | None = None
         self._flushes: list[asyncio.Future[None]] = []
         self._waiters: list[asyncio.Future[None]] = []
-        self._stop_check: asyncio.Task[None] | None = None
 
     def covers(self, position: int) -> bool:
         """Whether local readers at ``position`` may follow this producer."""
@@ -585,16 +637,8 @@ class _RedisProducer:
         except BaseException:
             store._producers.pop(self.stream_id, None)
             raise
-        # A stop requested before this producer was registered (so the listener missed it):
-        # checked off the run's way; the lease renewals would also see it.
-        self._stop_check = asyncio.get_running_loop().create_task(self._check_stop())
-
-    async def _check_stop(self) -> None:
-        try:
-            if await self._store._client.exists(self.keys.stop):
-                self.stop_requested.set()
-        except Exception as exc:
-            logger.debug("checking for an early stop request failed: %s", exc)
+        # A stop requested before this producer was registered reaches it through the store's
+        # ``_early_stops`` (see `acquire_producer`); the lease renewals would also see it.
 
     def lost(self) -> None:
         self.lease_lost = True
@@ -693,8 +737,6 @@ class _RedisProducer:
         if self.end is None:
             self.detached = True
         self._wake()
-        if self._stop_check is not None and not self._stop_check.done():
-            self._stop_check.cancel()
         store = self._store
         if store._producers.get(self.stream_id) is self:
             del store._producers[self.stream_id]
@@ -760,10 +802,10 @@ class RedisResumableStreamStore:
         self.maxlen = maxlen
         self.poll_interval_ms = poll_interval_ms
         self.stop_channel = f"{key_prefix}:stop"
-        self._acquire = client.register_script(_ACQUIRE)
+        self._acquire_sha = hashlib.sha1(_ACQUIRE.encode()).hexdigest()
         self._append = client.register_script(_APPEND)
         self._append_many_sha = hashlib.sha1(_APPEND_MANY.encode()).hexdigest()
-        self._finalize = client.register_script(_FINALIZE)
+        self._finalize_sha = hashlib.sha1(_FINALIZE.encode()).hexdigest()
         self._stop = client.register_script(_STOP)
         self._producers: dict[str, _RedisProducer] = {}
         self._listener: asyncio.Task[None] | None = None
@@ -773,6 +815,10 @@ class RedisResumableStreamStore:
         self._lease_thread: _LeaseThread | None = None
         self._appends = _AppendQueue(self)
         self._tail = _Tail(self)
+        # Stream ids being acquired by this store (how many acquisitions of each), and those of
+        # them a stop was requested for meanwhile.
+        self._starting: dict[str, int] = {}
+        self._early_stops: set[str] = set()
 
     # -- helpers ---------------------------------------------------------------------------
 
@@ -812,12 +858,8 @@ class RedisResumableStreamStore:
             raise ValueError(f"status must be 'done' or 'error', got {status!r}")
         message = (error if error is not None else "Stream errored") if status == "error" else ""
         keys = self._keys(stream_id)
-        return int(
-            await self._finalize(
-                keys=keys.all,
-                args=[status, message, token, "1" if only_if_lease_expired else "0"],
-            )
-        )
+        args = [status, message, token, "1" if only_if_lease_expired else "0"]
+        return int(await self._appends.call(_FINALIZE, self._finalize_sha, keys.all, args))
 
     async def _check_producer(self, stream_id: str) -> ResumableStreamStatus:
         """The stream's status, after ending it with an error if its producer's lease expired."""
@@ -894,9 +936,12 @@ class RedisResumableStreamStore:
                 continue
             if message is None or message.get("type") not in ("message", b"message"):
                 continue
-            producer = self._producers.get(_text(message.get("data", b"")))
+            stream_id = _text(message.get("data", b""))
+            producer = self._producers.get(stream_id)
             if producer is not None:
                 producer.stop_requested.set()
+            if stream_id in self._starting:
+                self._early_stops.add(stream_id)
 
     # -- the 0.0.36 store interface -----------------------------------------------------------
 
@@ -912,25 +957,43 @@ class RedisResumableStreamStore:
     async def acquire_producer(self, stream_id: str, *, ttl_ms: int | None = None) -> Acquisition:
         """Like `acquire` with a leased producer handle; ``finished`` for an ended stream."""
         token = secrets.token_hex(16)
-        role = await self._acquire_role(stream_id, ttl_ms, token)
-        if role == "streaming":
-            return Acquisition("consumer")
-        if role in ("done", "error"):
-            return Acquisition("finished")
-        producer = _RedisProducer(self, stream_id, token)
+        # Listen for stop requests before the stream exists: a stop requested between the
+        # acquisition and the producer's registration is kept for it in ``_early_stops``.
+        await self._ensure_background()
+        starting = self._starting
+        starting[stream_id] = starting.get(stream_id, 0) + 1
         try:
-            await producer.start()
-        except BaseException:
-            await self._finalize_stream(stream_id, "error", "The producer failed to start", token)
-            raise
-        return Acquisition("producer", producer)
+            role = await self._acquire_role(stream_id, ttl_ms, token)
+            if role == "streaming":
+                return Acquisition("consumer")
+            if role in ("done", "error"):
+                return Acquisition("finished")
+            producer = _RedisProducer(self, stream_id, token)
+            try:
+                await producer.start()
+            except BaseException:
+                await self._finalize_stream(
+                    stream_id, "error", "The producer failed to start", token
+                )
+                raise
+            if stream_id in self._early_stops:
+                producer.stop_requested.set()
+            return Acquisition("producer", producer)
+        finally:
+            left = starting.pop(stream_id) - 1
+            if left:
+                starting[stream_id] = left
+            else:
+                self._early_stops.discard(stream_id)
 
     async def _acquire_role(self, stream_id: str, ttl_ms: int | None, token: str) -> str:
         keys = self._keys(stream_id)
         ttl = self.default_ttl_ms if ttl_ms is None else ttl_ms
         if isinstance(ttl, bool) or not isinstance(ttl, int) or ttl <= 0:
             raise ValueError(f"ttl_ms must be a positive integer, got {ttl!r}")
-        role = await self._acquire(keys=keys.all, args=[ttl, self.lease_ms, token])
+        role = await self._appends.call(
+            _ACQUIRE, self._acquire_sha, keys.all, [ttl, self.lease_ms, token]
+        )
         return _text(role)
 
     async def append(self, stream_id: str, chunk: bytes) -> None:
