@@ -459,9 +459,17 @@ class ResumableStreamContext:
         async def feed() -> None:
             if batches:
                 push_many = batcher.push_many
+                # A store that writes in round trips: take the next batch once the one in
+                # flight is answered (it could not be written sooner), so what the run makes
+                # meanwhile is encoded into fewer, larger frames — the same content.
+                acknowledged = getattr(handle, "acknowledged", None)
                 async for frames in cast(MakeBatches, make_stream)():
                     if frames:
                         await push_many(frames)
+                    if acknowledged is not None:
+                        answered = acknowledged()
+                        if answered is not None:
+                            await answered
             else:
                 push = batcher.push
                 async for chunk in cast(MakeStream, make_stream)():

@@ -192,6 +192,15 @@ redis.call('PEXPIRE', KEYS[2], ttl)
 return seq
 """
 
+# A stream's status, whether it was leased and whether its lease is still held ({} = missing).
+_STATUS = """
+local meta = redis.call('HMGET', KEYS[1], 'status', 'leased')
+if not meta[1] then return {} end
+local lease = 0
+if meta[1] == 'streaming' then lease = redis.call('EXISTS', KEYS[2]) end
+return {meta[1], meta[2] or '', lease}
+"""
+
 _RENEW = """
 if redis.call('GET', KEYS[1]) ~= ARGV[1] then return 0 end
 redis.call('PEXPIRE', KEYS[1], ARGV[2])
@@ -586,6 +595,7 @@ class _RedisProducer:
         self.error: BaseException | None = None  # the write error that stopped this producer
         self.on_written: Callable[[list[bytes]], None] | None = None
         self._flushes: list[asyncio.Future[None]] = []
+        self._acks: list[asyncio.Future[None]] = []
         self._waiters: list[asyncio.Future[None]] = []
 
     def covers(self, position: int) -> bool:
@@ -668,6 +678,16 @@ class _RedisProducer:
         if was_empty and not self.in_flight:
             store._appends.ready(self)
 
+    def acknowledged(self) -> asyncio.Future[None] | None:
+        """A future resolved when the round trip in flight for this producer is answered
+        (None if none is in flight). The producer waits for it before encoding more: what
+        the run produces meanwhile is merged into fewer, larger entries (write coalescing)."""
+        if not self.in_flight:
+            return None
+        future: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+        self._acks.append(future)
+        return future
+
     @property
     def backlog(self) -> int:
         return len(self.unsent)
@@ -708,6 +728,9 @@ class _RedisProducer:
             flushes, self._flushes = self._flushes, []
             for future in flushes:
                 wake(future)
+        acks, self._acks = self._acks, []
+        for future in acks:
+            wake(future)
 
     async def append_many(self, chunks: list[bytes]) -> None:
         self._store._check_chunks(chunks)
@@ -806,6 +829,7 @@ class RedisResumableStreamStore:
         self._append = client.register_script(_APPEND)
         self._append_many_sha = hashlib.sha1(_APPEND_MANY.encode()).hexdigest()
         self._finalize_sha = hashlib.sha1(_FINALIZE.encode()).hexdigest()
+        self._status_sha = hashlib.sha1(_STATUS.encode()).hexdigest()
         self._stop = client.register_script(_STOP)
         self._producers: dict[str, _RedisProducer] = {}
         self._listener: asyncio.Task[None] | None = None
@@ -871,13 +895,15 @@ class RedisResumableStreamStore:
         return status
 
     async def _meta_and_lease(self, keys: _Keys) -> tuple[ResumableStreamStatus, str, bool]:
-        status, leased = await self._client.hmget(keys.meta, ["status", "leased"])
-        if status is None:
+        reply = await self._appends.call(
+            _STATUS, self._status_sha, [keys.meta, keys.lease], []
+        )  # one script in the store's shared round trip
+        if not reply:
             return "missing", "", False
+        status, leased, lease = reply
         text = _text(status)
         state: ResumableStreamStatus = text if text in ("streaming", "done", "error") else "missing"  # type: ignore[assignment]
-        lease = bool(await self._client.exists(keys.lease)) if text == "streaming" else False
-        return state, _text(leased) if leased is not None else "", lease
+        return state, _text(leased), bool(int(lease))
 
     async def _ensure_background(self) -> None:
         """Start the stop-request listener and the lease keeper (once per store and loop)."""
