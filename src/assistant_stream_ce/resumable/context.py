@@ -470,6 +470,8 @@ class ResumableStreamContext:
                         answered = acknowledged()
                         if answered is not None:
                             await answered
+                if getattr(handle, "finalize_after_pushes", False):
+                    return  # the end follows the last chunks in the same round trip
             else:
                 push = batcher.push
                 async for chunk in cast(MakeStream, make_stream)():
@@ -502,6 +504,17 @@ class ResumableStreamContext:
                     await batcher.flush()
                 except Exception as exc:
                     error = exc
+            if error is None and not handle.lease_lost:
+                try:
+                    ended = await handle.finalize("done")
+                except Exception as exc:  # the last chunks could not be written
+                    error = exc
+                else:
+                    if ended:
+                        _call_hook(self._on_finalize, stream_id, "done", None)
+                        return
+                    if not handle.lease_lost:
+                        return  # ended by someone else (a delete, say)
             if handle.lease_lost:
                 batcher.abandon()
                 logger.warning("resumable stream %s: the producer lost its lease", stream_id)
@@ -511,10 +524,7 @@ class ResumableStreamContext:
                     error or ResumableStreamError("lease-lost", "the producer lost its lease"),
                 )
                 return
-            if error is None:
-                if await handle.finalize("done"):
-                    _call_hook(self._on_finalize, stream_id, "done", None)
-                return
+            assert error is not None
             _call_hook(self._on_error, stream_id, error)
             message = str(error) or repr(error)
             try:

@@ -164,8 +164,9 @@ return results
 #: Arguments past which a round trip's appends are split into another script call.
 APPEND_CALL_ARGS = 8192
 
-# Ends a stream: ARGV = status, error, token ('' = any), only_if_lease_expired ('1'/'0').
-# Returns the end's entry number, or 0 (already ended), -1 (missing), -3 (not the lease holder).
+# Ends a stream: ARGV = status, error, token ('' = any), only_if_lease_expired ('1'/'0'), the
+# number of the last entry expected before the end ('' = any). Returns the end's entry number,
+# or 0 (already ended), -1 (missing), -3 (not the lease holder), -4 (entries are missing).
 _FINALIZE = """
 local status = redis.call('HGET', KEYS[1], 'status')
 if not status then return -1 end
@@ -176,6 +177,9 @@ if ARGV[4] == '1' then
   end
 elseif ARGV[3] ~= '' and redis.call('GET', KEYS[3]) ~= ARGV[3] then
   return -3
+end
+if ARGV[5] and ARGV[5] ~= '' and redis.call('HGET', KEYS[1], 'seq') ~= ARGV[5] then
+  return -4
 end
 local seq = redis.call('HINCRBY', KEYS[1], 'seq', 1)
 if ARGV[1] == 'error' then
@@ -591,6 +595,7 @@ class _RedisProducer:
         self.end: tuple[int, str | None] | None = None
         self.detached = False  # local readers must read from Redis (the end is not known here)
         self.unsent: list[bytes] = []  # pushed, not sent yet
+        self.pushed = 0  # chunks pushed in all (the entries 1..pushed once all are written)
         self.in_flight = False
         self.error: BaseException | None = None  # the write error that stopped this producer
         self.on_written: Callable[[list[bytes]], None] | None = None
@@ -663,6 +668,7 @@ class _RedisProducer:
         if store.max_chunk_bytes is not None or not isinstance(chunk, bytes):
             store._check_chunks([chunk])
         self.unsent.append(chunk)
+        self.pushed += 1
         if not self.in_flight and len(self.unsent) == 1:
             store._appends.ready(self)
 
@@ -675,6 +681,7 @@ class _RedisProducer:
             store._check_chunks(chunks)
         was_empty = not self.unsent
         self.unsent += chunks
+        self.pushed += len(chunks)
         if was_empty and not self.in_flight:
             store._appends.ready(self)
 
@@ -738,10 +745,26 @@ class _RedisProducer:
             self.push(chunk)
         await self.flush()
 
+    #: The end may be requested before the chunks pushed are written: it goes in the store's
+    #: next round trip, after them, and "done" is written only if every one of them was.
+    finalize_after_pushes = True
+
     async def finalize(self, status: Literal["done", "error"], error: str | None = None) -> bool:
         self.finishing = True  # the keeper stops renewing; the end removes the lease
         try:
-            result = await self._store._finalize_stream(self.stream_id, status, error, self.token)
+            if status == "done":
+                # Only after all this producer's entries (the round trips go in order, and in
+                # one the appends run before the other calls); else wait for the write error.
+                result = await self._store._finalize_stream(
+                    self.stream_id, status, error, self.token, expected_last=self.pushed
+                )
+                if result == -4:
+                    await self.flush()  # raises the error that lost them
+                    raise ResumableStreamError("failed", "entries of the stream were not written")
+            else:
+                result = await self._store._finalize_stream(
+                    self.stream_id, status, error, self.token
+                )
         except BaseException:
             self.detached = True
             self._wake()
@@ -877,12 +900,19 @@ class RedisResumableStreamStore:
         error: str | None,
         token: str,
         only_if_lease_expired: bool = False,
+        expected_last: int | None = None,
     ) -> int:
         if status not in ("done", "error"):
             raise ValueError(f"status must be 'done' or 'error', got {status!r}")
         message = (error if error is not None else "Stream errored") if status == "error" else ""
         keys = self._keys(stream_id)
-        args = [status, message, token, "1" if only_if_lease_expired else "0"]
+        args = [
+            status,
+            message,
+            token,
+            "1" if only_if_lease_expired else "0",
+            "" if expected_last is None else str(expected_last),
+        ]
         return int(await self._appends.call(_FINALIZE, self._finalize_sha, keys.all, args))
 
     async def _check_producer(self, stream_id: str) -> ResumableStreamStatus:
