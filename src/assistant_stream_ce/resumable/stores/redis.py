@@ -339,8 +339,10 @@ class _AppendQueue:
             future = call[4]
             if future.done():  # its caller went away
                 continue
-            if isinstance(reply, BaseException):
+            if isinstance(reply, Exception):
                 future.set_exception(reply)
+            elif isinstance(reply, BaseException):  # the round trip was cancelled
+                future.cancel()
             else:
                 future.set_result(reply)
 
