@@ -45,6 +45,7 @@ __all__ = [
     "DEFAULT_KEY_PREFIX",
     "DEFAULT_LEASE_MS",
     "DEFAULT_POLL_INTERVAL_MS",
+    "DEFAULT_WRITE_INTERVAL",
     "FIELD_CHUNK",
     "FIELD_ERROR",
     "FIELD_FIN",
@@ -63,6 +64,9 @@ DEFAULT_KEY_PREFIX = "assistant-stream-ce:resumable"
 DEFAULT_BLOCK_MS = 1000
 #: How long a producer's lease lasts without renewal (renewed every third of it).
 DEFAULT_LEASE_MS = 2000
+#: Shortest time between two round trips of appends while chunks keep coming (seconds): what
+#: arrives meanwhile goes in the next one (a chunk after a quiet interval goes at once).
+DEFAULT_WRITE_INTERVAL = 0.002
 #: Kept from 0.0.36 (whose readers polled): accepted by the constructors, unused.
 DEFAULT_POLL_INTERVAL_MS = 100
 #: Field names of stream entries: a chunk, or the end (``fin`` = done|error, ``error``).
@@ -279,6 +283,7 @@ class _AppendQueue:
         self._task: asyncio.Task[None] | None = None
         # Other script calls (acquire, finalize) waiting for the next round trip.
         self._calls: list[_Call] = []
+        self._started = -math.inf  # when the last round trip of appends started (loop time)
 
     def ready(self, producer: _RedisProducer) -> None:
         self._ready[producer] = None
@@ -296,8 +301,17 @@ class _AppendQueue:
         return future
 
     async def _flush(self) -> None:
+        loop = asyncio.get_running_loop()
+        interval = self._store.write_interval
         try:
             while self._ready or self._calls:
+                if interval and not self._calls:
+                    # Write coalescing: round trips of appends at most one per interval while
+                    # chunks keep coming (what arrives meanwhile joins the next one). After a
+                    # quiet interval a chunk goes at once; other calls are never held back.
+                    wait = self._started + interval - loop.time()
+                    if wait > 0:
+                        await asyncio.sleep(wait)
                 producers = list(self._ready)
                 self._ready.clear()
                 batch: list[tuple[_RedisProducer, list[bytes]]] = []
@@ -311,6 +325,8 @@ class _AppendQueue:
                 calls, self._calls = self._calls, []
                 if not batch and not calls:
                     continue
+                if batch:
+                    self._started = loop.time()
                 try:
                     results, replies = await self._send(batch, calls)
                 except BaseException as exc:
@@ -688,10 +704,10 @@ class _RedisProducer:
             store._appends.ready(self)
 
     def acknowledged(self) -> asyncio.Future[None] | None:
-        """A future resolved when the round trip in flight for this producer is answered
-        (None if none is in flight). The producer waits for it before encoding more: what
-        the run produces meanwhile is merged into fewer, larger entries (write coalescing)."""
-        if not self.in_flight:
+        """A future resolved when this producer's next round trip is answered (None if it has
+        nothing queued or in flight). The producer waits for it before encoding more: what
+        the run makes meanwhile is merged into fewer, larger entries (write coalescing)."""
+        if not (self.in_flight or self.unsent):
             return None
         future: asyncio.Future[None] = asyncio.get_running_loop().create_future()
         self._acks.append(future)
@@ -797,8 +813,11 @@ class RedisResumableStreamStore:
     decimal sequence numbers. ``block_ms`` is the longest ``XREAD BLOCK`` (capped below half the
     client's socket timeout); ``lease_ms`` is how long a producer may go without renewing its
     lease before readers end its stream with an error; ``maxlen`` trims each stream to its last
-    ``maxlen`` entries (a read from before them fails with ``trimmed``). ``poll_interval_ms``
-    is accepted for compatibility and unused: readers block, they do not poll.
+    ``maxlen`` entries (a read from before them fails with ``trimmed``). ``write_interval``
+    (seconds, 0 = off): while chunks keep coming, round trips of appends start at most once
+    per interval and what arrives meanwhile joins the next one; a chunk after a quiet
+    interval goes at once. ``poll_interval_ms`` is accepted for compatibility and unused:
+    readers block, they do not poll.
     """
 
     def __init__(
@@ -812,6 +831,7 @@ class RedisResumableStreamStore:
         block_ms: int = DEFAULT_BLOCK_MS,
         lease_ms: int = DEFAULT_LEASE_MS,
         maxlen: int | None = None,
+        write_interval: float = DEFAULT_WRITE_INTERVAL,
     ) -> None:
         if hasattr(client, "set_nx") and not hasattr(client, "register_script"):
             raise TypeError(
@@ -831,6 +851,14 @@ class RedisResumableStreamStore:
                 raise ValueError(f"{name} must be a positive integer, got {value!r}")
         if not isinstance(key_prefix, str) or not key_prefix:
             raise ValueError("key_prefix must be a non-empty string")
+        if (
+            isinstance(write_interval, bool)
+            or not isinstance(write_interval, (int, float))
+            or not 0 <= write_interval <= 1
+        ):
+            raise ValueError(
+                f"write_interval must be between 0 and 1 second, got {write_interval!r}"
+            )
         kwargs = getattr(getattr(client, "connection_pool", None), "connection_kwargs", None)
         if isinstance(kwargs, dict):
             if kwargs.get("decode_responses"):
@@ -848,6 +876,7 @@ class RedisResumableStreamStore:
         self.block_ms = block_ms
         self.lease_ms = lease_ms
         self.maxlen = maxlen
+        self.write_interval = float(write_interval)
         self.poll_interval_ms = poll_interval_ms
         self.stop_channel = f"{key_prefix}:stop"
         self._acquire_sha = hashlib.sha1(_ACQUIRE.encode()).hexdigest()
@@ -1453,6 +1482,7 @@ def create_redis_resumable_stream_store(
     block_ms: int = DEFAULT_BLOCK_MS,
     lease_ms: int = DEFAULT_LEASE_MS,
     maxlen: int | None = None,
+    write_interval: float = DEFAULT_WRITE_INTERVAL,
 ) -> RedisResumableStreamStore:
     """A store backed by a ``redis.asyncio.Redis`` client (``pip install
     assistant-stream-ce[redis]``); see `RedisResumableStreamStore` for the options."""
@@ -1472,4 +1502,5 @@ def create_redis_resumable_stream_store(
         block_ms=block_ms,
         lease_ms=lease_ms,
         maxlen=maxlen,
+        write_interval=write_interval,
     )
