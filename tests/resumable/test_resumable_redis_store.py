@@ -5,6 +5,7 @@ client's socket timeout, batched appends, ids, trimming and expiry."""
 from __future__ import annotations
 
 import asyncio
+import json
 import subprocess
 import sys
 import time
@@ -575,3 +576,76 @@ async def test_closing_the_store_ends_its_followers_with_an_error(
     assert seen == [b"one"]
     await acquired.producer.close()
     await producing.aclose()
+
+
+async def test_the_end_is_not_written_when_entries_pushed_before_it_are_missing(
+    redis_client: Any, key_prefix: str
+) -> None:
+    store = create_redis_resumable_stream_store(redis_client, key_prefix=key_prefix)
+    acquired = await store.acquire_producer("a")
+    producer: Any = acquired.producer
+    try:
+        await producer.append_many([b"one", b"two"])
+        # The end expects three entries: the stream stays open, nothing is written.
+        result = await store._finalize_stream("a", "done", None, producer.token, expected_last=3)
+        assert result == -4
+        assert await store.status("a") == "streaming"
+        assert (
+            await store._finalize_stream("a", "done", None, producer.token, expected_last=2) == 3
+        )  # the end is entry 3
+        assert await store.status("a") == "done"
+    finally:
+        await producer.close()
+        await store.aclose()
+
+
+async def test_a_fast_producer_is_recorded_in_merged_frames_that_replay_exactly(
+    redis_server: RedisServer, key_prefix: str
+) -> None:
+    """While a round trip is in flight the run's text deltas merge into fewer frames; the
+    frames a local reader got, numbered as Redis numbered them, are exactly what another
+    worker reads back from Redis."""
+    import redis.asyncio as redis
+
+    from assistant_stream_ce.create_run import RunController
+    from assistant_stream_ce.resumable import create_resumable_assistant_stream_response
+    from assistant_stream_ce.serialization import AssistantTransportEncoder
+
+    client_a, client_b = redis.from_url(redis_server.url), redis.from_url(redis_server.url)
+    store_a = create_redis_resumable_stream_store(client_a, key_prefix=key_prefix)
+    store_b = create_redis_resumable_stream_store(client_b, key_prefix=key_prefix)
+    worker_a = create_resumable_stream_context(store=store_a)
+    worker_b = create_resumable_stream_context(store=store_b)
+    tokens = [f"t{i} " for i in range(3000)]
+
+    async def callback(controller: RunController) -> None:
+        for i, token in enumerate(tokens):
+            controller.append_text(token)
+            if i % 8 == 7:
+                await asyncio.sleep(0)
+
+    try:
+        response = await create_resumable_assistant_stream_response(
+            context=worker_a,
+            stream_id="fast",
+            callback=callback,
+            encoder=AssistantTransportEncoder(),
+            event_ids=True,
+        )
+        local = b"".join([part async for part in response.body_iterator])  # type: ignore[attr-defined]
+        replay = [e async for e in worker_b.read_entries("fast")]
+        assert local == b"".join(b"id: %s\n%s" % (e.cursor.encode(), e.chunk) for e in replay)
+        assert [e.cursor for e in replay] == [str(i) for i in range(1, len(replay) + 1)]
+        text = "".join(
+            json.loads(line[6:])["textDelta"]
+            for e in replay
+            for line in e.chunk.decode().split("\n")
+            if line.startswith("data: {") and '"text-delta"' in line
+        )
+        assert text == "".join(tokens)
+        assert len(replay) < len(tokens) // 8  # merged while round trips were in flight
+    finally:
+        await store_a.aclose()
+        await store_b.aclose()
+        await client_a.aclose()
+        await client_b.aclose()

@@ -8,7 +8,7 @@ import hashlib
 import logging
 import re
 from collections.abc import AsyncIterator, Awaitable, Callable
-from typing import Any, Literal
+from typing import Any, Literal, cast
 
 from .errors import ResumableStreamError, validate_stream_id
 from .types import (
@@ -21,6 +21,8 @@ from .types import (
 )
 
 __all__ = [
+    "FrameBatch",
+    "MakeBatches",
     "MakeStream",
     "OnAcquire",
     "OnAppend",
@@ -35,6 +37,11 @@ __all__ = [
 logger = logging.getLogger("assistant_stream_ce.resumable")
 
 MakeStream = Callable[[], AsyncIterator[bytes]]
+#: A producer of lists of chunks (`ResumableStreamContext.start_batches`).
+MakeBatches = Callable[[], AsyncIterator[list[bytes]]]
+#: A batch read by `ResumableStreamContext.read_frames`: the first chunk's entry number (or
+#: every chunk's cursor) and the chunks.
+FrameBatch = tuple["int | list[str]", list[bytes]]
 WaitUntil = Callable[["asyncio.Task[None]"], None]
 OnAcquire = Callable[[str, ResumableStreamRole], None]
 OnAppend = Callable[[str, int], None]
@@ -159,6 +166,24 @@ class _Batcher:
             if self._error is not None:
                 raise self._error
 
+    async def push_many(self, chunks: list[bytes]) -> None:
+        """Like `push` for every chunk of ``chunks`` (a handle that is not a round trip gets
+        them in one call)."""
+        if self._error is not None:
+            raise self._error
+        if not self._handle.batched:
+            await self._handle.append_many(chunks)
+            self._on_written(chunks)
+            return
+        self._pending += chunks
+        task = self._task
+        if task is None:
+            self._task = asyncio.get_running_loop().create_task(self._drain())
+        elif len(self._pending) >= MAX_BACKLOG:
+            await asyncio.wait([task])
+            if self._error is not None:
+                raise self._error
+
     async def _drain(self) -> None:
         try:
             while self._pending:
@@ -198,6 +223,12 @@ class _PushBatcher:
     async def push(self, chunk: bytes) -> None:
         handle = self._handle
         handle.push(chunk)
+        if handle.backlog >= MAX_BACKLOG:
+            await handle.flush()
+
+    async def push_many(self, chunks: list[bytes]) -> None:
+        handle = self._handle
+        handle.push_many(chunks)
         if handle.backlog >= MAX_BACKLOG:
             await handle.flush()
 
@@ -330,14 +361,48 @@ class ResumableStreamContext:
         """
         return await self._start(stream_id, make_stream, owner, on_stop)
 
+    async def start_batches(
+        self,
+        stream_id: str,
+        make_batches: MakeBatches,
+        *,
+        owner: str | None = None,
+        on_stop: Callable[[], Awaitable[None]] | None = None,
+    ) -> ResumableStreamRole:
+        """Like `start` for a producer that yields lists of chunks (an encoder's ready frames):
+        each list is handed to the store at once (one entry per chunk, as with `start`)."""
+        return await self._start(stream_id, make_batches, owner, on_stop, batches=True)
+
+    def read_frames(
+        self,
+        stream_id: str,
+        *,
+        owner: str | None = None,
+        cursor: str = "",
+        idle: float | None = None,
+    ) -> AsyncIterator[FrameBatch]:
+        """Like `read_entry_batches`, each batch as ``(cursors, chunks)``: ``cursors`` is the
+        first chunk's entry number (the others follow it) for this library's stores, or the
+        list of every chunk's cursor for a store without ``read_frames``."""
+        sid = scoped_stream_id(stream_id, owner)
+        read_frames = getattr(self.store, "read_frames", None)
+        if read_frames is None:
+            return self._frames_of_entries(self._read_batches(sid, cursor, idle))
+        # A signal set only once the reader is closed: nothing watches it during a wait, so
+        # the store's generator is handed out as it is (no layer in between).
+        frames: AsyncIterator[FrameBatch] = read_frames(sid, cursor, _Signal(), idle=idle)
+        return frames
+
     # -- internals -------------------------------------------------------------------------
 
     async def _start(
         self,
         stream_id: str,
-        make_stream: MakeStream,
+        make_stream: MakeStream | MakeBatches,
         owner: str | None,
         on_stop: Callable[[], Awaitable[None]] | None,
+        *,
+        batches: bool = False,
     ) -> ResumableStreamRole:
         sid = scoped_stream_id(stream_id, owner)
         store = self.store
@@ -362,7 +427,7 @@ class ResumableStreamContext:
         _call_hook(self._on_acquire, stream_id, role)
         if acquired.producer is not None:
             task = asyncio.get_running_loop().create_task(
-                self._produce(stream_id, acquired.producer, make_stream, on_stop)
+                self._produce(stream_id, acquired.producer, make_stream, on_stop, batches)
             )
             self._tasks.add(task)
             task.add_done_callback(self._tasks.discard)
@@ -374,8 +439,9 @@ class ResumableStreamContext:
         self,
         stream_id: str,
         handle: ProducerHandle,
-        make_stream: MakeStream,
+        make_stream: MakeStream | MakeBatches,
         on_stop: Callable[[], Awaitable[None]] | None,
+        batches: bool = False,
     ) -> None:
         on_append = self._on_append
 
@@ -391,8 +457,25 @@ class ResumableStreamContext:
         )
 
         async def feed() -> None:
-            async for chunk in make_stream():
-                await batcher.push(chunk)
+            if batches:
+                push_many = batcher.push_many
+                # A store that writes in round trips: take the next batch once the one in
+                # flight is answered (it could not be written sooner), so what the run makes
+                # meanwhile is encoded into fewer, larger frames — the same content.
+                acknowledged = getattr(handle, "acknowledged", None)
+                async for frames in cast(MakeBatches, make_stream)():
+                    if frames:
+                        await push_many(frames)
+                    if acknowledged is not None:
+                        answered = acknowledged()
+                        if answered is not None:
+                            await answered
+                if getattr(handle, "finalize_after_pushes", False):
+                    return  # the end follows the last chunks in the same round trip
+            else:
+                push = batcher.push
+                async for chunk in cast(MakeStream, make_stream)():
+                    await push(chunk)
             await batcher.flush()
 
         loop = asyncio.get_running_loop()
@@ -421,6 +504,17 @@ class ResumableStreamContext:
                     await batcher.flush()
                 except Exception as exc:
                     error = exc
+            if error is None and not handle.lease_lost:
+                try:
+                    ended = await handle.finalize("done")
+                except Exception as exc:  # the last chunks could not be written
+                    error = exc
+                else:
+                    if ended:
+                        _call_hook(self._on_finalize, stream_id, "done", None)
+                        return
+                    if not handle.lease_lost:
+                        return  # ended by someone else (a delete, say)
             if handle.lease_lost:
                 batcher.abandon()
                 logger.warning("resumable stream %s: the producer lost its lease", stream_id)
@@ -430,10 +524,7 @@ class ResumableStreamContext:
                     error or ResumableStreamError("lease-lost", "the producer lost its lease"),
                 )
                 return
-            if error is None:
-                if await handle.finalize("done"):
-                    _call_hook(self._on_finalize, stream_id, "done", None)
-                return
+            assert error is not None
             _call_hook(self._on_error, stream_id, error)
             message = str(error) or repr(error)
             try:
@@ -505,6 +596,16 @@ class ResumableStreamContext:
                 yield batch
         finally:
             signal.set()
+            await batches.aclose()  # type: ignore[attr-defined]
+
+    @staticmethod
+    async def _frames_of_entries(
+        batches: AsyncIterator[list[ResumableStreamEntry]],
+    ) -> AsyncIterator[FrameBatch]:
+        try:
+            async for batch in batches:
+                yield [entry.cursor for entry in batch], [entry.chunk for entry in batch]
+        finally:
             await batches.aclose()  # type: ignore[attr-defined]
 
     async def _read_bytes(self, sid: str, cursor: str) -> AsyncIterator[bytes]:

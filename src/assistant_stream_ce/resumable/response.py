@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import copy
 import logging
-from collections.abc import AsyncIterator, Callable, Coroutine, Mapping
+from collections.abc import AsyncGenerator, AsyncIterator, Callable, Coroutine, Mapping
 from typing import Any
 
 from starlette.requests import Request
@@ -31,10 +31,9 @@ from ..serialization.data_stream import DataStreamEncoder
 from ..serialization.sse import with_event_id
 from ..serialization.stream_encoder import StreamEncoder, encode_batches
 from ._wait import parse_cursor
-from .context import PRODUCER_CANCELLED, ResumableStreamContext
+from .context import PRODUCER_CANCELLED, FrameBatch, ResumableStreamContext
 from .errors import ResumableStreamError
 from .stores.redis import PRODUCER_LOST
-from .types import ResumableStreamEntry
 
 __all__ = [
     "RESUMABLE_CURSOR_HEADER",
@@ -102,22 +101,17 @@ async def create_resumable_assistant_stream_response(
     spare = copy.deepcopy(resolved)  # an untouched twin, for an error frame written by readers
     run = create_run(callback)
 
-    async def make_stream() -> AsyncIterator[bytes]:
-        batches = encode_batches(as_chunk_source(run), resolved)
-        try:
-            async for batch in batches:
-                for frame in batch:
-                    if frame:
-                        yield frame  # one entry (and one cursor) per frame, in every protocol
-        finally:
-            await batches.aclose()
+    def make_batches() -> AsyncIterator[list[bytes]]:
+        # One entry (and one cursor) per frame, in every protocol; each ready batch of frames
+        # goes to the store at once.
+        return _frames_only(encode_batches(as_chunk_source(run), resolved))
 
-    role = await context.start(stream_id, make_stream, owner=owner, on_stop=run.aclose)
+    role = await context.start_batches(stream_id, make_batches, owner=owner, on_stop=run.aclose)
     if role != "producer":
         await run.aclose()
-    entries = context.read_entry_batches(stream_id, owner=owner, idle=interval)
+    frames = context.read_frames(stream_id, owner=owner, idle=interval)
     return StreamingResponse(
-        _body(entries, spare, event_ids, interval),
+        _body(frames, spare, event_ids, interval),
         media_type=resolved.media_type,
         headers=_merge_headers(resolved, headers, stream_id),
     )
@@ -162,9 +156,9 @@ async def create_resume_assistant_stream_response(
         parse_cursor(start)
     except ResumableStreamError:
         return JSONResponse({"error": "invalid cursor"}, status_code=400)
-    entries = context.read_entry_batches(stream_id, owner=owner, cursor=start, idle=interval)
+    frames = context.read_frames(stream_id, owner=owner, cursor=start, idle=interval)
     return StreamingResponse(
-        _body(entries, copy.deepcopy(resolved), event_ids, interval),
+        _body(frames, copy.deepcopy(resolved), event_ids, interval),
         media_type=resolved.media_type,
         headers=_merge_headers(resolved, headers, stream_id),
     )
@@ -182,8 +176,27 @@ def _check_event_ids(encoder: StreamEncoder, event_ids: bool) -> None:
         )
 
 
+async def _frames_only(batches: AsyncGenerator[list[bytes], None]) -> AsyncIterator[list[bytes]]:
+    """The encoder's batches without empty frames (an empty frame would be an empty entry)."""
+    try:
+        async for batch in batches:
+            if all(batch):
+                yield batch
+            else:
+                yield [frame for frame in batch if frame]
+    finally:
+        await batches.aclose()
+
+
+def _with_ids(cursors: int | list[str], chunks: list[bytes]) -> bytes:
+    """The frames with an SSE ``id:`` line (their cursor) in front of each."""
+    if isinstance(cursors, int):
+        return b"".join([b"id: %d\n%s" % pair for pair in enumerate(chunks, cursors)])
+    return b"".join([with_event_id(chunk, c) for c, chunk in zip(cursors, chunks, strict=True)])
+
+
 async def _body(
-    batches: AsyncIterator[list[ResumableStreamEntry]],
+    batches: AsyncIterator[FrameBatch],
     spare: StreamEncoder,
     event_ids: bool,
     heartbeat: float | None,
@@ -194,16 +207,16 @@ async def _body(
     end of stream, never with a cut connection."""
     keepalive = getattr(spare, "keepalive", b"") if heartbeat is not None else b""
     try:
-        async for batch in batches:
-            if not batch:
+        async for cursors, chunks in batches:
+            if not chunks:
                 if keepalive:
                     yield keepalive
             elif event_ids:
-                yield b"".join([with_event_id(entry.chunk, entry.cursor) for entry in batch])
-            elif len(batch) == 1:
-                yield batch[0].chunk
+                yield _with_ids(cursors, chunks)
+            elif len(chunks) == 1:
+                yield chunks[0]
             else:
-                yield b"".join([entry.chunk for entry in batch])
+                yield b"".join(chunks)
     except ResumableStreamError as exc:
         message = str(exc) if str(exc) in _SAFE_MESSAGES else "The stream failed"
         if exc.code == "trimmed":

@@ -21,7 +21,16 @@ __all__ = ["InMemoryResumableStreamStore", "create_in_memory_resumable_stream_st
 
 
 class _Stream:
-    __slots__ = ("chunks", "error", "expires_at", "final", "producer", "ttl_ms", "waiters")
+    __slots__ = (
+        "chunks",
+        "error",
+        "expires_at",
+        "final",
+        "producer",
+        "timer",
+        "ttl_ms",
+        "waiters",
+    )
 
     def __init__(self, expires_at: float, ttl_ms: int) -> None:
         self.chunks: list[bytes] = []  # entry with cursor n is chunks[n - 1]
@@ -31,11 +40,21 @@ class _Stream:
         self.ttl_ms = ttl_ms
         self.waiters: list[asyncio.Future[None]] = []
         self.producer: _MemoryProducer | None = None
+        # Wakes the waiting readers when the stream may have expired: one timer per stream
+        # (armed by a waiting reader), not one per wait.
+        self.timer: asyncio.TimerHandle | None = None
 
     def notify(self) -> None:
         waiters, self.waiters = self.waiters, []
         for future in waiters:
             wake(future)
+        if self.final is not None and self.timer is not None:
+            self.timer.cancel()
+            self.timer = None
+
+    def expiry_due(self) -> None:
+        self.timer = None
+        self.notify()
 
 
 class _MemoryProducer:
@@ -51,7 +70,21 @@ class _MemoryProducer:
         self.lease_lost = False
 
     async def append_many(self, chunks: list[bytes]) -> None:
-        self._store._append(self._stream_id, chunks, self._state)
+        store = self._store
+        state = self._state
+        if (
+            store._max_chunk_bytes is None
+            and store._max_entries is None
+            and state.final is None
+            and store._streams.get(self._stream_id) is state
+            and state.expires_at > (now := store._now())
+            and all(type(chunk) is bytes for chunk in chunks)
+        ):  # the usual case, without the general checks
+            state.chunks += chunks
+            state.expires_at = now + state.ttl_ms
+            state.notify()
+            return
+        store._append(self._stream_id, chunks, state)
 
     async def finalize(self, status: Literal["done", "error"], error: str | None = None) -> bool:
         return self._store._finalize(self._stream_id, status, error, self._state)
@@ -182,7 +215,7 @@ class InMemoryResumableStreamStore:
                 raise ResumableStreamError("limit", f"Chunk exceeds maxChunkBytes: {len(chunk)}")
         if self._max_entries is not None and len(state.chunks) + len(chunks) > self._max_entries:
             raise ResumableStreamError("limit", f"Stream exceeded maxEntriesPerStream: {stream_id}")
-        state.chunks.extend(bytes(chunk) for chunk in chunks)
+        state.chunks.extend([chunk if type(chunk) is bytes else bytes(chunk) for chunk in chunks])
         state.expires_at = self._now() + state.ttl_ms
         state.notify()
 
@@ -234,6 +267,20 @@ class InMemoryResumableStreamStore:
     ) -> AsyncGenerator[list[ResumableStreamEntry], None]:
         """Like `read`, a list of the entries available at once at a time; an empty list after
         every ``idle`` seconds without entries (``None``: never empty)."""
+        frames = self.read_frames(stream_id, cursor, signal, idle=idle)
+        try:
+            async for first, chunks in frames:
+                yield [
+                    ResumableStreamEntry(str(number), chunk)
+                    for number, chunk in enumerate(chunks, first)
+                ]
+        finally:
+            await frames.aclose()
+
+    async def read_frames(
+        self, stream_id: str, cursor: str, signal: CancellationSignal, *, idle: float | None = None
+    ) -> AsyncGenerator[tuple[int, list[bytes]], None]:
+        """Like `read_batches`, each batch as the first entry's number and the chunks."""
         state = self._get(stream_id)
         if state is None:
             raise ResumableStreamError("missing", f"Stream not found: {stream_id}")
@@ -241,6 +288,8 @@ class InMemoryResumableStreamStore:
         if position > len(state.chunks):
             raise ResumableStreamError("invalid-id", f"Cursor {cursor} is ahead of the stream")
         watch = SignalWatch(signal)
+        # A signal that is only set once its reader is closed needs no watching during a wait.
+        quiet = bool(getattr(signal, "set_only_after_close", False))
         ticker = IdleTicker(idle)
         loop = asyncio.get_running_loop()
         try:
@@ -249,12 +298,10 @@ class InMemoryResumableStreamStore:
                 if position < len(chunks):
                     if signal.is_set():
                         return
-                    batch = [
-                        ResumableStreamEntry(str(number), chunk)
-                        for number, chunk in enumerate(chunks[position:], position + 1)
-                    ]
+                    first = position + 1
+                    batch = chunks[position:]
                     position += len(batch)
-                    yield batch
+                    yield first, batch
                     ticker.active()
                     continue
                 if signal.is_set():
@@ -265,21 +312,23 @@ class InMemoryResumableStreamStore:
                     return
                 future: asyncio.Future[None] = loop.create_future()
                 state.waiters.append(future)
-                watch.arm(future)
+                if not quiet:
+                    watch.arm(future)
                 ticker.arm(future)
-                remaining_s = (state.expires_at - self._now()) / 1000
-                timer = loop.call_later(max(remaining_s, 0), wake, future)
-                try:
-                    await future
-                finally:
-                    timer.cancel()
+                if state.timer is None:
+                    remaining_s = (state.expires_at - self._now()) / 1000
+                    state.timer = loop.call_later(max(remaining_s, 0), state.expiry_due)
+                await future
                 if state.final is None and self._get(stream_id) is not state:
                     state.final, state.error = "error", "Stream expired"
                 if ticker.due():
-                    yield []
+                    yield position + 1, []
         finally:
             ticker.close()
             await watch.close()
+            if state.timer is not None and not state.waiters:
+                state.timer.cancel()
+                state.timer = None
 
     async def status(self, stream_id: str) -> ResumableStreamStatus:
         """``streaming``, ``done``, ``error`` or ``missing``."""

@@ -27,7 +27,7 @@ import math
 import secrets
 import threading
 import time
-from collections.abc import AsyncGenerator, AsyncIterator, Callable
+from collections.abc import AsyncGenerator, AsyncIterator, Awaitable, Callable
 from typing import Any, Literal, Protocol
 
 from .._wait import IdleTicker, SignalWatch, parse_cursor, wake
@@ -45,6 +45,7 @@ __all__ = [
     "DEFAULT_KEY_PREFIX",
     "DEFAULT_LEASE_MS",
     "DEFAULT_POLL_INTERVAL_MS",
+    "DEFAULT_WRITE_INTERVAL",
     "FIELD_CHUNK",
     "FIELD_ERROR",
     "FIELD_FIN",
@@ -63,6 +64,9 @@ DEFAULT_KEY_PREFIX = "assistant-stream-ce:resumable"
 DEFAULT_BLOCK_MS = 1000
 #: How long a producer's lease lasts without renewal (renewed every third of it).
 DEFAULT_LEASE_MS = 2000
+#: Shortest time between two round trips of appends while chunks keep coming (seconds): what
+#: arrives meanwhile goes in the next one (a chunk after a quiet interval goes at once).
+DEFAULT_WRITE_INTERVAL = 0.002
 #: Kept from 0.0.36 (whose readers polled): accepted by the constructors, unused.
 DEFAULT_POLL_INTERVAL_MS = 100
 #: Field names of stream entries: a chunk, or the end (``fin`` = done|error, ``error``).
@@ -164,8 +168,9 @@ return results
 #: Arguments past which a round trip's appends are split into another script call.
 APPEND_CALL_ARGS = 8192
 
-# Ends a stream: ARGV = status, error, token ('' = any), only_if_lease_expired ('1'/'0').
-# Returns the end's entry number, or 0 (already ended), -1 (missing), -3 (not the lease holder).
+# Ends a stream: ARGV = status, error, token ('' = any), only_if_lease_expired ('1'/'0'), the
+# number of the last entry expected before the end ('' = any). Returns the end's entry number,
+# or 0 (already ended), -1 (missing), -3 (not the lease holder), -4 (entries are missing).
 _FINALIZE = """
 local status = redis.call('HGET', KEYS[1], 'status')
 if not status then return -1 end
@@ -176,6 +181,9 @@ if ARGV[4] == '1' then
   end
 elseif ARGV[3] ~= '' and redis.call('GET', KEYS[3]) ~= ARGV[3] then
   return -3
+end
+if ARGV[5] and ARGV[5] ~= '' and redis.call('HGET', KEYS[1], 'seq') ~= ARGV[5] then
+  return -4
 end
 local seq = redis.call('HINCRBY', KEYS[1], 'seq', 1)
 if ARGV[1] == 'error' then
@@ -190,6 +198,15 @@ local ttl = redis.call('HGET', KEYS[1], 'ttl')
 redis.call('PEXPIRE', KEYS[1], ttl)
 redis.call('PEXPIRE', KEYS[2], ttl)
 return seq
+"""
+
+# A stream's status, whether it was leased and whether its lease is still held ({} = missing).
+_STATUS = """
+local meta = redis.call('HMGET', KEYS[1], 'status', 'leased')
+if not meta[1] then return {} end
+local lease = 0
+if meta[1] == 'streaming' then lease = redis.call('EXISTS', KEYS[2]) end
+return {meta[1], meta[2] or '', lease}
 """
 
 _RENEW = """
@@ -250,6 +267,10 @@ class _Keys:
         return [self.meta, self.data, self.lease, self.stop]
 
 
+#: A script call waiting for a round trip: script, its SHA1, keys, arguments, the caller's future.
+_Call = tuple[str, str, list[Any], list[Any], "asyncio.Future[Any]"]
+
+
 class _AppendQueue:
     """Appends of every producer of a store, sent together: a producer's chunks wait in its
     ``unsent`` list; while a round trip is in flight the chunks of every producer pile up,
@@ -260,15 +281,37 @@ class _AppendQueue:
         self._store = store
         self._ready: dict[_RedisProducer, None] = {}  # producers with unsent chunks, in order
         self._task: asyncio.Task[None] | None = None
+        # Other script calls (acquire, finalize) waiting for the next round trip.
+        self._calls: list[_Call] = []
+        self._started = -math.inf  # when the last round trip of appends started (loop time)
 
     def ready(self, producer: _RedisProducer) -> None:
         self._ready[producer] = None
         if self._task is None:
             self._task = asyncio.get_running_loop().create_task(self._flush())
 
+    def call(self, script: str, sha: str, keys: list[Any], args: list[Any]) -> Awaitable[Any]:
+        """Run ``script`` in the next round trip (with the appends and the other calls of every
+        stream of the store, instead of a command and a connection of its own)."""
+        loop = asyncio.get_running_loop()
+        future: asyncio.Future[Any] = loop.create_future()
+        self._calls.append((script, sha, keys, args, future))
+        if self._task is None:
+            self._task = loop.create_task(self._flush())
+        return future
+
     async def _flush(self) -> None:
+        loop = asyncio.get_running_loop()
+        interval = self._store.write_interval
         try:
-            while self._ready:
+            while self._ready or self._calls:
+                if interval and not self._calls:
+                    # Write coalescing: round trips of appends at most one per interval while
+                    # chunks keep coming (what arrives meanwhile joins the next one). After a
+                    # quiet interval a chunk goes at once; other calls are never held back.
+                    wait = self._started + interval - loop.time()
+                    if wait > 0:
+                        await asyncio.sleep(wait)
                 producers = list(self._ready)
                 self._ready.clear()
                 batch: list[tuple[_RedisProducer, list[bytes]]] = []
@@ -279,49 +322,81 @@ class _AppendQueue:
                         continue
                     producer.in_flight = True
                     batch.append((producer, chunks))
-                if not batch:
+                calls, self._calls = self._calls, []
+                if not batch and not calls:
                     continue
+                if batch:
+                    self._started = loop.time()
                 try:
-                    results = await self._send(batch)
-                except Exception as exc:
+                    results, replies = await self._send(batch, calls)
+                except BaseException as exc:
                     results = [exc] * len(batch)
-                for (producer, chunks), result in zip(batch, results, strict=True):
-                    producer.in_flight = False
-                    producer._settle(chunks, result)
-                    if producer.unsent and producer.error is None:
-                        self._ready[producer] = None
+                    replies = [exc] * len(calls)
+                    if not isinstance(exc, Exception):  # cancelled: settle, then go
+                        self._settle(batch, results, calls, replies)
+                        raise
+                self._settle(batch, results, calls, replies)
         finally:
             self._task = None
 
-    async def _send(self, batch: list[tuple[_RedisProducer, list[bytes]]]) -> list[Any]:
-        """One script call for many producers' appends (a few, for very large batches): one
-        command to pack and one script run per round trip, however many streams."""
+    def _settle(
+        self,
+        batch: list[tuple[_RedisProducer, list[bytes]]],
+        results: list[Any],
+        calls: list[_Call],
+        replies: list[Any],
+    ) -> None:
+        for (producer, chunks), result in zip(batch, results, strict=True):
+            producer.in_flight = False
+            producer._settle(chunks, result)
+            if producer.unsent and producer.error is None:
+                self._ready[producer] = None
+        for call, reply in zip(calls, replies, strict=True):
+            future = call[4]
+            if future.done():  # its caller went away
+                continue
+            if isinstance(reply, Exception):
+                future.set_exception(reply)
+            elif isinstance(reply, BaseException):  # the round trip was cancelled
+                future.cancel()
+            else:
+                future.set_result(reply)
+
+    async def _send(
+        self, batch: list[tuple[_RedisProducer, list[bytes]]], calls: list[_Call]
+    ) -> tuple[list[Any], list[Any]]:
+        """One round trip: one script call for many producers' appends (a few, for very large
+        batches) and the other calls waiting. Returns each producer's result and each call's
+        reply."""
         store = self._store
         maxlen = store.maxlen or 0
-        calls: list[tuple[list[Any], list[Any]]] = []
+        scripts: list[tuple[str, str, list[Any], list[Any]]] = []
         sizes: list[int] = []
         keys: list[Any] = []
         args: list[Any] = [maxlen]
+        sha = store._append_many_sha
         for producer, chunks in batch:
             names = producer.keys
             keys += (names.meta, names.data, names.lease)
             args += (producer.token, len(chunks))
             args += chunks
             if len(args) >= APPEND_CALL_ARGS:
-                calls.append((keys, args))
+                scripts.append((_APPEND_MANY, sha, keys, args))
                 sizes.append(len(keys) // 3)
                 keys, args = [], [maxlen]
         if keys:
-            calls.append((keys, args))
+            scripts.append((_APPEND_MANY, sha, keys, args))
             sizes.append(len(keys) // 3)
-        replies = await _evalsha_batch(store._client, _APPEND_MANY, store._append_many_sha, calls)
+        appends = len(scripts)
+        scripts += [(c[0], c[1], c[2], c[3]) for c in calls]
+        replies = await _run_scripts(store._client, scripts)
         results: list[Any] = []
-        for reply, size in zip(replies, sizes, strict=True):
+        for reply, size in zip(replies[:appends], sizes, strict=True):
             if isinstance(reply, Exception):
                 results += [reply] * size
             else:
                 results += reply
-        return results
+        return results, replies[appends:]
 
 
 class _Follower:
@@ -470,14 +545,22 @@ class _Tail:
 async def _evalsha_batch(
     client: Any, script: str, sha: str, calls: list[tuple[list[Any], list[Any]]]
 ) -> list[Any]:
-    """Run one script many times in one pipelined round trip; replies (errors included) in
-    order. Calls refused with NOSCRIPT (the server lost its scripts) are run again once."""
+    """Run one script many times in one pipelined round trip (see `_run_scripts`)."""
+    return await _run_scripts(client, [(script, sha, keys, args) for keys, args in calls])
+
+
+async def _run_scripts(
+    client: Any, calls: list[tuple[str, str, list[Any], list[Any]]]
+) -> list[Any]:
+    """Run scripts (source, SHA1, keys, arguments) in one pipelined round trip; replies (errors
+    included) in order. Calls refused with NOSCRIPT (the server lost its scripts) are run again
+    once, after loading their scripts."""
     results: list[Any] = [None] * len(calls)
     todo = list(range(len(calls)))
     for attempt in range(2):
         pipe = client.pipeline(transaction=False)
         for index in todo:
-            keys, args = calls[index]
+            _, sha, keys, args = calls[index]
             pipe.evalsha(sha, len(keys), *keys, *args)
         replies = await pipe.execute(raise_on_error=False)
         missing = []
@@ -487,7 +570,8 @@ async def _evalsha_batch(
                 missing.append(index)
         if not missing or attempt:
             break
-        await client.script_load(script)
+        for script in dict.fromkeys(calls[index][0] for index in missing):
+            await client.script_load(script)
         todo = missing  # only these did not run
     return results
 
@@ -523,18 +607,19 @@ class _RedisProducer:
         self.lease_lost = False
         self.finishing = False
         self.written = 0  # the number of the last entry Redis acknowledged
-        self.recent: list[ResumableStreamEntry] = []
+        self.recent: list[bytes] = []  # the chunks of the entries from recent_first on
         self.recent_first = 1
         # The end this producer wrote: (entry number, error message or None for done).
         self.end: tuple[int, str | None] | None = None
         self.detached = False  # local readers must read from Redis (the end is not known here)
         self.unsent: list[bytes] = []  # pushed, not sent yet
+        self.pushed = 0  # chunks pushed in all (the entries 1..pushed once all are written)
         self.in_flight = False
         self.error: BaseException | None = None  # the write error that stopped this producer
         self.on_written: Callable[[list[bytes]], None] | None = None
         self._flushes: list[asyncio.Future[None]] = []
+        self._acks: list[asyncio.Future[None]] = []
         self._waiters: list[asyncio.Future[None]] = []
-        self._stop_check: asyncio.Task[None] | None = None
 
     def covers(self, position: int) -> bool:
         """Whether local readers at ``position`` may follow this producer."""
@@ -550,9 +635,7 @@ class _RedisProducer:
             self.recent = []
             self.recent_first = first
         recent = self.recent
-        recent.extend(
-            [ResumableStreamEntry(str(number), chunk) for number, chunk in enumerate(chunks, first)]
-        )
+        recent += chunks
         self.written = last
         if len(recent) > 2 * RECENT_ENTRIES:
             drop = len(recent) - RECENT_ENTRIES
@@ -565,8 +648,9 @@ class _RedisProducer:
         for future in waiters:
             wake(future)
 
-    def after(self, position: int) -> list[ResumableStreamEntry] | None:
-        """The entries after ``position`` this producer holds (None: read them from Redis)."""
+    def after(self, position: int) -> list[bytes] | None:
+        """The chunks of the entries after ``position`` this producer holds (None: read them
+        from Redis)."""
         start = position + 1 - self.recent_first
         if start < 0 or self.detached or self.lease_lost:
             return None
@@ -586,16 +670,8 @@ class _RedisProducer:
         except BaseException:
             store._producers.pop(self.stream_id, None)
             raise
-        # A stop requested before this producer was registered (so the listener missed it):
-        # checked off the run's way; the lease renewals would also see it.
-        self._stop_check = asyncio.get_running_loop().create_task(self._check_stop())
-
-    async def _check_stop(self) -> None:
-        try:
-            if await self._store._client.exists(self.keys.stop):
-                self.stop_requested.set()
-        except Exception as exc:
-            logger.debug("checking for an early stop request failed: %s", exc)
+        # A stop requested before this producer was registered reaches it through the store's
+        # ``_early_stops`` (see `acquire_producer`); the lease renewals would also see it.
 
     def lost(self) -> None:
         self.lease_lost = True
@@ -610,8 +686,32 @@ class _RedisProducer:
         if store.max_chunk_bytes is not None or not isinstance(chunk, bytes):
             store._check_chunks([chunk])
         self.unsent.append(chunk)
+        self.pushed += 1
         if not self.in_flight and len(self.unsent) == 1:
             store._appends.ready(self)
+
+    def push_many(self, chunks: list[bytes]) -> None:
+        """`push` for every chunk of ``chunks``."""
+        if self.error is not None:
+            raise self.error
+        store = self._store
+        if store.max_chunk_bytes is not None or not all(type(c) is bytes for c in chunks):
+            store._check_chunks(chunks)
+        was_empty = not self.unsent
+        self.unsent += chunks
+        self.pushed += len(chunks)
+        if was_empty and not self.in_flight:
+            store._appends.ready(self)
+
+    def acknowledged(self) -> asyncio.Future[None] | None:
+        """A future resolved when this producer's next round trip is answered (None if it has
+        nothing queued or in flight). The producer waits for it before encoding more: what
+        the run makes meanwhile is merged into fewer, larger entries (write coalescing)."""
+        if not (self.in_flight or self.unsent):
+            return None
+        future: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+        self._acks.append(future)
+        return future
 
     @property
     def backlog(self) -> int:
@@ -653,6 +753,9 @@ class _RedisProducer:
             flushes, self._flushes = self._flushes, []
             for future in flushes:
                 wake(future)
+        acks, self._acks = self._acks, []
+        for future in acks:
+            wake(future)
 
     async def append_many(self, chunks: list[bytes]) -> None:
         self._store._check_chunks(chunks)
@@ -660,10 +763,26 @@ class _RedisProducer:
             self.push(chunk)
         await self.flush()
 
+    #: The end may be requested before the chunks pushed are written: it goes in the store's
+    #: next round trip, after them, and "done" is written only if every one of them was.
+    finalize_after_pushes = True
+
     async def finalize(self, status: Literal["done", "error"], error: str | None = None) -> bool:
         self.finishing = True  # the keeper stops renewing; the end removes the lease
         try:
-            result = await self._store._finalize_stream(self.stream_id, status, error, self.token)
+            if status == "done":
+                # Only after all this producer's entries (the round trips go in order, and in
+                # one the appends run before the other calls); else wait for the write error.
+                result = await self._store._finalize_stream(
+                    self.stream_id, status, error, self.token, expected_last=self.pushed
+                )
+                if result == -4:
+                    await self.flush()  # raises the error that lost them
+                    raise ResumableStreamError("failed", "entries of the stream were not written")
+            else:
+                result = await self._store._finalize_stream(
+                    self.stream_id, status, error, self.token
+                )
         except BaseException:
             self.detached = True
             self._wake()
@@ -682,8 +801,6 @@ class _RedisProducer:
         if self.end is None:
             self.detached = True
         self._wake()
-        if self._stop_check is not None and not self._stop_check.done():
-            self._stop_check.cancel()
         store = self._store
         if store._producers.get(self.stream_id) is self:
             del store._producers[self.stream_id]
@@ -696,8 +813,11 @@ class RedisResumableStreamStore:
     decimal sequence numbers. ``block_ms`` is the longest ``XREAD BLOCK`` (capped below half the
     client's socket timeout); ``lease_ms`` is how long a producer may go without renewing its
     lease before readers end its stream with an error; ``maxlen`` trims each stream to its last
-    ``maxlen`` entries (a read from before them fails with ``trimmed``). ``poll_interval_ms``
-    is accepted for compatibility and unused: readers block, they do not poll.
+    ``maxlen`` entries (a read from before them fails with ``trimmed``). ``write_interval``
+    (seconds, 0 = off): while chunks keep coming, round trips of appends start at most once
+    per interval and what arrives meanwhile joins the next one; a chunk after a quiet
+    interval goes at once. ``poll_interval_ms`` is accepted for compatibility and unused:
+    readers block, they do not poll.
     """
 
     def __init__(
@@ -711,6 +831,7 @@ class RedisResumableStreamStore:
         block_ms: int = DEFAULT_BLOCK_MS,
         lease_ms: int = DEFAULT_LEASE_MS,
         maxlen: int | None = None,
+        write_interval: float = DEFAULT_WRITE_INTERVAL,
     ) -> None:
         if hasattr(client, "set_nx") and not hasattr(client, "register_script"):
             raise TypeError(
@@ -730,6 +851,14 @@ class RedisResumableStreamStore:
                 raise ValueError(f"{name} must be a positive integer, got {value!r}")
         if not isinstance(key_prefix, str) or not key_prefix:
             raise ValueError("key_prefix must be a non-empty string")
+        if (
+            isinstance(write_interval, bool)
+            or not isinstance(write_interval, (int, float))
+            or not 0 <= write_interval <= 1
+        ):
+            raise ValueError(
+                f"write_interval must be between 0 and 1 second, got {write_interval!r}"
+            )
         kwargs = getattr(getattr(client, "connection_pool", None), "connection_kwargs", None)
         if isinstance(kwargs, dict):
             if kwargs.get("decode_responses"):
@@ -747,12 +876,14 @@ class RedisResumableStreamStore:
         self.block_ms = block_ms
         self.lease_ms = lease_ms
         self.maxlen = maxlen
+        self.write_interval = float(write_interval)
         self.poll_interval_ms = poll_interval_ms
         self.stop_channel = f"{key_prefix}:stop"
-        self._acquire = client.register_script(_ACQUIRE)
+        self._acquire_sha = hashlib.sha1(_ACQUIRE.encode()).hexdigest()
         self._append = client.register_script(_APPEND)
         self._append_many_sha = hashlib.sha1(_APPEND_MANY.encode()).hexdigest()
-        self._finalize = client.register_script(_FINALIZE)
+        self._finalize_sha = hashlib.sha1(_FINALIZE.encode()).hexdigest()
+        self._status_sha = hashlib.sha1(_STATUS.encode()).hexdigest()
         self._stop = client.register_script(_STOP)
         self._producers: dict[str, _RedisProducer] = {}
         self._listener: asyncio.Task[None] | None = None
@@ -762,6 +893,10 @@ class RedisResumableStreamStore:
         self._lease_thread: _LeaseThread | None = None
         self._appends = _AppendQueue(self)
         self._tail = _Tail(self)
+        # Stream ids being acquired by this store (how many acquisitions of each), and those of
+        # them a stop was requested for meanwhile.
+        self._starting: dict[str, int] = {}
+        self._early_stops: set[str] = set()
 
     # -- helpers ---------------------------------------------------------------------------
 
@@ -796,17 +931,20 @@ class RedisResumableStreamStore:
         error: str | None,
         token: str,
         only_if_lease_expired: bool = False,
+        expected_last: int | None = None,
     ) -> int:
         if status not in ("done", "error"):
             raise ValueError(f"status must be 'done' or 'error', got {status!r}")
         message = (error if error is not None else "Stream errored") if status == "error" else ""
         keys = self._keys(stream_id)
-        return int(
-            await self._finalize(
-                keys=keys.all,
-                args=[status, message, token, "1" if only_if_lease_expired else "0"],
-            )
-        )
+        args = [
+            status,
+            message,
+            token,
+            "1" if only_if_lease_expired else "0",
+            "" if expected_last is None else str(expected_last),
+        ]
+        return int(await self._appends.call(_FINALIZE, self._finalize_sha, keys.all, args))
 
     async def _check_producer(self, stream_id: str) -> ResumableStreamStatus:
         """The stream's status, after ending it with an error if its producer's lease expired."""
@@ -818,13 +956,15 @@ class RedisResumableStreamStore:
         return status
 
     async def _meta_and_lease(self, keys: _Keys) -> tuple[ResumableStreamStatus, str, bool]:
-        status, leased = await self._client.hmget(keys.meta, ["status", "leased"])
-        if status is None:
+        reply = await self._appends.call(
+            _STATUS, self._status_sha, [keys.meta, keys.lease], []
+        )  # one script in the store's shared round trip
+        if not reply:
             return "missing", "", False
+        status, leased, lease = reply
         text = _text(status)
         state: ResumableStreamStatus = text if text in ("streaming", "done", "error") else "missing"  # type: ignore[assignment]
-        lease = bool(await self._client.exists(keys.lease)) if text == "streaming" else False
-        return state, _text(leased) if leased is not None else "", lease
+        return state, _text(leased), bool(int(lease))
 
     async def _ensure_background(self) -> None:
         """Start the stop-request listener and the lease keeper (once per store and loop)."""
@@ -883,9 +1023,12 @@ class RedisResumableStreamStore:
                 continue
             if message is None or message.get("type") not in ("message", b"message"):
                 continue
-            producer = self._producers.get(_text(message.get("data", b"")))
+            stream_id = _text(message.get("data", b""))
+            producer = self._producers.get(stream_id)
             if producer is not None:
                 producer.stop_requested.set()
+            if stream_id in self._starting:
+                self._early_stops.add(stream_id)
 
     # -- the 0.0.36 store interface -----------------------------------------------------------
 
@@ -901,25 +1044,43 @@ class RedisResumableStreamStore:
     async def acquire_producer(self, stream_id: str, *, ttl_ms: int | None = None) -> Acquisition:
         """Like `acquire` with a leased producer handle; ``finished`` for an ended stream."""
         token = secrets.token_hex(16)
-        role = await self._acquire_role(stream_id, ttl_ms, token)
-        if role == "streaming":
-            return Acquisition("consumer")
-        if role in ("done", "error"):
-            return Acquisition("finished")
-        producer = _RedisProducer(self, stream_id, token)
+        # Listen for stop requests before the stream exists: a stop requested between the
+        # acquisition and the producer's registration is kept for it in ``_early_stops``.
+        await self._ensure_background()
+        starting = self._starting
+        starting[stream_id] = starting.get(stream_id, 0) + 1
         try:
-            await producer.start()
-        except BaseException:
-            await self._finalize_stream(stream_id, "error", "The producer failed to start", token)
-            raise
-        return Acquisition("producer", producer)
+            role = await self._acquire_role(stream_id, ttl_ms, token)
+            if role == "streaming":
+                return Acquisition("consumer")
+            if role in ("done", "error"):
+                return Acquisition("finished")
+            producer = _RedisProducer(self, stream_id, token)
+            try:
+                await producer.start()
+            except BaseException:
+                await self._finalize_stream(
+                    stream_id, "error", "The producer failed to start", token
+                )
+                raise
+            if stream_id in self._early_stops:
+                producer.stop_requested.set()
+            return Acquisition("producer", producer)
+        finally:
+            left = starting.pop(stream_id) - 1
+            if left:
+                starting[stream_id] = left
+            else:
+                self._early_stops.discard(stream_id)
 
     async def _acquire_role(self, stream_id: str, ttl_ms: int | None, token: str) -> str:
         keys = self._keys(stream_id)
         ttl = self.default_ttl_ms if ttl_ms is None else ttl_ms
         if isinstance(ttl, bool) or not isinstance(ttl, int) or ttl <= 0:
             raise ValueError(f"ttl_ms must be a positive integer, got {ttl!r}")
-        role = await self._acquire(keys=keys.all, args=[ttl, self.lease_ms, token])
+        role = await self._appends.call(
+            _ACQUIRE, self._acquire_sha, keys.all, [ttl, self.lease_ms, token]
+        )
         return _text(role)
 
     async def append(self, stream_id: str, chunk: bytes) -> None:
@@ -970,6 +1131,20 @@ class RedisResumableStreamStore:
         While the stream's producer runs in this process (on this store), its entries come
         from it as soon as Redis acknowledged them; otherwise from ``XREAD BLOCK``.
         """
+        frames = self.read_frames(stream_id, cursor, signal, idle=idle)
+        try:
+            async for first, chunks in frames:
+                yield [
+                    ResumableStreamEntry(str(number), chunk)
+                    for number, chunk in enumerate(chunks, first)
+                ]
+        finally:
+            await frames.aclose()
+
+    async def read_frames(
+        self, stream_id: str, cursor: str, signal: CancellationSignal, *, idle: float | None = None
+    ) -> AsyncGenerator[tuple[int, list[bytes]], None]:
+        """Like `read_batches`, each batch as the first entry's number and the chunks."""
         keys = self._keys(stream_id)
         position = parse_cursor(cursor)
         held = self._producers.get(stream_id)
@@ -1004,8 +1179,9 @@ class RedisResumableStreamStore:
                         self._tail.unfollow(follower)
                         follower = None
                     if local:
+                        first = position + 1
                         position += len(local)
-                        yield local
+                        yield first, local
                         ticker.active()
                         continue
                     if producer.end is not None:
@@ -1025,7 +1201,7 @@ class RedisResumableStreamStore:
                         ticker.arm(future)
                         await future
                         if ticker.due():
-                            yield []
+                            yield position + 1, []
                         continue
                 if follower is None:
                     # Catch up directly; once there is nothing more, follow through the tail.
@@ -1042,7 +1218,7 @@ class RedisResumableStreamStore:
                         ticker.arm(future)
                         await future
                         if ticker.due():
-                            yield []
+                            yield position + 1, []
                         continue
                     if follower.error is not None:
                         raise follower.error
@@ -1057,7 +1233,8 @@ class RedisResumableStreamStore:
                                 raise ResumableStreamError("failed", "Stream errored")
                             return
                         continue
-                batch: list[ResumableStreamEntry] = []
+                first = position + 1
+                batch: list[bytes] = []
                 end: dict[bytes, bytes] | None = None
                 gap = False
                 for entry_id, fields in entries:
@@ -1071,11 +1248,11 @@ class RedisResumableStreamStore:
                     if _FIN in fields:
                         end = fields
                         break
-                    batch.append(ResumableStreamEntry(str(number), bytes(fields.get(_CHUNK, b""))))
+                    batch.append(fields.get(_CHUNK, b""))
                 if batch:
                     if signal.is_set():
                         return
-                    yield batch
+                    yield first, batch
                     ticker.active()
                 if gap:
                     if follower is None:
@@ -1305,6 +1482,7 @@ def create_redis_resumable_stream_store(
     block_ms: int = DEFAULT_BLOCK_MS,
     lease_ms: int = DEFAULT_LEASE_MS,
     maxlen: int | None = None,
+    write_interval: float = DEFAULT_WRITE_INTERVAL,
 ) -> RedisResumableStreamStore:
     """A store backed by a ``redis.asyncio.Redis`` client (``pip install
     assistant-stream-ce[redis]``); see `RedisResumableStreamStore` for the options."""
@@ -1324,4 +1502,5 @@ def create_redis_resumable_stream_store(
         block_ms=block_ms,
         lease_ms=lease_ms,
         maxlen=maxlen,
+        write_interval=write_interval,
     )
