@@ -40,10 +40,13 @@ def free_port() -> int:
         return int(probe.getsockname()[1])
 
 
-def start_server(port: int, env: dict[str, str] | None = None) -> subprocess.Popen[bytes]:
-    """Start `_load_server.py` on 127.0.0.1:``port`` and wait until it answers."""
+def start_server(
+    port: int, env: dict[str, str] | None = None, http: str = "h11"
+) -> subprocess.Popen[bytes]:
+    """Start `_load_server.py` on 127.0.0.1:``port`` (uvicorn's ``http`` implementation:
+    h11 or httptools) and wait until it answers."""
     process = subprocess.Popen(
-        [sys.executable, str(HERE / "_load_server.py"), str(port)],
+        [sys.executable, str(HERE / "_load_server.py"), str(port), http],
         env={**os.environ, "PYTHONPATH": str(HERE), **(env or {})},
     )
     deadline = time.monotonic() + 20

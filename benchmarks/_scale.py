@@ -56,6 +56,7 @@ PROFILES: dict[str, dict[str, Any]] = {
         "soak_streams": 200,
         "soak_tokens": 100,
         "soak_interval": 0.01,
+        "http": "h11",
     },
     "long": {
         "idle_streams": 10_000,
@@ -68,6 +69,7 @@ PROFILES: dict[str, dict[str, Any]] = {
         "soak_streams": 200,
         "soak_tokens": 100,
         "soak_interval": 0.01,
+        "http": "h11",
     },
 }
 
@@ -504,7 +506,7 @@ SCENARIOS = {"idle": idle_scenario, "active": active_scenario, "soak": soak_scen
 def run_scenario(name: str, route: str, config: dict[str, Any]) -> dict[str, Any]:
     """One scenario against a fresh server process."""
     port = free_port()
-    server = start_server(port)
+    server = start_server(port, http=config["http"])
     try:
         return asyncio.run(SCENARIOS[name](port, route, config))
     finally:

@@ -191,6 +191,12 @@ def main() -> int:
     scale.add_argument("--active-streams", type=int)
     scale.add_argument("--active-tokens", type=int, help="tokens per active stream")
     scale.add_argument("--soak-minutes", type=float)
+    scale.add_argument(
+        "--http",
+        choices=["h11", "httptools"],
+        default="h11",
+        help="uvicorn's HTTP implementation for both servers (httptools: uvicorn[standard])",
+    )
     args = parser.parse_args()
     _soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
     resource.setrlimit(resource.RLIMIT_NOFILE, (hard, hard))  # 10,000 client sockets
@@ -235,6 +241,7 @@ def scale_main(parser: argparse.ArgumentParser, args: argparse.Namespace) -> int
         "active_streams": args.active_streams,
         "active_tokens": args.active_tokens,
         "soak_minutes": args.soak_minutes,
+        "http": args.http,
     }
     bounded: list[tuple[float | None, float, float]] = [
         (args.idle_streams, 1, 15_000),

@@ -48,9 +48,12 @@ HOT_PRODUCER_SECONDS = 0.0005
 # How many loop ticks the wake of a hot producer's consumer is deferred by.
 HOT_DEFER_TICKS = 6
 # With a wake interval: the window is interval + LAG_WINDOW_FACTOR * loop lag, at most
-# MAX_WINDOW_FACTOR * interval.
+# MAX_WINDOW_FACTOR * interval (20 ms with the responses' 5 ms): a wider window would hold a
+# token back for a large share of a model's inter-token time (50 ms at 20 tokens/s), and after
+# one such hold the next token of a steady stream lands inside the window again, so every
+# token of it would be held and pairs of them merged (100 ms gaps for the client).
 LAG_WINDOW_FACTOR = 4.0
-MAX_WINDOW_FACTOR = 10.0
+MAX_WINDOW_FACTOR = 4.0
 
 _monotonic = time.monotonic
 
@@ -432,37 +435,50 @@ class ChunkBuffer:
             raise exception
         raise StopAsyncIteration
 
-    async def next_batch(self, timeout: float | None = None) -> list[Any] | None:
-        """Wait for the next batch; None after ``timeout`` seconds with nothing ready.
+    def wait(self) -> asyncio.Future[None] | None:
+        """A future the consumer awaits until a batch may be ready, the buffer finished or
+        `interrupt` was called; None when a batch is ready now or the buffer is finished.
 
-        Raises StopAsyncIteration (or the producer's exception) once drained and closed.
+        After awaiting it, the consumer calls `woken` (also when the wait was cancelled) and
+        then `take_nowait`. This is `next_batch` without a coroutine of its own: a consumer
+        that loops (the HTTP writer) awaits the future directly.
         """
-        if self._items:
-            return self._take()
-        if self.closed:
-            self.raise_end()
+        if self._items or self.closed:
+            return None
         loop = self._loop
         if loop is None:
             loop = self._loop = asyncio.get_running_loop()
-        waiter = loop.create_future()
-        self._waiter = waiter
-        handle = None
-        if timeout is not None:
-            handle = loop.call_later(timeout, _resolve, waiter)
-        try:
-            await waiter
-        finally:
-            if handle is not None:
-                handle.cancel()
-            if self._waiter is waiter:
-                self._waiter = None
-            self._pending = None
+        waiter = self._waiter = loop.create_future()
+        return waiter
+
+    def woken(self, waiter: asyncio.Future[None]) -> None:
+        """The consumer's wait on ``waiter`` (from `wait`) is over (done or cancelled)."""
+        if self._waiter is waiter:
+            self._waiter = None
+        self._pending = None
         woken_at = self._woken_at
         if woken_at:
             self._woken_at = 0.0
             lag = _monotonic() - woken_at
             if lag > 0:
                 self._loop_lag += (lag - self._loop_lag) * 0.25
+
+    async def next_batch(self, timeout: float | None = None) -> list[Any] | None:
+        """Wait for the next batch; None after ``timeout`` seconds with nothing ready.
+
+        Raises StopAsyncIteration (or the producer's exception) once drained and closed.
+        """
+        waiter = self.wait()
+        if waiter is not None:
+            handle = None
+            if timeout is not None:
+                handle = waiter.get_loop().call_later(timeout, _resolve, waiter)
+            try:
+                await waiter
+            finally:
+                if handle is not None:
+                    handle.cancel()
+                self.woken(waiter)
         if self._items:
             return self._take()
         if self.closed:

@@ -382,6 +382,9 @@ class RunController:
         return ReadOnlyCancellationSignal(self._core.cancel_signal())
 
 
+_NO_BATCH: list[Any] = []  # never appended to: RunStream only replaces or slices it
+
+
 class RunStream(AsyncIterator[AssistantStreamChunk]):
     """The async iterator of chunks returned by `create_run`.
 
@@ -390,13 +393,16 @@ class RunStream(AsyncIterator[AssistantStreamChunk]):
     finish on its own, then cancels it and its sub-streams.
     """
 
+    __slots__ = ("_batch", "_callback", "_closed", "_core", "_index", "_initial_state", "_started")
+
     def __init__(self, callback: RunCallback, state: Any, coalesce: bool, **limits: int) -> None:
         self._started = False
         self._closed = False
         self._callback = callback
         self._core = _RunCore(state, coalesce, **limits)
         self._initial_state = copy_json_value(state)
-        self._batch: list[Any] = []
+        # Chunks taken by `__anext__` and not yet returned (a shared empty list until then).
+        self._batch: list[Any] = _NO_BATCH
         self._index = 0
 
     def _start(self) -> None:
@@ -426,7 +432,7 @@ class RunStream(AsyncIterator[AssistantStreamChunk]):
         """
         if self._index < len(self._batch):
             rest = self._batch[self._index :]
-            self._batch = []
+            self._batch = _NO_BATCH
             self._index = 0
             return rest
         if not self._started:
@@ -443,7 +449,7 @@ class RunStream(AsyncIterator[AssistantStreamChunk]):
         """
         if self._index < len(self._batch):
             rest = self._batch[self._index :]
-            self._batch = []
+            self._batch = _NO_BATCH
             self._index = 0
             return rest
         if not self._started:
