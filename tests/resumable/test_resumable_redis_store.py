@@ -433,7 +433,7 @@ async def test_a_dead_producer_is_noticed_while_the_shared_xread_is_busy_with_ot
     worker_b = create_resumable_stream_context(store=reading)
 
     async def busy() -> AsyncIterator[bytes]:
-        for i in range(400):
+        for i in range(800):  # about 4 s of entries, longer than the dead stream may take
             yield f"{i}".encode()
             await asyncio.sleep(0.005)
 
@@ -443,7 +443,7 @@ async def test_a_dead_producer_is_noticed_while_the_shared_xread_is_busy_with_ot
         assert dead.producer is not None
         await dead.producer.append_many([b"only"])
         busy_reader = asyncio.ensure_future(
-            asyncio.wait_for(_collect(worker_b.read_entries("busy")), 10)
+            asyncio.wait_for(_collect(worker_b.read_entries("busy")), 20)
         )
         await asyncio.sleep(0.1)
         await dead.producer.close()  # stops renewing: as if its process died
@@ -453,8 +453,11 @@ async def test_a_dead_producer_is_noticed_while_the_shared_xread_is_busy_with_ot
             async for entry in worker_b.read_entries("dead"):
                 seen.append(entry.chunk)
         assert seen == [b"only"]
-        assert time.monotonic() - started < 1.5  # not held up by the busy stream's entries
-        assert [e.cursor for e in await busy_reader] == [str(i) for i in range(1, 401)]
+        # Noticed within a few leases, while the busy stream is still going: not held up by
+        # its entries (the bound leaves room for a loaded machine).
+        assert time.monotonic() - started < 3
+        assert not busy_reader.done()
+        assert [e.cursor for e in await busy_reader] == [str(i) for i in range(1, 801)]
     finally:
         await producing.aclose()
         await reading.aclose()
