@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import AsyncGenerator, AsyncIterator, Callable
+from collections.abc import AsyncGenerator, Callable
 from typing import Literal
 
 from .._wait import IdleTicker, SignalWatch, parse_cursor, wake
@@ -12,10 +12,10 @@ from ..errors import DEFAULT_TTL_MS, ResumableStreamError, validate_stream_id
 from ..types import (
     Acquisition,
     CancellationSignal,
-    ResumableStreamEntry,
     ResumableStreamRole,
     ResumableStreamStatus,
 )
+from ._frames import FrameReads
 
 __all__ = ["InMemoryResumableStreamStore", "create_in_memory_resumable_stream_store"]
 
@@ -94,7 +94,7 @@ class _MemoryProducer:
             self._state.producer = None
 
 
-class InMemoryResumableStreamStore:
+class InMemoryResumableStreamStore(FrameReads):
     """Streams kept in a dict: replay from any cursor, live readers woken on each append.
 
     Cursors are decimal sequence numbers (``"1"``, ``"2"``, …). Use one store per process;
@@ -247,35 +247,6 @@ class InMemoryResumableStreamStore:
         state.expires_at = self._now() + state.ttl_ms
         state.notify()
         return True
-
-    async def read(
-        self, stream_id: str, cursor: str, signal: CancellationSignal
-    ) -> AsyncIterator[ResumableStreamEntry]:
-        """Entries after ``cursor`` then live ones; raises ``failed`` after an error end."""
-        batches = self.read_batches(stream_id, cursor, signal)
-        try:
-            async for batch in batches:
-                for entry in batch:
-                    if signal.is_set():
-                        return
-                    yield entry
-        finally:
-            await batches.aclose()
-
-    async def read_batches(
-        self, stream_id: str, cursor: str, signal: CancellationSignal, *, idle: float | None = None
-    ) -> AsyncGenerator[list[ResumableStreamEntry], None]:
-        """Like `read`, a list of the entries available at once at a time; an empty list after
-        every ``idle`` seconds without entries (``None``: never empty)."""
-        frames = self.read_frames(stream_id, cursor, signal, idle=idle)
-        try:
-            async for first, chunks in frames:
-                yield [
-                    ResumableStreamEntry(str(number), chunk)
-                    for number, chunk in enumerate(chunks, first)
-                ]
-        finally:
-            await frames.aclose()
 
     async def read_frames(
         self, stream_id: str, cursor: str, signal: CancellationSignal, *, idle: float | None = None

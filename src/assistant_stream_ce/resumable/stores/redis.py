@@ -27,7 +27,7 @@ import math
 import secrets
 import threading
 import time
-from collections.abc import AsyncGenerator, AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncGenerator, Awaitable, Callable
 from typing import Any, Literal, Protocol
 
 from .._wait import IdleTicker, SignalWatch, parse_cursor, wake
@@ -35,10 +35,10 @@ from ..errors import DEFAULT_TTL_MS, ResumableStreamError, validate_stream_id
 from ..types import (
     Acquisition,
     CancellationSignal,
-    ResumableStreamEntry,
     ResumableStreamRole,
     ResumableStreamStatus,
 )
+from ._frames import FrameReads
 
 __all__ = [
     "DEFAULT_BLOCK_MS",
@@ -806,7 +806,7 @@ class _RedisProducer:
             del store._producers[self.stream_id]
 
 
-class RedisResumableStreamStore:
+class RedisResumableStreamStore(FrameReads):
     """Resumable streams on Redis Streams (see the module docstring for the key layout).
 
     ``client`` is a ``redis.asyncio.Redis`` created *without* ``decode_responses``. Cursors are
@@ -1104,47 +1104,16 @@ class RedisResumableStreamStore:
             raise ResumableStreamError("missing", f"Stream not found: {stream_id}")
         return result > 0
 
-    async def read(
-        self, stream_id: str, cursor: str, signal: CancellationSignal
-    ) -> AsyncIterator[ResumableStreamEntry]:
-        """Entries after ``cursor``, then live ones (``XREAD BLOCK``) until the end.
-
-        Raises ``failed`` after an error end — including the one written when the producer's
-        lease expired — and ``trimmed`` when entries after ``cursor`` were trimmed away.
-        """
-        batches = self.read_batches(stream_id, cursor, signal)
-        try:
-            async for batch in batches:
-                for entry in batch:
-                    if signal.is_set():
-                        return
-                    yield entry
-        finally:
-            await batches.aclose()
-
-    async def read_batches(
-        self, stream_id: str, cursor: str, signal: CancellationSignal, *, idle: float | None = None
-    ) -> AsyncGenerator[list[ResumableStreamEntry], None]:
-        """Like `read`, a list of the entries read at once at a time; an empty list after every
-        ``idle`` seconds without entries (``None``: never empty).
-
-        While the stream's producer runs in this process (on this store), its entries come
-        from it as soon as Redis acknowledged them; otherwise from ``XREAD BLOCK``.
-        """
-        frames = self.read_frames(stream_id, cursor, signal, idle=idle)
-        try:
-            async for first, chunks in frames:
-                yield [
-                    ResumableStreamEntry(str(number), chunk)
-                    for number, chunk in enumerate(chunks, first)
-                ]
-        finally:
-            await frames.aclose()
-
     async def read_frames(
         self, stream_id: str, cursor: str, signal: CancellationSignal, *, idle: float | None = None
     ) -> AsyncGenerator[tuple[int, list[bytes]], None]:
-        """Like `read_batches`, each batch as the first entry's number and the chunks."""
+        """Like `read_batches`, each batch as the first entry's number and the chunks.
+
+        While the stream's producer runs in this process (on this store), its entries come
+        from it as soon as Redis acknowledged them; otherwise from ``XREAD BLOCK``. An error end
+        (including the one written when the producer's lease expired) raises ``failed``, and
+        entries after ``cursor`` that were trimmed away raise ``trimmed``.
+        """
         keys = self._keys(stream_id)
         position = parse_cursor(cursor)
         held = self._producers.get(stream_id)
