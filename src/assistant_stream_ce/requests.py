@@ -21,7 +21,6 @@ Needs pydantic 2 (installed with FastAPI).
 
 from __future__ import annotations
 
-import contextlib
 import json
 import logging
 import re
@@ -193,34 +192,7 @@ def parse_request(
         raise RequestError(protocol, "body", "nested too deeply") from None
     if not isinstance(result, ChatRequest):
         raise TypeError(f"the {protocol!r} request parser returned {type(result).__name__}")
-    _fill_answers_from_history(result)
     return result
-
-
-def _fill_answers_from_history(request: ChatRequest) -> None:
-    """Give each answer the name and arguments of its call from the history when the protocol
-    sent them only there (OpenAI, data stream), so every protocol's answers look alike."""
-    missing = {
-        answer.tool_call_id: answer
-        for answer in request.answers
-        if answer.arguments is None or answer.tool_name is None
-    }
-    if not missing:
-        return
-    for message in request.messages:
-        for call in message.get("tool_calls") or ():
-            call_id = call.get("id") if isinstance(call, Mapping) else None
-            answer = missing.get(call_id) if isinstance(call_id, str) else None
-            function = call.get("function") if answer is not None else None
-            if answer is None or not isinstance(function, Mapping):
-                continue
-            if answer.tool_name is None and isinstance(function.get("name"), str):
-                answer.tool_name = function["name"]
-            arguments = function.get("arguments")
-            if answer.arguments is None and isinstance(arguments, str):
-                # Not JSON: left out (the tool loop reports it when it runs the call).
-                with contextlib.suppress(ValueError, RecursionError):
-                    answer.arguments = json.loads(arguments)
 
 
 def chat_request(
@@ -404,24 +376,28 @@ def _lift_system(
 
 
 def _trailing_results(messages: list[dict[str, Any]]) -> list[ToolAnswer]:
-    """The tool messages after the last assistant message, as answers."""
-    names: dict[str, str] = {}
+    """The tool messages after the last assistant message, as answers (with their calls' names
+    and arguments, so every protocol's answers look alike)."""
+    calls: dict[str, Mapping[str, Any]] = {}
     answers: list[ToolAnswer] = []
     for message in messages:
         if message.get("role") == "assistant":
             answers = []
             for call in message.get("tool_calls") or ():
-                function = call.get("function") or {}
-                names[call["id"]] = function.get("name", "")
+                calls[call["id"]] = call.get("function") or {}
         elif message.get("role") == "tool":
             call_id = message["tool_call_id"]
+            function = calls.get(call_id)
             answers.append(
                 ToolAnswer(
                     tool_call_id=call_id,
-                    tool_name=names.get(call_id),
+                    tool_name=None if function is None else function.get("name", ""),
                     kind="result",
                     result=_parse_arguments(message.get("content")),
                     is_error=bool(message.get("is_error")),
+                    arguments=None
+                    if function is None
+                    else _parse_arguments(function.get("arguments")),
                 )
             )
         else:

@@ -21,6 +21,7 @@ from ..create_run import RunController
 from ..errors import error_message
 from ..modules.tool_call import ToolCallController
 from ..redaction import redact
+from ._messages import find_call
 from .tools import Tool
 
 __all__ = ["Answer", "StepFunction", "apply_answers", "execute_tool", "run_tool_loop"]
@@ -183,14 +184,6 @@ def _decision(answer: Answer, tool: Tool | None) -> tuple[bool | None, str | Non
     return None, None
 
 
-def _find_call(history: list[dict[str, Any]], call_id: str) -> dict[str, Any] | None:
-    for message in history:
-        for call in message.get("tool_calls") or ():
-            if call.get("id") == call_id:
-                return dict(call.get("function") or {})
-    return None
-
-
 def _without_call(history: list[dict[str, Any]], call_id: str) -> list[dict[str, Any]]:
     out: list[dict[str, Any]] = []
     for message in history:
@@ -250,7 +243,7 @@ async def apply_answers(
     applied: list[tuple[dict[str, Any], dict[str, Any]]] = []
     for answer in answers:
         call_id = answer.tool_call_id
-        known = _find_call(history, call_id) or {}
+        known = find_call(history, call_id) or {}
         name = answer.tool_name or known.get("name")
         if not isinstance(name, str) or not name:
             logger.warning("answer for tool call %r without a tool name ignored", call_id)

@@ -292,3 +292,14 @@ def to_anthropic_tools(tools: Sequence[Mapping[str, Any]]) -> list[dict[str, Any
         }
         out.append(converted)
     return out
+
+
+def find_call(history: Sequence[Mapping[str, Any]], call_id: str) -> dict[str, Any] | None:
+    """The ``function`` (name, argument text) of the assistant tool call ``call_id`` in the
+    history (OpenAI chat shape), or None."""
+    for message in history:
+        for call in message.get("tool_calls") or ():
+            if isinstance(call, Mapping) and call.get("id") == call_id:
+                function = call.get("function")
+                return dict(function) if isinstance(function, Mapping) else {}
+    return None

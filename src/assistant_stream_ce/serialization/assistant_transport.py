@@ -248,11 +248,7 @@ class AssistantTransportEncoder(StreamEncoder, PartListener):
         self._event({"type": "annotations", "annotations": list(chunk.annotations)}, chunk.type)
 
     def _update_state(self, chunk: Any) -> None:
-        try:  # the common case: every operation has a JSON form
-            payload: bytes | None = dumps(chunk.operations, "update-state")
-            problems: list[str] = []
-        except SerializationError:  # one bad value costs its own operation, not the batch
-            _, payload, problems = encode_operations(chunk.operations)
+        _, payload, problems = encode_operations(chunk.operations)
         if payload is not None:
             self._out.append(_UPDATE_STATE + payload + b"}" + EVENT_END)
         for problem in problems:

@@ -249,11 +249,7 @@ class DataStreamEncoder(StreamEncoder, PartListener):
         if self._v4:
             logger.debug("data stream (ai-sdk-v4): state updates are not sent")
             return
-        try:  # the common case: every operation has a JSON form
-            payload: bytes | None = dumps(chunk.operations, "update-state")
-            problems: list[str] = []
-        except SerializationError:  # one bad value costs its own operation, not the batch
-            _, payload, problems = encode_operations(chunk.operations)
+        _, payload, problems = encode_operations(chunk.operations)
         if payload is not None:
             self._out.append(b"aui-state:" + payload + b"\n")
         for problem in problems:
