@@ -308,9 +308,10 @@ def _blocked_xreads(clients: list[dict[str, Any]]) -> int:
     return sum(1 for c in clients if c.get("cmd") == "xread" and "b" in str(c.get("flags", "")))
 
 
-async def test_readers_on_another_worker_share_one_blocking_xread(
-    redis_server: RedisServer, key_prefix: str
-) -> None:
+@pytest.fixture
+async def two_workers(redis_server: RedisServer, key_prefix: str) -> AsyncIterator[Any]:
+    """Two workers' stores on one Redis server, each with its own client: (the producing
+    worker's client, its store, the reading worker's store)."""
     import redis.asyncio as redis
 
     producer_client, reader_client = (
@@ -319,6 +320,15 @@ async def test_readers_on_another_worker_share_one_blocking_xread(
     )
     producing = create_redis_resumable_stream_store(producer_client, key_prefix=key_prefix)
     reading = create_redis_resumable_stream_store(reader_client, key_prefix=key_prefix)
+    yield producer_client, producing, reading
+    await producing.aclose()
+    await reading.aclose()
+    await producer_client.aclose()
+    await reader_client.aclose()
+
+
+async def test_readers_on_another_worker_share_one_blocking_xread(two_workers: Any) -> None:
+    producer_client, producing, reading = two_workers
     worker_a = create_resumable_stream_context(store=producing)
     worker_b = create_resumable_stream_context(store=reading)
     go = asyncio.Event()
@@ -334,55 +344,42 @@ async def test_readers_on_another_worker_share_one_blocking_xread(
         return stream
 
     names = [f"s{n}" for n in range(20)]
-    try:
-        for name in names:
-            await worker_a.start(name, paced(name))
+    for name in names:
+        await worker_a.start(name, paced(name))
 
-        received: dict[str, list[Any]] = {name: [] for name in names}
-        caught_up = {name: asyncio.Event() for name in names}
+    received: dict[str, list[Any]] = {name: [] for name in names}
+    caught_up = {name: asyncio.Event() for name in names}
 
-        async def read(name: str) -> list[Any]:
-            async for entry in worker_b.read_entries(name):
-                received[name].append(entry)
-                caught_up[name].set()
-            return received[name]
+    async def read(name: str) -> list[Any]:
+        async for entry in worker_b.read_entries(name):
+            received[name].append(entry)
+            caught_up[name].set()
+        return received[name]
 
-        readers = [asyncio.ensure_future(read(name)) for name in names]
-        async with asyncio.timeout(10):  # every reader caught up and waits for the rest
-            for event in caught_up.values():
-                await event.wait()
-        # Sample the server's view for a while: the shared call is re-issued after each block
-        # (and when a reader joins), so a single sample may fall between two calls.
-        samples = []
-        for _ in range(30):
-            samples.append(_blocked_xreads(await producer_client.client_list()))
-            await asyncio.sleep(0.02)
-        assert max(samples) == 1, samples  # one XREAD BLOCK for the 20 readers, not one each
-        go.set()
-        results = await asyncio.wait_for(asyncio.gather(*readers), 10)
-        for name, got in zip(names, results, strict=True):
-            assert [e.cursor for e in got] == [str(i) for i in range(1, 22)]
-            assert [e.chunk for e in got] == [f"{name}:first".encode()] + [
-                f"{name}:{i}".encode() for i in range(20)
-            ]
-    finally:
-        await producing.aclose()
-        await reading.aclose()
-        await producer_client.aclose()
-        await reader_client.aclose()
+    readers = [asyncio.ensure_future(read(name)) for name in names]
+    async with asyncio.timeout(10):  # every reader caught up and waits for the rest
+        for event in caught_up.values():
+            await event.wait()
+    # Sample the server's view for a while: the shared call is re-issued after each block
+    # (and when a reader joins), so a single sample may fall between two calls.
+    samples = []
+    for _ in range(30):
+        samples.append(_blocked_xreads(await producer_client.client_list()))
+        await asyncio.sleep(0.02)
+    assert max(samples) == 1, samples  # one XREAD BLOCK for the 20 readers, not one each
+    go.set()
+    results = await asyncio.wait_for(asyncio.gather(*readers), 10)
+    for name, got in zip(names, results, strict=True):
+        assert [e.cursor for e in got] == [str(i) for i in range(1, 22)]
+        assert [e.chunk for e in got] == [f"{name}:first".encode()] + [
+            f"{name}:{i}".encode() for i in range(20)
+        ]
 
 
 async def test_followers_of_one_stream_from_different_cursors_each_get_exactly_theirs(
-    redis_server: RedisServer, key_prefix: str
+    two_workers: Any,
 ) -> None:
-    import redis.asyncio as redis
-
-    producer_client, reader_client = (
-        redis.from_url(redis_server.url),
-        redis.from_url(redis_server.url),
-    )
-    producing = create_redis_resumable_stream_store(producer_client, key_prefix=key_prefix)
-    reading = create_redis_resumable_stream_store(reader_client, key_prefix=key_prefix)
+    _, producing, reading = two_workers
     worker_a = create_resumable_stream_context(store=producing)
     worker_b = create_resumable_stream_context(store=reading)
 
@@ -396,22 +393,16 @@ async def test_followers_of_one_stream_from_different_cursors_each_get_exactly_t
         await asyncio.sleep(delay)
         return [e async for e in worker_b.read_entries("a", cursor=cursor)]
 
-    try:
-        await worker_a.start("a", steady)
-        await asyncio.sleep(0.02)
-        plans = [("", 0.0), ("5", 0.01), ("1", 0.03), ("40", 0.02), ("", 0.05)]
-        results = await asyncio.wait_for(
-            asyncio.gather(*(read(cursor, delay) for cursor, delay in plans)), 10
-        )
-        for (cursor, _), got in zip(plans, results, strict=True):
-            start = int(cursor or 0) + 1
-            assert [e.cursor for e in got] == [str(i) for i in range(start, 201)]
-            assert [e.chunk for e in got] == [str(i).encode() for i in range(start, 201)]
-    finally:
-        await producing.aclose()
-        await reading.aclose()
-        await producer_client.aclose()
-        await reader_client.aclose()
+    await worker_a.start("a", steady)
+    await asyncio.sleep(0.02)
+    plans = [("", 0.0), ("5", 0.01), ("1", 0.03), ("40", 0.02), ("", 0.05)]
+    results = await asyncio.wait_for(
+        asyncio.gather(*(read(cursor, delay) for cursor, delay in plans)), 10
+    )
+    for (cursor, _), got in zip(plans, results, strict=True):
+        start = int(cursor or 0) + 1
+        assert [e.cursor for e in got] == [str(i) for i in range(start, 201)]
+        assert [e.chunk for e in got] == [str(i).encode() for i in range(start, 201)]
 
 
 async def test_a_dead_producer_is_noticed_while_the_shared_xread_is_busy_with_other_streams(
