@@ -20,21 +20,15 @@ from starlette.background import BackgroundTask
 from starlette.responses import Response
 from starlette.types import Receive, Scope, Send
 
-from .._buffer import ChunkBuffer
 from .._source import as_chunk_source
-from ..assistant_stream_chunk import AssistantStreamChunk, ErrorChunk
+from ..assistant_stream_chunk import AssistantStreamChunk
 from .heartbeat import (
     DEFAULT_HEARTBEAT_INTERVAL,
     HeartbeatOption,
     add_keepalive,
     resolve_heartbeat_interval,
 )
-from .stream_encoder import (
-    INTERNAL_ERROR,
-    StreamEncoder,
-    encode_batches,
-    log_failure_at_terminal_frame,
-)
+from .stream_encoder import StreamEncoder, drive, encode_batches
 
 __all__ = [
     "DEFAULT_HEARTBEAT_INTERVAL",
@@ -75,19 +69,6 @@ def _resolve_write_interval(write_interval: float) -> float:
     if not math.isfinite(value) or value < 0 or value > 1:
         raise ValueError(f"write_interval must be between 0 and 1 second, got {write_interval!r}")
     return value
-
-
-def _run_failed(buffer: ChunkBuffer) -> bool:
-    """At the end of a drained buffer: whether the run raised (logged; its error frame was
-    already written)."""
-    try:
-        buffer.raise_end()
-    except StopAsyncIteration:
-        return False
-    except Exception as exc:
-        logger.error("the run failed; its error was sent to the client", exc_info=exc)
-        return True
-    return False
 
 
 class AssistantStreamResponse(Response):
@@ -216,87 +197,16 @@ class AssistantStreamResponse(Response):
         if not self.encoder.frame_level():
             await self._write_text(send)
             return
+        frames = drive(self.stream, self.encoder, wake_interval=self.write_interval)
         try:
-            await self._write_frames(send)
+            async for batch in frames:  # a keepalive when the idle timer interrupted the wait
+                await self._send_body(send, b"".join(batch))
+            await self._send_body(send, b"", more_body=False)
         except OSError:
             # ASGI servers may raise on a write to a closed connection.
             self.ended_early = "disconnect"
-
-    async def _write_frames(self, send: Send) -> None:
-        """`drive` inlined for the HTTP writer: the same frames, keepalives, end of stream and
-        failure handling, with one await per wait and per write (no generator or coroutine
-        layered in between, so each token costs fewer objects and resumed frames)."""
-        source = self.stream
-        encoder = self.encoder
-        clock = self._time
-        failed = broken = False
-        batch = source.take_nowait()  # the first take starts the run
-        buffer = source.buffer
-        buffer.wake_interval = self.write_interval
-        take_nowait = buffer.take_nowait
-        while True:
-            if batch is None:
-                waiter = buffer.wait()
-                if waiter is not None:
-                    try:
-                        await waiter
-                    finally:
-                        buffer.woken(waiter)
-                    del waiter
-                    batch = take_nowait()
-                    if batch is None and not buffer.closed:
-                        # Interrupted with nothing ready: the idle timer asks for a keepalive.
-                        self._send_started = started = clock()
-                        await send(
-                            {
-                                "type": "http.response.body",
-                                "body": encoder.keepalive,
-                                "more_body": True,
-                            }
-                        )
-                        self._send_started = None
-                        self._last_write = started
-                        continue
-                else:
-                    batch = take_nowait()
-                if batch is None:  # the producers are done and everything was written
-                    failed = _run_failed(buffer)
-                    break
-            try:
-                frames = encoder.encode_frames(batch)
-                closed = encoder.closed
-            except Exception:
-                logger.exception("encoding the stream failed")
-                broken = True
-                break
-            batch = None
-            if frames:
-                body = b"".join(frames)
-                del frames
-                self._send_started = started = clock()
-                await send({"type": "http.response.body", "body": body, "more_body": True})
-                self._send_started = None
-                self._last_write = started
-                del body
-            if closed:
-                # The protocol's stream ended (a terminal error): nothing more may follow.
-                failed = log_failure_at_terminal_frame(buffer)
-                break
-            batch = take_nowait()
-        if not broken:
-            try:
-                if buffer.cancelled and not failed:
-                    encoder.run_cancelled()
-                tail = encoder.finish_frames(failed)
-            except Exception:
-                logger.exception("encoding the stream failed")
-                broken = True
-        if broken:
-            # An encoder failure: an error frame in place of what could not be encoded.
-            tail = encoder.encode_frames([ErrorChunk(INTERNAL_ERROR)])
-            tail += encoder.finish_frames(failed=True)
-        await self._send_body(send, b"".join(tail))
-        await self._send_body(send, b"", more_body=False)
+        finally:
+            await frames.aclose()
 
     async def _write_text(self, send: Send) -> None:
         """Serve an encoder that has only `encode_stream` (written for 0.0.36)."""
