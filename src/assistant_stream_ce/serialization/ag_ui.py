@@ -53,7 +53,7 @@ from .assistant_stream_response import (
     AssistantStreamResponse,
     HeartbeatOption,
 )
-from .parts import PartListener, PartMachine, Segment, ToolCall
+from .parts import PartListener, PartMachine, Segment, ToolCall, without_continued_inputs
 from .registry import CAPABILITIES, ProtocolInfo, register_protocol
 from .sse import DATA_PREFIX, EVENT_END, sse_comment, sse_data
 from .stream_encoder import INTERNAL_ERROR, MessageTotals, StreamEncoder
@@ -192,6 +192,7 @@ class AGUIEncoder(StreamEncoder, PartListener):
         out = self._out = []
         if self._closed:
             return out
+        chunks = without_continued_inputs(chunks, self._continued)
         if not self._started:
             self._start()
         handlers = chunk_methods(self.__class__)
@@ -401,16 +402,12 @@ class AGUIEncoder(StreamEncoder, PartListener):
         self._parts.start_segment("reasoning", chunk.parent_id, chunk.unstable_summary)
 
     def _tool_call_begin(self, chunk: Any) -> None:
-        if chunk.tool_call_id in self._continued:
-            return
         if chunk.tool_call_id in self._parts.tools:
             logger.warning("ag-ui: duplicate tool call id %r dropped", chunk.tool_call_id)
             return
         self._parts.begin_tool(chunk.tool_call_id, chunk.tool_name, chunk.parent_id)
 
     def _tool_call_delta(self, chunk: Any) -> None:
-        if chunk.tool_call_id in self._continued:
-            return
         text = chunk.args_text_delta
         tool = self._parts.args_delta(chunk.tool_call_id, text)
         if tool is None:
@@ -420,8 +417,6 @@ class AGUIEncoder(StreamEncoder, PartListener):
             self._out.append(tool.tag + dumps_text(text) + _CLOSE)
 
     def _tool_call_args_text_finish(self, chunk: Any) -> None:
-        if chunk.tool_call_id in self._continued:
-            return
         self._parts.finish_args(chunk.tool_call_id, chunk.args_text_delta)
 
     def _tool_approval_request(self, chunk: Any) -> None:

@@ -23,7 +23,7 @@ from __future__ import annotations
 
 from typing import Any
 
-__all__ = ["PartListener", "PartMachine", "Segment", "ToolCall"]
+__all__ = ["PartListener", "PartMachine", "Segment", "ToolCall", "without_continued_inputs"]
 
 
 class Segment:
@@ -222,3 +222,19 @@ class PartMachine:
     def unanswered(self) -> bool:
         """Whether a call is still waiting for its result (the client's turn)."""
         return any(not tool.answered for tool in self.tools.values())
+
+
+#: The chunks that make a tool call's part and its input (not its outcome).
+_CALL_INPUT = frozenset({"tool-call-begin", "tool-call-delta", "tool-call-args-text-finish"})
+
+
+def without_continued_inputs(chunks: list[Any], continued: frozenset[str]) -> list[Any]:
+    """``chunks`` without the input of the calls in ``continued``: calls of a message the
+    client holds already (an answered call sent again), of which only the outcome is written."""
+    if not continued:
+        return chunks
+    return [
+        chunk
+        for chunk in chunks
+        if not (chunk.type in _CALL_INPUT and chunk.tool_call_id in continued)
+    ]

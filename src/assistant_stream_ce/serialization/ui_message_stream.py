@@ -64,7 +64,7 @@ from .assistant_stream_response import (
     HeartbeatOption,
 )
 from .decoding import Malformed, loads
-from .parts import PartListener, PartMachine, Segment, ToolCall
+from .parts import PartListener, PartMachine, Segment, ToolCall, without_continued_inputs
 from .registry import ProtocolInfo, register_protocol
 from .sse import DATA_PREFIX, EVENT_END, SSE_DONE, sse_comment, sse_data
 from .stream_encoder import MessageTotals, StreamEncoder
@@ -180,6 +180,7 @@ class UIMessageStreamEncoder(StreamEncoder, PartListener):
         out = self._out = []
         if self._finished:
             return out
+        chunks = without_continued_inputs(chunks, self._continued)
         if not self._started:
             self._start(chunks[0] if chunks else None)
         emit = out.append
@@ -378,8 +379,6 @@ class UIMessageStreamEncoder(StreamEncoder, PartListener):
         self._parts.start_segment("reasoning", chunk.parent_id, chunk.unstable_summary)
 
     def _tool_call_begin(self, chunk: Any) -> None:
-        if chunk.tool_call_id in self._continued:
-            return
         if chunk.tool_call_id in self._parts.tools:
             logger.warning(
                 "ui message stream: duplicate tool call id %r dropped", chunk.tool_call_id
@@ -398,8 +397,6 @@ class UIMessageStreamEncoder(StreamEncoder, PartListener):
         self._parts.begin_tool(chunk.tool_call_id, chunk.tool_name, chunk.parent_id)
 
     def _tool_call_delta(self, chunk: Any) -> None:
-        if chunk.tool_call_id in self._continued:
-            return
         text = chunk.args_text_delta
         tool = self._parts.args_delta(chunk.tool_call_id, text)
         if tool is None:
@@ -411,8 +408,6 @@ class UIMessageStreamEncoder(StreamEncoder, PartListener):
             self._out.append(tool.tag + dumps_text(text) + _END)
 
     def _tool_call_args_text_finish(self, chunk: Any) -> None:
-        if chunk.tool_call_id in self._continued:
-            return
         self._parts.finish_args(chunk.tool_call_id, chunk.args_text_delta)
 
     def _tool_result(self, chunk: Any) -> None:
