@@ -38,6 +38,7 @@ from ..types import (
     ResumableStreamRole,
     ResumableStreamStatus,
 )
+from ..types import ResumableStreamEntry as ResumableStreamEntry  # 0.0.36 exposes it here
 from ._frames import FrameReads
 
 __all__ = [
