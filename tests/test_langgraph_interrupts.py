@@ -235,7 +235,9 @@ async def test_an_ag_ui_resume_payload_reaches_the_graph() -> None:
 
 async def test_client_disconnect_cancels_the_resumed_graph() -> None:
     cancelled: list[bool] = []
-    thread = Thread("booking", delay=0.05, cancelled=cancelled)
+    # The answer's chunks are far apart, so it is still running when the client goes away
+    # (with 50 ms between them, a loaded machine could read the first one after the last).
+    thread = Thread("booking", delay=0.5, cancelled=cancelled)
     await thread.chunks(question())
     answer = [ToolAnswer(tool_call_id="call_book", kind="approval", approved=True)]
     stream = thread.run(await resume_command(thread.graph, answer, thread.config))
