@@ -187,6 +187,10 @@ async def main() -> None:
     parser.add_argument("--reps", type=int, default=3, help="measurements per mode (median)")
     parser.add_argument("--modes", default="plain,in-memory,redis,redis-remote")
     parser.add_argument("--redis-url", default=None)
+    parser.add_argument(
+        "--write-interval", type=float, default=None,
+        help="the Redis store's write_interval in seconds (default: the store's default)",
+    )  # fmt: skip
     args = parser.parse_args()
 
     import redis
@@ -200,8 +204,9 @@ async def main() -> None:
     prefix = f"bench:{uuid.uuid4().hex[:6]}"
     client = aioredis.from_url(url, max_connections=2000)
     other_client = aioredis.from_url(url, max_connections=2000)
-    redis_store = create_redis_resumable_stream_store(client, key_prefix=prefix)
-    other_store = create_redis_resumable_stream_store(other_client, key_prefix=prefix)
+    options = {} if args.write_interval is None else {"write_interval": args.write_interval}
+    redis_store = create_redis_resumable_stream_store(client, key_prefix=prefix, **options)
+    other_store = create_redis_resumable_stream_store(other_client, key_prefix=prefix, **options)
     memory_store = create_in_memory_resumable_stream_store()
     redis_context = create_resumable_stream_context(store=redis_store)
     all_modes: dict[str, Body] = {

@@ -534,11 +534,9 @@ async def test_appends_of_many_producers_in_one_call_fail_only_for_the_one_that_
     assert results[0] is None and results[2] is None
     assert isinstance(results[1], ResumableStreamError) and results[1].code == "lease-lost"
     for name, index in (("a", 0), ("c", 2)):
+        # One entry for the round trip, numbered by its last chunk, the chunks and lengths.
         data = await redis_client.xrange(f"{key_prefix}:{{{name}}}:data")
-        assert [(e[0], e[1][b"c"]) for e in data] == [
-            (b"0-1", f"{index}-1".encode()),
-            (b"0-2", f"{index}-2".encode()),
-        ]
+        assert data == [(b"0-2", {b"c": f"{index}-1{index}-2".encode(), b"l": b"3,3"})]
     assert await redis_client.xlen(f"{key_prefix}:{{b}}:data") == 0
     for handle in handles:
         await handle.close()
@@ -593,12 +591,14 @@ async def test_the_end_is_not_written_when_entries_pushed_before_it_are_missing(
         await store.aclose()
 
 
-async def test_a_fast_producer_is_recorded_in_merged_frames_that_replay_exactly(
-    redis_server: RedisServer, key_prefix: str
+@pytest.mark.parametrize("streams", [1, 4])
+async def test_fast_producers_replay_exactly_what_local_readers_got(
+    redis_server: RedisServer, key_prefix: str, streams: int
 ) -> None:
-    """While a round trip is in flight the run's text deltas merge into fewer frames; the
-    frames a local reader got, numbered as Redis numbered them, are exactly what another
-    worker reads back from Redis."""
+    """The frames a local reader got, numbered as the producer numbered them, are exactly what
+    another worker reads back from Redis. With several streams on the store, each round trip
+    carries several producers' appends, and the run's text deltas merge into fewer frames
+    while one is in flight."""
     import redis.asyncio as redis
 
     from assistant_stream_ce.create_run import RunController
@@ -618,28 +618,114 @@ async def test_a_fast_producer_is_recorded_in_merged_frames_that_replay_exactly(
             if i % 8 == 7:
                 await asyncio.sleep(0)
 
-    try:
+    async def one(stream_id: str) -> tuple[bytes, list[Any]]:
         response = await create_resumable_assistant_stream_response(
             context=worker_a,
-            stream_id="fast",
+            stream_id=stream_id,
             callback=callback,
             encoder=AssistantTransportEncoder(),
             event_ids=True,
         )
         local = b"".join([part async for part in response.body_iterator])  # type: ignore[attr-defined]
-        replay = [e async for e in worker_b.read_entries("fast")]
-        assert local == b"".join(b"id: %s\n%s" % (e.cursor.encode(), e.chunk) for e in replay)
-        assert [e.cursor for e in replay] == [str(i) for i in range(1, len(replay) + 1)]
-        text = "".join(
-            json.loads(line[6:])["textDelta"]
-            for e in replay
-            for line in e.chunk.decode().split("\n")
-            if line.startswith("data: {") and '"text-delta"' in line
-        )
-        assert text == "".join(tokens)
-        assert len(replay) < len(tokens) // 8  # merged while round trips were in flight
+        return local, [e async for e in worker_b.read_entries(stream_id)]
+
+    try:
+        results = await asyncio.gather(*(one(f"fast-{i}") for i in range(streams)))
+        for local, replay in results:
+            assert local == b"".join(b"id: %s\n%s" % (e.cursor.encode(), e.chunk) for e in replay)
+            assert [e.cursor for e in replay] == [str(i) for i in range(1, len(replay) + 1)]
+            text = "".join(
+                json.loads(line[6:])["textDelta"]
+                for e in replay
+                for line in e.chunk.decode().split("\n")
+                if line.startswith("data: {") and '"text-delta"' in line
+            )
+            assert text == "".join(tokens)
+            if streams > 1:
+                assert len(replay) < len(tokens) // 16  # merged while round trips were in flight
     finally:
         await store_a.aclose()
         await store_b.aclose()
         await client_a.aclose()
         await client_b.aclose()
+
+
+async def test_a_round_trip_stores_each_producers_chunks_as_one_entry_read_from_any_cursor(
+    two_workers: Any,
+) -> None:
+    """Chunks stay numbered one by one (the cursors readers see) whatever entry holds them: a
+    reader on another worker resuming from a cursor inside an entry gets exactly the rest."""
+    producer_client, producing, reading = two_workers
+    acquired = await producing.acquire_producer("a")
+    assert acquired.producer is not None
+    await acquired.producer.append_many([b"c1", b"c2", b"c3", b"c4", b"c5"])
+    await acquired.producer.append_many([b"c6"])
+    assert await acquired.producer.finalize("done")
+    await acquired.producer.close()
+    data = await producer_client.xrange(f"{producing.key_prefix}:{{a}}:data")
+    assert [entry_id for entry_id, _ in data] == [b"0-5", b"0-6", b"0-7"]  # the 7th: the end
+    for cursor in ("", "2", "4", "5", "6"):
+        got = await entries(reading, "a", cursor)
+        first = int(cursor or 0) + 1
+        assert [(e.cursor, e.chunk) for e in got] == [
+            (str(n), f"c{n}".encode()) for n in range(first, 7)
+        ]
+
+
+async def test_local_readers_get_chunks_before_redis_has_them_and_remote_ones_catch_up(
+    two_workers: Any,
+) -> None:
+    """Readers in the producer's process get each chunk when it is pushed, without waiting for
+    the round trip; a reader that moved to another worker with a cursor Redis has not reached
+    yet waits for those chunks instead of being refused."""
+    producer_client, _, reading = two_workers
+    store = create_redis_resumable_stream_store(
+        producer_client, key_prefix=reading.key_prefix, write_interval=0.5
+    )
+    try:
+        acquired = await store.acquire_producer("a")  # its round trip starts the interval
+        producer = acquired.producer
+        assert producer is not None
+        producer.push_many([b"one", b"two"])
+        local = store.read_frames("a", "", asyncio.Event())
+        assert await asyncio.wait_for(anext(local), 0.3) == (1, [b"one", b"two"])
+        assert await producer_client.xlen(f"{store.key_prefix}:{{a}}:data") == 0  # not yet
+        # A resume on another worker after chunk 2 waits until Redis has it, then follows.
+        remote = asyncio.create_task(entries(reading, "a", "2"))
+        await asyncio.sleep(0.05)
+        assert not remote.done()
+        producer.push_many([b"three"])
+        await producer.flush()
+        assert await producer.finalize("done")
+        got = await asyncio.wait_for(remote, 5)
+        assert [(e.cursor, e.chunk) for e in got] == [("3", b"three")]
+        assert [frame async for frame in local] == [(3, [b"three"])]
+        await producer.close()
+    finally:
+        await store.aclose()
+
+
+async def test_a_local_reader_ahead_of_redis_ends_with_an_error_when_the_writes_fail(
+    redis_client: Any, key_prefix: str
+) -> None:
+    """Chunks a local reader already got whose round trip is refused (the lease was lost): the
+    reader ends with an error, never silence."""
+    store = create_redis_resumable_stream_store(
+        redis_client, key_prefix=key_prefix, write_interval=0.3, lease_ms=300, block_ms=100
+    )
+    try:
+        acquired = await store.acquire_producer("a")
+        producer = acquired.producer
+        assert producer is not None
+        await producer.append_many([b"one"])
+        producer.push_many([b"two"])  # handed to local readers, not written yet
+        local = store.read_frames("a", "", asyncio.Event())
+        assert await anext(local) == (1, [b"one", b"two"])
+        await redis_client.delete(f"{key_prefix}:{{a}}:lease")  # the round trip is refused
+        started = time.monotonic()
+        with pytest.raises(ResumableStreamError):
+            await asyncio.wait_for(anext(local), 5)
+        assert time.monotonic() - started < 3
+        await producer.close()
+    finally:
+        await store.aclose()

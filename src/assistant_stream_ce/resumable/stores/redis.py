@@ -2,16 +2,19 @@
 
 Layout per stream (one hash tag, so a cluster keeps them on one slot)::
 
-    {prefix}:{<id>}:meta   hash: status, seq (last entry number), first, ttl, leased, error
-    {prefix}:{<id>}:data   stream: entry ``0-<n>`` holds chunk n (field ``c``); the last entry
-                           holds the end (field ``fin`` = done|error, ``error`` = message)
+    {prefix}:{<id>}:meta   hash: status, seq (last chunk number), first, ttl, leased, error
+    {prefix}:{<id>}:data   stream: entry ``0-<n>`` holds the chunks up to chunk n that one
+                           round trip wrote (field ``c``, their lengths in ``l`` when more than
+                           one); the last entry holds the end (field ``fin`` = done|error,
+                           ``error`` = message)
     {prefix}:{<id>}:lease  the producer's token, expiring after ``lease_ms`` unless renewed
     {prefix}:{<id>}:stop   set when a stop was requested (also announced on ``{prefix}:stop``)
 
-Appends run one Lua script per batch (lease check, ``XADD`` of every chunk, trim, ``PEXPIRE``),
-so a fast producer costs one round trip per batch, not per chunk; the batches of every producer
-of a store go in one pipeline per round trip. A reader in the producer's process follows the
-producer's acknowledged entries without reading them back. Other readers catch up with
+Chunks are numbered one by one (the cursors readers see), whatever entry holds them. Appends
+run one Lua script per round trip for every producer of the store (lease check, one ``XADD``
+per producer, trim, ``PEXPIRE``), so a fast producer costs one entry per round trip, not one
+per chunk. A reader in the producer's process follows the producer's chunks as they are
+pushed, without reading them back. Other readers catch up with
 ``XREAD`` and then follow through one ``XREAD BLOCK`` per store for all the streams they follow
 (no polling interval, one blocked connection); when a followed stream has been quiet for a
 block they check the producer's lease, and a stream whose producer died (its lease expired) is
@@ -72,6 +75,8 @@ DEFAULT_WRITE_INTERVAL = 0.002
 DEFAULT_POLL_INTERVAL_MS = 100
 #: Field names of stream entries: a chunk, or the end (``fin`` = done|error, ``error``).
 FIELD_CHUNK = "c"
+#: The lengths of the chunks an entry holds ("3,5,2"), when it holds more than one.
+FIELD_LENGTHS = "l"
 FIELD_FIN = "fin"
 FIELD_ERROR = "error"
 FIN_DONE = "done"
@@ -79,6 +84,7 @@ FIN_ERROR = "error"
 #: The id before the first entry.
 STREAM_START_ID = "0-0"
 _CHUNK, _FIN, _ERROR = FIELD_CHUNK.encode(), FIELD_FIN.encode(), FIELD_ERROR.encode()
+_LENGTHS = FIELD_LENGTHS.encode()
 _FIN_ERROR = FIN_ERROR.encode()
 
 #: How many of its last entries a producer keeps for the readers in its process (up to twice
@@ -117,7 +123,7 @@ for i = 3, #ARGV do
 end
 local maxlen = tonumber(ARGV[2])
 if maxlen > 0 and last > maxlen then
-  redis.call('XTRIM', KEYS[2], 'MAXLEN', maxlen)
+  redis.call('XTRIM', KEYS[2], 'MINID', '0-' .. (last - maxlen + 1))
   redis.call('HSET', KEYS[1], 'first', last - maxlen + 1)
 end
 local ttl = redis.call('HGET', KEYS[1], 'ttl')
@@ -126,9 +132,12 @@ redis.call('PEXPIRE', KEYS[2], ttl)
 return last
 """
 
-# The appends of many producers in one call: KEYS = meta, data, lease of each stream; ARGV =
-# maxlen, then for each stream its token ('' = none), its number of chunks and the chunks. Returns
-# each stream's result as _APPEND does.
+# The appends of many producers in one call, each producer's chunks as one stream entry: KEYS =
+# meta, data, lease of each stream; ARGV = maxlen, then for each stream its token ('' = none), its
+# number of chunks n, the chunks joined, and their lengths ("3,5,2"; '' when n = 1). The entry's
+# id is the number of its last chunk: 'c' holds the chunks, 'l' their lengths (when n > 1).
+# Trimming keeps the entries holding the last maxlen chunks. Returns each stream's result as
+# _APPEND does.
 _APPEND_MANY = """
 local maxlen = tonumber(ARGV[1])
 local results = {}
@@ -136,7 +145,6 @@ local a = 2
 for k = 1, #KEYS, 3 do
   local meta, data = KEYS[k], KEYS[k + 1]
   local token, n = ARGV[a], tonumber(ARGV[a + 1])
-  a = a + 2
   local status = redis.call('HGET', meta, 'status')
   local result
   if not status then
@@ -147,13 +155,13 @@ for k = 1, #KEYS, 3 do
     result = -3
   else
     local last = redis.call('HINCRBY', meta, 'seq', n)
-    local seq = last - n
-    for i = a, a + n - 1 do
-      seq = seq + 1
-      redis.call('XADD', data, '0-' .. seq, 'c', ARGV[i])
+    if n == 1 then
+      redis.call('XADD', data, '0-' .. last, 'c', ARGV[a + 2])
+    else
+      redis.call('XADD', data, '0-' .. last, 'c', ARGV[a + 2], 'l', ARGV[a + 3])
     end
     if maxlen > 0 and last > maxlen then
-      redis.call('XTRIM', data, 'MAXLEN', maxlen)
+      redis.call('XTRIM', data, 'MINID', '0-' .. (last - maxlen + 1))
       redis.call('HSET', meta, 'first', last - maxlen + 1)
     end
     local ttl = redis.call('HGET', meta, 'ttl')
@@ -162,7 +170,7 @@ for k = 1, #KEYS, 3 do
     result = last
   end
   results[#results + 1] = result
-  a = a + n
+  a = a + 4
 end
 return results
 """
@@ -285,6 +293,8 @@ class _AppendQueue:
         # Other script calls (acquire, finalize) waiting for the next round trip.
         self._calls: list[_Call] = []
         self._started = -math.inf  # when the last round trip of appends started (loop time)
+        self.producers = 0  # how many producers the last round trip of appends carried
+        self._pause: asyncio.Future[None] | None = None  # the wait between round trips
 
     def ready(self, producer: _RedisProducer) -> None:
         self._ready[producer] = None
@@ -299,6 +309,8 @@ class _AppendQueue:
         self._calls.append((script, sha, keys, args, future))
         if self._task is None:
             self._task = loop.create_task(self._flush())
+        elif self._pause is not None:
+            wake(self._pause)
         return future
 
     async def _flush(self) -> None:
@@ -312,7 +324,14 @@ class _AppendQueue:
                     # quiet interval a chunk goes at once; other calls are never held back.
                     wait = self._started + interval - loop.time()
                     if wait > 0:
-                        await asyncio.sleep(wait)
+                        # A call (an end, say) arriving meanwhile ends the wait.
+                        pause = self._pause = loop.create_future()
+                        timer = loop.call_later(wait, wake, pause)
+                        try:
+                            await pause
+                        finally:
+                            timer.cancel()
+                            self._pause = None
                 producers = list(self._ready)
                 self._ready.clear()
                 batch: list[tuple[_RedisProducer, list[bytes]]] = []
@@ -326,8 +345,9 @@ class _AppendQueue:
                 calls, self._calls = self._calls, []
                 if not batch and not calls:
                     continue
+                self._started = loop.time()  # (any round trip: the next appends wait for it)
                 if batch:
-                    self._started = loop.time()
+                    self.producers = len(batch)
                 try:
                     results, replies = await self._send(batch, calls)
                 except BaseException as exc:
@@ -379,8 +399,11 @@ class _AppendQueue:
         for producer, chunks in batch:
             names = producer.keys
             keys += (names.meta, names.data, names.lease)
-            args += (producer.token, len(chunks))
-            args += chunks
+            if len(chunks) == 1:
+                args += (producer.token, 1, chunks[0], b"")
+            else:
+                lengths = b",".join([b"%d" % len(chunk) for chunk in chunks])
+                args += (producer.token, len(chunks), b"".join(chunks), lengths)
             if len(args) >= APPEND_CALL_ARGS:
                 scripts.append((_APPEND_MANY, sha, keys, args))
                 sizes.append(len(keys) // 3)
@@ -592,9 +615,11 @@ class _RedisProducer:
     """A producer's lease on one stream, kept alive by the store's lease keeper; appends and the
     end are only accepted while this producer holds it.
 
-    It also keeps the entries it wrote last (``recent``, numbered from ``recent_first``), so the
+    It also keeps the entries it pushed last (``recent``, numbered from ``recent_first``), so the
     readers of its stream in this process follow it without reading them back from Redis: an
-    entry reaches them as soon as Redis acknowledged it, with the number Redis gave it.
+    entry reaches them as soon as it is pushed, with the number Redis gives it when the round
+    trip lands (one writer per lease: entry n is the n-th chunk pushed). Should a write fail,
+    the run fails and these readers end with its error, as a reader on another worker would.
     """
 
     batched = True
@@ -626,23 +651,34 @@ class _RedisProducer:
         """Whether local readers at ``position`` may follow this producer."""
         return (
             not (self.detached or self.lease_lost)
-            and self.recent_first - 1 <= position <= self.written
+            and self.recent_first - 1 <= position <= self.pushed
         )
 
-    def _written(self, chunks: list[bytes], last: int) -> None:
-        """Redis stored ``chunks`` as the entries up to ``last``: hand them to local readers."""
-        first = last - len(chunks) + 1
-        if first != self.written + 1:  # not expected (one writer per lease): start afresh
-            self.recent = []
-            self.recent_first = first
+    def _keep(self, chunks: list[bytes]) -> None:
+        """Hand pushed ``chunks`` to the readers in this process."""
         recent = self.recent
         recent += chunks
-        self.written = last
         if len(recent) > 2 * RECENT_ENTRIES:
             drop = len(recent) - RECENT_ENTRIES
             del recent[:drop]
             self.recent_first += drop
-        self._wake()
+        waiters = self._waiters
+        if waiters:
+            self._waiters = []
+            for future in waiters:
+                wake(future)
+
+    def _written(self, chunks: list[bytes], last: int) -> None:
+        """Redis stored ``chunks`` as the entries up to ``last``."""
+        if last != self.written + len(chunks):  # not expected (one writer per lease)
+            logger.warning(
+                "resumable stream %s: Redis numbered entries unexpectedly; readers in this "
+                "process now read from Redis",
+                self.stream_id,
+            )
+            self.detached = True
+            self._wake()
+        self.written = last
 
     def _wake(self) -> None:
         waiters, self._waiters = self._waiters, []
@@ -690,6 +726,7 @@ class _RedisProducer:
         self.pushed += 1
         if not self.in_flight and len(self.unsent) == 1:
             store._appends.ready(self)
+        self._keep([chunk])
 
     def push_many(self, chunks: list[bytes]) -> None:
         """`push` for every chunk of ``chunks``."""
@@ -703,13 +740,18 @@ class _RedisProducer:
         self.pushed += len(chunks)
         if was_empty and not self.in_flight:
             store._appends.ready(self)
+        self._keep(chunks)
 
     def acknowledged(self) -> asyncio.Future[None] | None:
         """A future resolved when this producer's next round trip is answered (None if it has
-        nothing queued or in flight). The producer waits for it before encoding more: what
-        the run makes meanwhile is merged into fewer, larger entries (write coalescing)."""
+        nothing queued or in flight, or if the store's last round trip carried no other
+        producer's appends). The producer waits for it before encoding more: what the run makes
+        meanwhile is merged into fewer, larger frames (write coalescing while the store is busy
+        with many streams; a lone stream's frames reach its readers here at once)."""
         if not (self.in_flight or self.unsent):
             return None
+        if self._store._appends.producers < 2:
+            return None  # alone: hand each frame on at once (the readers here have it already)
         future: asyncio.Future[None] = asyncio.get_running_loop().create_future()
         self._acks.append(future)
         return future
@@ -1111,23 +1153,17 @@ class RedisResumableStreamStore(FrameReads):
         """Like `read_batches`, each batch as the first entry's number and the chunks.
 
         While the stream's producer runs in this process (on this store), its entries come
-        from it as soon as Redis acknowledged them; otherwise from ``XREAD BLOCK``. An error end
+        from it as soon as they are pushed; otherwise from ``XREAD BLOCK``. An error end
         (including the one written when the producer's lease expired) raises ``failed``, and
         entries after ``cursor`` that were trimmed away raise ``trimmed``.
         """
         keys = self._keys(stream_id)
         position = parse_cursor(cursor)
         held = self._producers.get(stream_id)
-        if held is None or not held.covers(position):  # else this process knows the stream
-            status, last, first = await self._client.hmget(keys.meta, ["status", "seq", "first"])
-            if status is None:
-                raise ResumableStreamError("missing", f"Stream not found: {stream_id}")
-            if position > int(last):
-                raise ResumableStreamError("invalid-id", f"Cursor {cursor} is ahead of the stream")
-            if position + 1 < int(first):
-                raise ResumableStreamError(
-                    "trimmed", f"Entries after cursor {cursor!r} were trimmed"
-                )
+        if (held is None or not held.covers(position)) and not await self._check_cursor(
+            keys, stream_id, position, start=True
+        ):  # (a producer here that covers the position knows the stream)
+            return
         watch = SignalWatch(signal)
         ticker = IdleTicker(idle)
         loop = asyncio.get_running_loop()
@@ -1136,6 +1172,7 @@ class RedisResumableStreamStore(FrameReads):
         quiet = bool(getattr(signal, "set_only_after_close", False))
         producers = self._producers
         follower: _Follower | None = None
+        followed_producer = False
         try:
             while True:
                 if signal.is_set():
@@ -1145,6 +1182,7 @@ class RedisResumableStreamStore(FrameReads):
                 held = producer
                 local = producer.after(position) if producer is not None else None
                 if local is not None and producer is not None:
+                    followed_producer = True
                     if follower is not None:
                         self._tail.unfollow(follower)
                         follower = None
@@ -1156,7 +1194,9 @@ class RedisResumableStreamStore(FrameReads):
                         continue
                     if producer.end is not None:
                         number, failure = producer.end
-                        if position + 1 == number:
+                        # Past the end: entries handed out here were not written (the run
+                        # failed writing them); the reader ends with the run's error.
+                        if position + 1 >= number:
                             if failure is not None:
                                 raise ResumableStreamError("failed", failure)
                             return
@@ -1174,6 +1214,10 @@ class RedisResumableStreamStore(FrameReads):
                             yield position + 1, []
                         continue
                 if follower is None:
+                    if followed_producer:  # this reader may be past the entries Redis has
+                        followed_producer = False
+                        if not await self._check_cursor(keys, stream_id, position, start=False):
+                            return
                     # Catch up directly; once there is nothing more, follow through the tail.
                     reply = await self._client.xread({keys.data: f"0-{position}"}, count=1000)
                     entries = _stream_entries(reply, data_key)
@@ -1208,17 +1252,23 @@ class RedisResumableStreamStore(FrameReads):
                 end: dict[bytes, bytes] | None = None
                 gap = False
                 for entry_id, fields in entries:
-                    number = int(_text(entry_id).partition("-")[2])
+                    number = int(_text(entry_id).partition("-")[2])  # its last chunk's
+                    if _FIN in fields:
+                        if number > position + 1:
+                            gap = True
+                        else:  # (before this reader's position: it is ahead of the end)
+                            position = max(position, number)
+                            end = fields
+                        break
                     if number <= position:
                         continue  # read for another follower of the stream
-                    if number != position + 1:
+                    chunks = _entry_chunks(fields)
+                    start = number - len(chunks) + 1
+                    if start > position + 1:
                         gap = True
                         break
+                    batch += chunks[position + 1 - start :] if start <= position else chunks
                     position = number
-                    if _FIN in fields:
-                        end = fields
-                        break
-                    batch.append(fields.get(_CHUNK, b""))
                 if batch:
                     if signal.is_set():
                         return
@@ -1244,6 +1294,43 @@ class RedisResumableStreamStore(FrameReads):
                 self._tail.unfollow(follower)
             ticker.close()
             await watch.close()
+
+    async def _check_cursor(
+        self, keys: _Keys, stream_id: str, position: int, *, start: bool
+    ) -> bool:
+        """Check a reader's position against the stream in Redis before reading there; False if
+        the stream is gone (when not at the ``start`` of a read: the reader ends quietly).
+
+        The producer hands out entries in its own process before Redis acknowledges them, so a
+        reader that moved to another worker may be a round trip ahead of Redis: while a leased
+        stream runs, such a position is given up to ``lease_ms`` to be written. A position past
+        the end of an ended stream ends the read with the stream's error, or is refused as
+        ``invalid-id``, as is one still ahead after the wait."""
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + self.lease_ms / 1000
+        while True:
+            status, last, first, error, leased = await self._client.hmget(
+                keys.meta, ["status", "seq", "first", "error", "leased"]
+            )
+            if status is None:
+                if start:
+                    raise ResumableStreamError("missing", f"Stream not found: {stream_id}")
+                return False
+            if position <= int(last):
+                break
+            state = _text(status)
+            if state == "error":
+                raise ResumableStreamError("failed", _text(error) if error else "Stream errored")
+            remaining = deadline - loop.time()
+            if state != "streaming" or _text(leased) != "1" or remaining <= 0:
+                raise ResumableStreamError(
+                    "invalid-id", f"Cursor {position} is ahead of the stream"
+                )
+            block = max(1, min(self.block_ms, math.ceil(remaining * 1000)))
+            await self._client.xread({keys.data: f"0-{position - 1}"}, count=1, block=block)
+        if position + 1 < int(first):
+            raise ResumableStreamError("trimmed", f"Entries after cursor {position} were trimmed")
+        return True
 
     async def _has_after(self, keys: _Keys, position: int) -> bool:
         reply = await self._client.xread({keys.data: f"0-{position}"}, count=1)
@@ -1412,6 +1499,21 @@ def _dedicated_client(client: Any) -> Any:
 def _retrieve(task: asyncio.Task[Any]) -> None:
     if not task.cancelled():
         task.exception()
+
+
+def _entry_chunks(fields: dict[bytes, bytes]) -> list[bytes]:
+    """The chunks a stream entry holds."""
+    data = fields.get(_CHUNK, b"")
+    lengths = fields.get(_LENGTHS)
+    if not lengths:
+        return [data]
+    chunks: list[bytes] = []
+    offset = 0
+    for length in lengths.split(b","):
+        end = offset + int(length)
+        chunks.append(data[offset:end])
+        offset = end
+    return chunks
 
 
 def _reply_streams(reply: Any) -> list[tuple[bytes, list[tuple[Any, dict[bytes, bytes]]]]]:
