@@ -16,8 +16,10 @@ Modes: ``plain`` (the same run and encoder, not resumable: what a client gets wi
 resumability), ``in-memory``, ``redis`` (the producer's own response: the body is read in the
 process that runs the stream, the usual case of the request that started it) and
 ``redis-remote`` (the body is read through a second store with its own Redis client, as a
-resume on another worker reads it: every frame goes through ``XREAD``). Every mode is measured
-``--reps`` times, interleaved, and the median of each figure is printed.
+resume on another worker reads it: every frame goes through ``XREAD``; both sides share this
+process's CPU) and ``redis-worker`` (the same, with the reader in another process, as on
+another worker: its tokens carry their send time, read against the same monotonic clock).
+Every mode is measured ``--reps`` times, interleaved, and the median of each figure is printed.
 
 Run: ``.venv/bin/python benchmarks/resumable.py`` (needs ``redis-server`` on PATH, or
 ``--redis-url``). It starts its own redis-server on 127.0.0.1 without persistence.
@@ -28,12 +30,15 @@ from __future__ import annotations
 import argparse
 import asyncio
 import gc
+import json
 import math
+import os
 import re
 import shutil
 import socket
 import statistics
 import subprocess
+import sys
 import tempfile
 import time
 import uuid
@@ -165,6 +170,119 @@ async def latency(make_body: Body, streams: int, tokens: int, interval: float) -
     return delays
 
 
+STAMPED = re.compile(rb"~(\d+)@([0-9.]+)~")
+SCRIPT = os.path.abspath(__file__)
+
+
+class ReaderWorker:
+    """A second process (this script with ``--reader-worker``) that resumes streams through a
+    store of its own: one command per measurement over its stdin/stdout (JSON lines)."""
+
+    def __init__(self, url: str, prefix: str) -> None:
+        self.url, self.prefix = url, prefix
+        self.process: asyncio.subprocess.Process | None = None
+
+    async def start(self) -> None:
+        self.process = await asyncio.create_subprocess_exec(
+            sys.executable, SCRIPT, "--reader-worker",
+            "--redis-url", self.url, "--prefix", self.prefix,
+            stdin=asyncio.subprocess.PIPE, stdout=asyncio.subprocess.PIPE,
+        )  # fmt: skip
+
+    async def ask(self, message: dict[str, Any]) -> dict[str, Any]:
+        assert self.process is not None and self.process.stdin and self.process.stdout
+        self.process.stdin.write(json.dumps(message).encode() + b"\n")
+        await self.process.stdin.drain()
+        return await self.answer()
+
+    async def answer(self) -> dict[str, Any]:
+        assert self.process is not None and self.process.stdout
+        line = await self.process.stdout.readline()
+        if not line:
+            raise SystemExit("the reader worker stopped")
+        return json.loads(line)  # type: ignore[no-any-return]
+
+    async def stop(self) -> None:
+        if self.process is not None and self.process.returncode is None:
+            self.process.kill()
+            await self.process.wait()
+
+
+async def on_worker(
+    context: Any, worker: ReaderWorker, streams: int, tokens: int, interval: float | None
+) -> tuple[float, list[float]]:
+    """Run ``streams`` streams here, read them in ``worker``: (tokens/s, delays). Each run
+    waits until the worker follows every stream, then emits ``tokens`` tokens (``interval``
+    apart, or as fast as it can with None)."""
+    go = asyncio.Event()
+
+    async def callback(controller: RunController) -> None:
+        await go.wait()
+        for i in range(tokens):
+            if interval is None:
+                controller.append_text(f"~{i}@0~ ")
+                if i % 8 == 7:
+                    await asyncio.sleep(0)
+            else:
+                controller.append_text(f"~{i}@{time.perf_counter():.6f}~ ")
+                await asyncio.sleep(interval)
+
+    ids = [f"bench-{uuid.uuid4().hex}" for _ in range(streams)]
+    for stream_id in ids:
+        response = await create_resumable_assistant_stream_response(
+            context=context, stream_id=stream_id, callback=callback,
+            encoder=AssistantTransportEncoder(), event_ids=True,
+        )  # fmt: skip
+        await response.body_iterator.aclose()  # type: ignore[attr-defined]  # the run goes on
+    assert (await worker.ask({"ids": ids, "tokens": tokens}))["ready"]
+    started = time.perf_counter()
+    go.set()
+    result = await worker.answer()
+    return streams * tokens / (result["finished"] - started), result["delays"]
+
+
+async def reader_worker(url: str, prefix: str) -> None:
+    """The ``--reader-worker`` side of `ReaderWorker`."""
+    import redis.asyncio as aioredis
+
+    client = aioredis.from_url(url, max_connections=2000)
+    context = create_resumable_stream_context(
+        store=create_redis_resumable_stream_store(client, key_prefix=prefix)
+    )
+    loop = asyncio.get_running_loop()
+    while True:
+        line = await loop.run_in_executor(None, sys.stdin.readline)
+        if not line:
+            return
+        command = json.loads(line)
+        delays: list[float] = []
+        last = f"~{command['tokens'] - 1}@".encode()
+
+        async def read(body: Any, delays: list[float], last: bytes) -> None:
+            seen = False
+            async for part in body:
+                now = time.perf_counter()
+                for match in STAMPED.finditer(part):
+                    if match.group(2) != b"0":
+                        delays.append(now - float(match.group(2)))
+                seen = seen or last in part
+            assert seen, "a stream lost tokens"
+
+        bodies = []
+        for stream_id in command["ids"]:
+            response = await create_resume_assistant_stream_response(
+                context=context, stream_id=stream_id, encoder=AssistantTransportEncoder(),
+                event_ids=True,
+            )  # fmt: skip
+            bodies.append(response.body_iterator)  # type: ignore[attr-defined]
+        readers = [asyncio.create_task(read(body, delays, last)) for body in bodies]
+        await asyncio.sleep(0.2)  # every reader follows its stream
+        print(json.dumps({"ready": True}), flush=True)
+        await asyncio.gather(*readers)
+        finished = time.perf_counter()
+        print(json.dumps({"finished": finished, "delays": delays}), flush=True)
+
+
 def percentile(values: list[float], q: float) -> float:
     ordered = sorted(values)
     return ordered[min(len(ordered) - 1, int(q * len(ordered)))]
@@ -185,13 +303,18 @@ async def main() -> None:
     parser.add_argument("--interval", type=float, default=20.0, help="ms between paced tokens")
     parser.add_argument("--streams", default="1,200", help="concurrent streams, comma-separated")
     parser.add_argument("--reps", type=int, default=3, help="measurements per mode (median)")
-    parser.add_argument("--modes", default="plain,in-memory,redis,redis-remote")
+    parser.add_argument("--modes", default="plain,in-memory,redis,redis-remote,redis-worker")
     parser.add_argument("--redis-url", default=None)
     parser.add_argument(
         "--write-interval", type=float, default=None,
         help="the Redis store's write_interval in seconds (default: the store's default)",
     )  # fmt: skip
+    parser.add_argument("--reader-worker", action="store_true", help=argparse.SUPPRESS)
+    parser.add_argument("--prefix", help=argparse.SUPPRESS)
     args = parser.parse_args()
+    if args.reader_worker:
+        await reader_worker(args.redis_url, args.prefix)
+        return
 
     import redis
     import redis.asyncio as aioredis
@@ -217,7 +340,11 @@ async def main() -> None:
             redis_context, create_resumable_stream_context(store=other_store)
         ),
     }
+    worker = ReaderWorker(url, prefix)
+    all_modes["redis-worker"] = plain_body  # (measured by `on_worker`)
     modes = {name: all_modes[name] for name in args.modes.split(",")}
+    if "redis-worker" in modes:
+        await worker.start()
     try:
         for streams in [int(s) for s in args.streams.split(",")]:
             tokens = args.tokens if streams == 1 else max(50, args.tokens // 10)
@@ -232,6 +359,18 @@ async def main() -> None:
             }
             for _rep in range(args.reps):
                 for name, make_body in modes.items():
+                    if name == "redis-worker":
+                        await on_worker(redis_context, worker, min(streams, 5), 50, None)
+                        gc.collect()
+                        rate, _ = await on_worker(redis_context, worker, streams, tokens, None)
+                        figures[name]["rate"].append(rate)
+                        _, delays = await on_worker(
+                            redis_context, worker, streams, args.paced_tokens,
+                            args.interval / 1000,
+                        )  # fmt: skip
+                        figures[name]["p50"].append(percentile(delays, 0.5) * 1000)
+                        figures[name]["p99"].append(percentile(delays, 0.99) * 1000)
+                        continue
                     await throughput(make_body, min(streams, 5), 50)  # warm up
                     gc.collect()
                     figures[name]["rate"].append(await throughput(make_body, streams, tokens))
@@ -254,6 +393,7 @@ async def main() -> None:
                     f" | {m['p50'] - base['p50']:+.2f} | {m['p99'] - base['p99']:+.2f} |"
                 )
     finally:
+        await worker.stop()
         await redis_store.aclose()
         await other_store.aclose()
         await client.aclose()
