@@ -187,6 +187,7 @@ class ReaderWorker:
             sys.executable, SCRIPT, "--reader-worker",
             "--redis-url", self.url, "--prefix", self.prefix,
             stdin=asyncio.subprocess.PIPE, stdout=asyncio.subprocess.PIPE,
+            limit=1 << 26,  # a reply carries every delay
         )  # fmt: skip
 
     async def ask(self, message: dict[str, Any]) -> dict[str, Any]:
