@@ -133,18 +133,20 @@ return last
 """
 
 # The appends of many producers in one call, each producer's chunks as one stream entry: KEYS =
-# meta, data, lease of each stream; ARGV = maxlen, then for each stream its token ('' = none), its
-# number of chunks n, the chunks joined, and their lengths ("3,5,2"; '' when n = 1). The entry's
-# id is the number of its last chunk: 'c' holds the chunks, 'l' their lengths (when n > 1).
-# Trimming keeps the entries holding the last maxlen chunks. Returns each stream's result as
-# _APPEND does.
+# meta, data, lease of each stream; ARGV = maxlen, then for each stream a header
+# "<token>\n<number of chunks n>\n<their lengths, "3,5,2", or '' when n = 1>" (token '' = none)
+# and the chunks joined (two arguments per stream: a round trip's cost grows with its arguments).
+# The entry's id is the number of its last chunk: 'c' holds the chunks, 'l' their lengths (when
+# n > 1). Trimming keeps the entries holding the last maxlen chunks. Returns each stream's
+# result as _APPEND does.
 _APPEND_MANY = """
 local maxlen = tonumber(ARGV[1])
 local results = {}
 local a = 2
 for k = 1, #KEYS, 3 do
   local meta, data = KEYS[k], KEYS[k + 1]
-  local token, n = ARGV[a], tonumber(ARGV[a + 1])
+  local token, n, lengths = string.match(ARGV[a], '^([^\\n]*)\\n(%d+)\\n(.*)$')
+  n = tonumber(n)
   local status = redis.call('HGET', meta, 'status')
   local result
   if not status then
@@ -156,9 +158,9 @@ for k = 1, #KEYS, 3 do
   else
     local last = redis.call('HINCRBY', meta, 'seq', n)
     if n == 1 then
-      redis.call('XADD', data, '0-' .. last, 'c', ARGV[a + 2])
+      redis.call('XADD', data, '0-' .. last, 'c', ARGV[a + 1])
     else
-      redis.call('XADD', data, '0-' .. last, 'c', ARGV[a + 2], 'l', ARGV[a + 3])
+      redis.call('XADD', data, '0-' .. last, 'c', ARGV[a + 1], 'l', lengths)
     end
     if maxlen > 0 and last > maxlen then
       redis.call('XTRIM', data, 'MINID', '0-' .. (last - maxlen + 1))
@@ -170,7 +172,7 @@ for k = 1, #KEYS, 3 do
     result = last
   end
   results[#results + 1] = result
-  a = a + 4
+  a = a + 2
 end
 return results
 """
@@ -400,10 +402,11 @@ class _AppendQueue:
             names = producer.keys
             keys += (names.meta, names.data, names.lease)
             if len(chunks) == 1:
-                args += (producer.token, 1, chunks[0], b"")
+                args += (producer.header_one, chunks[0])
             else:
                 lengths = b",".join([b"%d" % len(chunk) for chunk in chunks])
-                args += (producer.token, len(chunks), b"".join(chunks), lengths)
+                header = b"%s\n%d\n%s" % (producer.token_bytes, len(chunks), lengths)
+                args += (header, b"".join(chunks))
             if len(args) >= APPEND_CALL_ARGS:
                 scripts.append((_APPEND_MANY, sha, keys, args))
                 sizes.append(len(keys) // 3)
@@ -629,6 +632,8 @@ class _RedisProducer:
         self.stream_id = stream_id
         self.keys = _Keys(store.key_prefix, stream_id)
         self.token = token
+        self.token_bytes = token.encode()
+        self.header_one = self.token_bytes + b"\n1\n"  # the append header of a single chunk
         self.stop_requested = asyncio.Event()
         self.lease_lost = False
         self.finishing = False
