@@ -459,9 +459,10 @@ class ResumableStreamContext:
         async def feed() -> None:
             if batches:
                 push_many = batcher.push_many
-                # A store that writes in round trips: take the next batch once the one in
-                # flight is answered (it could not be written sooner), so what the run makes
-                # meanwhile is encoded into fewer, larger frames — the same content.
+                # A store that writes in round trips may ask to take the next batch only once
+                # the one in flight is answered (the Redis store does while it is busy with
+                # several streams), so what the run makes meanwhile is encoded into fewer,
+                # larger frames — the same content.
                 acknowledged = getattr(handle, "acknowledged", None)
                 async for frames in cast(MakeBatches, make_stream)():
                     if frames:
