@@ -680,8 +680,8 @@ async def test_local_readers_get_chunks_before_redis_has_them_and_remote_ones_ca
     yet waits for those chunks instead of being refused."""
     producer_client, _, reading = two_workers
     store = create_redis_resumable_stream_store(
-        producer_client, key_prefix=reading.key_prefix, write_interval=0.5
-    )
+        producer_client, key_prefix=reading.key_prefix, write_interval=1.0
+    )  # (the longest interval: no round trip of appends within a second of the last one)
     try:
         acquired = await store.acquire_producer("a")  # its round trip starts the interval
         producer = acquired.producer
@@ -711,7 +711,7 @@ async def test_a_local_reader_ahead_of_redis_ends_with_an_error_when_the_writes_
     """Chunks a local reader already got whose round trip is refused (the lease was lost): the
     reader ends with an error, never silence."""
     store = create_redis_resumable_stream_store(
-        redis_client, key_prefix=key_prefix, write_interval=0.3, lease_ms=300, block_ms=100
+        redis_client, key_prefix=key_prefix, write_interval=1.0, lease_ms=300, block_ms=100
     )
     try:
         acquired = await store.acquire_producer("a")
