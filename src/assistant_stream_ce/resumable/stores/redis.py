@@ -667,11 +667,7 @@ class _RedisProducer:
             drop = len(recent) - RECENT_ENTRIES
             del recent[:drop]
             self.recent_first += drop
-        waiters = self._waiters
-        if waiters:
-            self._waiters = []
-            for future in waiters:
-                wake(future)
+        self._wake()
 
     def _written(self, chunks: list[bytes], last: int) -> None:
         """Redis stored ``chunks`` as the entries up to ``last``."""
@@ -686,9 +682,11 @@ class _RedisProducer:
         self.written = last
 
     def _wake(self) -> None:
-        waiters, self._waiters = self._waiters, []
-        for future in waiters:
-            wake(future)
+        waiters = self._waiters
+        if waiters:  # (no new list per push while no reader waits)
+            self._waiters = []
+            for future in waiters:
+                wake(future)
 
     def after(self, position: int) -> list[bytes] | None:
         """The chunks of the entries after ``position`` this producer holds (None: read them
