@@ -42,7 +42,7 @@ import sys
 import tempfile
 import time
 import uuid
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable
 from typing import Any
 
 from assistant_stream_ce.create_run import RunController, create_run
@@ -284,6 +284,38 @@ async def reader_worker(url: str, prefix: str) -> None:
         print(json.dumps({"finished": finished, "delays": delays}), flush=True)
 
 
+#: One mode's measurement: (streams, tokens, paced tokens, interval) → (tokens/s, delays).
+Measure = Callable[[int, int, int, float], Awaitable[tuple[float, list[float]]]]
+
+
+def in_process(make_body: Body) -> Measure:
+    """Throughput (after a warm-up), then latency, of bodies read in this process."""
+
+    async def measure(
+        streams: int, tokens: int, paced: int, interval: float
+    ) -> tuple[float, list[float]]:
+        await throughput(make_body, min(streams, 5), 50)  # warm up
+        gc.collect()
+        rate = await throughput(make_body, streams, tokens)
+        return rate, await latency(make_body, streams, paced, interval)
+
+    return measure
+
+
+def in_worker(context: Any, worker: ReaderWorker) -> Measure:
+    """The same, the streams run on ``context`` and read in ``worker`` (see `on_worker`)."""
+
+    async def measure(
+        streams: int, tokens: int, paced: int, interval: float
+    ) -> tuple[float, list[float]]:
+        await on_worker(context, worker, min(streams, 5), 50, None)  # warm up
+        gc.collect()
+        rate, _ = await on_worker(context, worker, streams, tokens, None)
+        return rate, (await on_worker(context, worker, streams, paced, interval))[1]
+
+    return measure
+
+
 def percentile(values: list[float], q: float) -> float:
     ordered = sorted(values)
     return ordered[min(len(ordered) - 1, int(q * len(ordered)))]
@@ -333,16 +365,18 @@ async def main() -> None:
     other_store = create_redis_resumable_stream_store(other_client, key_prefix=prefix, **options)
     memory_store = create_in_memory_resumable_stream_store()
     redis_context = create_resumable_stream_context(store=redis_store)
-    all_modes: dict[str, Body] = {
-        "plain": plain_body,
-        "in-memory": resumable_body(create_resumable_stream_context(store=memory_store)),
-        "redis": resumable_body(redis_context),
-        "redis-remote": remote_body(
-            redis_context, create_resumable_stream_context(store=other_store)
-        ),
-    }
     worker = ReaderWorker(url, prefix)
-    all_modes["redis-worker"] = plain_body  # (measured by `on_worker`)
+    all_modes: dict[str, Measure] = {
+        "plain": in_process(plain_body),
+        "in-memory": in_process(
+            resumable_body(create_resumable_stream_context(store=memory_store))
+        ),
+        "redis": in_process(resumable_body(redis_context)),
+        "redis-remote": in_process(
+            remote_body(redis_context, create_resumable_stream_context(store=other_store))
+        ),
+        "redis-worker": in_worker(redis_context, worker),
+    }
     modes = {name: all_modes[name] for name in args.modes.split(",")}
     if "redis-worker" in modes:
         await worker.start()
@@ -359,25 +393,11 @@ async def main() -> None:
                 name: {"rate": [], "p50": [], "p99": []} for name in modes
             }
             for _rep in range(args.reps):
-                for name, make_body in modes.items():
-                    if name == "redis-worker":
-                        await on_worker(redis_context, worker, min(streams, 5), 50, None)
-                        gc.collect()
-                        rate, _ = await on_worker(redis_context, worker, streams, tokens, None)
-                        figures[name]["rate"].append(rate)
-                        _, delays = await on_worker(
-                            redis_context, worker, streams, args.paced_tokens,
-                            args.interval / 1000,
-                        )  # fmt: skip
-                        figures[name]["p50"].append(percentile(delays, 0.5) * 1000)
-                        figures[name]["p99"].append(percentile(delays, 0.99) * 1000)
-                        continue
-                    await throughput(make_body, min(streams, 5), 50)  # warm up
-                    gc.collect()
-                    figures[name]["rate"].append(await throughput(make_body, streams, tokens))
-                    delays = await latency(
-                        make_body, streams, args.paced_tokens, args.interval / 1000
+                for name, measure in modes.items():
+                    rate, delays = await measure(
+                        streams, tokens, args.paced_tokens, args.interval / 1000
                     )
+                    figures[name]["rate"].append(rate)
                     figures[name]["p50"].append(percentile(delays, 0.5) * 1000)
                     figures[name]["p99"].append(percentile(delays, 0.99) * 1000)
             print("| mode | tokens/s | vs plain | p50 ms | p99 ms | added p50 ms | added p99 ms |")
