@@ -8,8 +8,9 @@ parameters answers with a plain Starlette ``StreamingResponse`` over an async ge
 sleeps, sends the protocol's keepalive, and yields the same frames at the same pace, each
 token's frame built from a template with one ``orjson.dumps`` of the token (the floor a
 hand-written server pays: no run, no buffer, no encoder, no timers of its own).
-``GET /stats`` reports the process's CPU seconds, RSS, open file descriptors, live asyncio
-tasks and run outcomes.
+``POST /plain/stream/{protocol}`` and ``/plain/baseline/{protocol}`` serve the same responses
+straight from the ASGI app, without Starlette's routing and middleware. ``GET /stats`` reports
+the process's CPU seconds, RSS, open file descriptors, live asyncio tasks and run outcomes.
 
 Run: ``python benchmarks/_load_server.py PORT [h11|httptools]`` (127.0.0.1 only; uvicorn's HTTP
 implementation, h11 by default: httptools is what ``uvicorn[standard]`` installs). With
@@ -27,8 +28,9 @@ import resource
 import sys
 import time
 import tracemalloc
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Mapping
 from typing import Any
+from urllib.parse import parse_qsl
 
 import orjson
 import uvicorn
@@ -36,6 +38,7 @@ from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response, StreamingResponse
 from starlette.routing import Route
+from starlette.types import ASGIApp, Receive, Scope, Send
 
 from assistant_stream_ce import RunController, TextDeltaChunk, create_run
 from assistant_stream_ce.serialization import PROTOCOLS
@@ -68,8 +71,7 @@ def _rss_bytes() -> int:
         return int(statm.read().split()[1]) * os.sysconf("SC_PAGE_SIZE")
 
 
-def _params(request: Request) -> tuple[int, float, int, float, float]:
-    query = request.query_params
+def _params(query: Mapping[str, str]) -> tuple[int, float, int, float, float]:
     tokens = int(query.get("tokens", "100"))
     interval = float(query.get("interval", "0.01"))
     burst = max(1, int(query.get("burst", "1")))
@@ -83,8 +85,12 @@ def _words(first: int, count: int) -> str:
 
 
 async def stream(request: Request) -> Response:
-    info = PROTOCOLS[request.path_params["protocol"]]
-    tokens, interval, burst, idle, heartbeat = _params(request)
+    return _stream(request.path_params["protocol"], request.query_params)
+
+
+def _stream(protocol: str, query: Mapping[str, str]) -> Response:
+    info = PROTOCOLS[protocol]
+    tokens, interval, burst, idle, heartbeat = _params(query)
 
     async def run(controller: RunController) -> None:
         try:
@@ -122,9 +128,12 @@ def _templates(protocol: str) -> tuple[bytes, bytes, bytes, bytes]:
 
 
 async def baseline(request: Request) -> Response:
-    protocol = request.path_params["protocol"]
+    return _baseline(request.path_params["protocol"], request.query_params)
+
+
+def _baseline(protocol: str, query: Mapping[str, str]) -> Response:
     encoder = PROTOCOLS[protocol].encoder
-    tokens, interval, burst, idle, heartbeat = _params(request)
+    tokens, interval, burst, idle, heartbeat = _params(query)
     start, prefix, suffix, end = _templates(protocol)
     keepalive = encoder.keepalive
     dumps = orjson.dumps
@@ -182,7 +191,8 @@ async def traced(request: Request) -> Response:
         _START[:] = [snapshot]
         return JSONResponse({"reset": True})
     top = int(request.query_params.get("top", "25"))
-    stats = snapshot.compare_to(_START[0], "lineno")[:top]
+    key = request.query_params.get("key", "lineno")  # or "traceback"
+    stats = snapshot.compare_to(_START[0], key)[:top]
     return JSONResponse(
         [
             {"where": str(stat.traceback), "bytes": stat.size_diff, "count": stat.count_diff}
@@ -191,8 +201,11 @@ async def traced(request: Request) -> Response:
     )
 
 
-def app() -> Starlette:
-    return Starlette(
+_PLAIN = {"/plain/stream/": _stream, "/plain/baseline/": _baseline}
+
+
+def app() -> ASGIApp:
+    routed = Starlette(
         routes=[
             Route("/stream/{protocol}", stream, methods=["POST"]),
             Route("/baseline/{protocol}", baseline, methods=["POST"]),
@@ -200,6 +213,21 @@ def app() -> Starlette:
             Route("/tracemalloc", traced, methods=["GET"]),
         ]
     )
+
+    async def plain_or_routed(scope: Scope, receive: Receive, send: Send) -> None:
+        """``POST /plain/stream/{protocol}`` and ``/plain/baseline/{protocol}``: the same
+        responses called straight from the ASGI app, without Starlette's routing and
+        middleware (what the server and the response cost alone); everything else routed."""
+        path: str = scope.get("path", "")
+        if scope["type"] == "http" and path.startswith("/plain/"):
+            prefix, _, protocol = path.rpartition("/")
+            query = dict(parse_qsl(scope["query_string"].decode()))
+            response = _PLAIN[prefix + "/"](protocol, query)
+            await response(scope, receive, send)
+            return
+        await routed(scope, receive, send)
+
+    return plain_or_routed
 
 
 def main(argv: list[str]) -> None:

@@ -338,3 +338,32 @@ def test_a_client_that_stops_reading_does_not_pin_the_run(
         assert recorder.cancelled.wait(15), "the run was never cancelled"
     finally:
         sock.close()
+
+
+@pytest.mark.parametrize("protocol", PROTOCOLS)
+def test_a_disconnect_behind_middleware_ends_the_request_cleanly(
+    live_server: Callable[[Any], LiveServer],
+    recorder: Recorder,
+    protocol: str,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    """The write is cancelled inside the request's own task (BaseHTTPMiddleware runs it in an
+    anyio task group): the run stops, nothing is logged as an application error, and every
+    task ends."""
+    app = make_app(
+        recorder, middleware=[Middleware(GZipMiddleware, minimum_size=10), Middleware(Passthrough)]
+    )
+    server = live_server(app)
+    httpx.post(server.url(f"/stream/{protocol}"), json={}, timeout=10)  # warm up
+    time.sleep(0.1)
+    baseline = server.task_count()
+    sock = raw_request(server.port, f"/stream/{protocol}?scenario=wait-cancel")
+    read_until(sock, b"\r\n\r\n")
+    sock.close()
+    assert recorder.cancelled.wait(2), "the run never saw the disconnect"
+    deadline = time.monotonic() + 5
+    while server.task_count() > baseline and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert server.task_count() <= baseline
+    errors = [r for r in caplog.records if r.levelname in ("ERROR", "CRITICAL")]
+    assert not errors, [r.getMessage() for r in errors]

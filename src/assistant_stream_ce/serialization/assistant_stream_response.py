@@ -15,6 +15,7 @@ import logging
 import math
 import time
 from collections.abc import AsyncGenerator, AsyncIterable, AsyncIterator, Mapping
+from typing import Any
 
 from starlette.background import BackgroundTask
 from starlette.responses import Response
@@ -28,7 +29,7 @@ from .heartbeat import (
     add_keepalive,
     resolve_heartbeat_interval,
 )
-from .stream_encoder import StreamEncoder, drive, encode_batches
+from .stream_encoder import FrameLoop, StreamEncoder, encode_batches
 
 __all__ = [
     "DEFAULT_HEARTBEAT_INTERVAL",
@@ -62,6 +63,24 @@ def _resolve_send_timeout(send_timeout: float | None) -> float | None:
             f"got {send_timeout!r}"
         )
     return value
+
+
+# The raw default headers per (response class, media type, charset, encoder headers).
+_DEFAULT_HEADERS: dict[tuple[Any, ...], tuple[tuple[bytes, bytes], ...]] = {}
+_DEFAULT_HEADERS_LIMIT = 256
+
+
+def _cancelled_by_others(task: asyncio.Task[Any] | None) -> bool:
+    """Whether ``task`` was also asked to cancel by someone else (Python 3.11+ counts the
+    requests; on 3.10 a request of ours cannot be told apart from another's)."""
+    cancelling = getattr(task, "cancelling", None)
+    return cancelling is not None and cancelling() > 1
+
+
+def _uncancel(task: asyncio.Task[Any] | None) -> None:
+    uncancel = getattr(task, "uncancel", None)
+    if uncancel is not None:
+        uncancel()
 
 
 def _resolve_write_interval(write_interval: float) -> float:
@@ -104,10 +123,7 @@ class AssistantStreamResponse(Response):
         self.status_code = status_code
         self.media_type = stream_encoder.get_media_type()
         self.background = background
-        merged = {**STREAM_HEADERS, **stream_encoder.headers}
-        if headers:
-            merged.update(headers)
-        self.init_headers(merged)
+        self._init_stream_headers(stream_encoder.headers, headers)
         #: Why the stream ended early, if it did: "disconnect" or "send-timeout".
         self.ended_early: str | None = None
         self._send_started: float | None = None
@@ -115,44 +131,101 @@ class AssistantStreamResponse(Response):
         self._last_write = 0.0
         self._watchdog: asyncio.TimerHandle | None = None
         self._heartbeat: asyncio.TimerHandle | None = None
+        self._listener: asyncio.Future[Any] | None = None
+        self._receive: Receive | None = None
+        self._task: asyncio.Task[Any] | None = None
+        self._writing = False
+        self._cancel_requested = False
+
+    def _init_stream_headers(
+        self, encoder_headers: Mapping[str, str], headers: Mapping[str, str] | None
+    ) -> None:
+        if headers:
+            self.init_headers({**STREAM_HEADERS, **encoder_headers, **headers})
+            return
+        # Without headers of the caller's, every response of one class and encoder shares its
+        # header tuples (a new list each, so one response's header changes stay its own).
+        key = (type(self), self.media_type, self.charset, tuple(encoder_headers.items()))
+        cached = _DEFAULT_HEADERS.get(key)
+        if cached is None:
+            self.init_headers({**STREAM_HEADERS, **encoder_headers})
+            if len(_DEFAULT_HEADERS) < _DEFAULT_HEADERS_LIMIT:
+                _DEFAULT_HEADERS[key] = tuple(self.raw_headers)
+            return
+        self.raw_headers = list(cached)
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         loop = asyncio.get_running_loop()
-        writer = loop.create_task(self._write(send))
-        listener = loop.create_task(self._listen_for_disconnect(receive, writer))
+        # The body is written from the task that called us (no writer task). A disconnect or
+        # a client that stopped reading cancels this task while it writes; that cancellation
+        # is ours and ends only the write (see `_stop_writing`).
+        self._task = asyncio.current_task()
+        self._listen(receive)
         if self.send_timeout is not None:
-            self._watchdog = loop.call_later(self.send_timeout, self._check_send, writer)
+            self._watchdog = loop.call_later(self.send_timeout, self._check_send)
         if self.heartbeat_interval is not None:
             self._last_write = loop.time()
-            self._heartbeat = loop.call_later(self.heartbeat_interval, self._check_idle, writer)
+            self._heartbeat = loop.call_later(self.heartbeat_interval, self._check_idle)
+        self._writing = True
         try:
-            await asyncio.wait([writer])
+            await self._write(send)
+        except asyncio.CancelledError:
+            if not self._cancel_requested or _cancelled_by_others(self._task):
+                raise
         finally:
+            self._writing = False
+            if self._cancel_requested:
+                self._cancel_requested = False
+                _uncancel(self._task)
             for timer in (self._watchdog, self._heartbeat):
                 if timer is not None:
                     timer.cancel()
             self._watchdog = self._heartbeat = None
-            listener.cancel()
-            if not writer.done():
-                writer.cancel()
-            await asyncio.wait([writer, listener])
+            listener = self._listener
+            self._listener = None
+            if listener is not None:
+                listener.cancel()
             await self.stream.aclose()
-        if not writer.cancelled() and writer.exception() is not None:
-            raise writer.exception()  # type: ignore[misc]
         if self.background is not None and self.ended_early is None:
             await self.background()
 
-    async def _listen_for_disconnect(self, receive: Receive, writer: asyncio.Task[None]) -> None:
-        while True:
-            message = await receive()
-            if message["type"] == "http.disconnect":
-                if not writer.done():
-                    self.ended_early = "disconnect"
-                    writer.cancel()
-                return
+    def _stop_writing(self, reason: str) -> None:
+        """End the write under way (the client left, or stopped reading): cancel the task
+        that writes, once; `__call__` takes that cancellation back when the write ends."""
+        if not self._writing or self._cancel_requested:
+            return
+        self.ended_early = reason
+        task = self._task
+        if task is not None:
+            self._cancel_requested = True
+            task.cancel()
 
-    def _check_idle(self, writer: asyncio.Task[None]) -> None:
-        if writer.done():
+    def _listen(self, receive: Receive) -> None:
+        """Wait for the client's next message in a task of its own; a disconnect ends the
+        write. (The task runs ``receive()`` itself: no coroutine of ours stays alive per
+        idle stream.)"""
+        self._receive = receive
+        listener = self._listener = asyncio.ensure_future(receive())
+        listener.add_done_callback(self._received)
+
+    def _received(self, listener: asyncio.Future[Any]) -> None:
+        if listener is not self._listener:
+            return
+        self._listener = None
+        if listener.cancelled():
+            return
+        error = listener.exception()
+        if error is not None:
+            logger.debug("receiving from the client failed; treating it as gone", exc_info=error)
+        if error is not None or listener.result()["type"] == "http.disconnect":
+            self._stop_writing("disconnect")
+            return
+        receive = self._receive
+        assert receive is not None
+        self._listen(receive)  # more of the request body: keep listening
+
+    def _check_idle(self) -> None:
+        if not self._writing:
             return
         loop = asyncio.get_running_loop()
         interval = self.heartbeat_interval
@@ -162,10 +235,10 @@ class AssistantStreamResponse(Response):
         if now >= idle_until:
             self.stream.interrupt()
             idle_until = now + interval
-        self._heartbeat = loop.call_later(idle_until - now, self._check_idle, writer)
+        self._heartbeat = loop.call_later(idle_until - now, self._check_idle)
 
-    def _check_send(self, writer: asyncio.Task[None]) -> None:
-        if writer.done():
+    def _check_send(self) -> None:
+        if not self._writing:
             return
         loop = asyncio.get_running_loop()
         timeout = self.send_timeout
@@ -177,11 +250,10 @@ class AssistantStreamResponse(Response):
                 "client stopped reading for %.1f s; abandoning the stream and cancelling the run",
                 timeout,
             )
-            self.ended_early = "send-timeout"
-            writer.cancel()
+            self._stop_writing("send-timeout")
             return
         delay = timeout if started is None else started + timeout - now
-        self._watchdog = loop.call_later(delay, self._check_send, writer)
+        self._watchdog = loop.call_later(delay, self._check_send)
 
     async def _send_body(self, send: Send, body: bytes, more_body: bool = True) -> None:
         self._send_started = started = self._time()
@@ -193,20 +265,48 @@ class AssistantStreamResponse(Response):
         await send(
             {"type": "http.response.start", "status": self.status_code, "headers": self.raw_headers}
         )
-        self._time = asyncio.get_running_loop().time
-        if not self.encoder.frame_level():
+        time = self._time = asyncio.get_running_loop().time
+        encoder = self.encoder
+        if not encoder.frame_level():
             await self._write_text(send)
             return
-        frames = drive(self.stream, self.encoder, wake_interval=self.write_interval)
+        # The drive loop's steps, inlined: per write, one await of the buffer's future and one
+        # of ``send`` (no generator or helper coroutine between them).
+        steps = FrameLoop(self.stream, encoder, wake_interval=self.write_interval)
+        buffer = steps.buffer
+        frames_now = steps.frames
+        wait = buffer.wait
+        woken = buffer.woken
+        keepalive = [encoder.keepalive]
         try:
-            async for batch in frames:  # a keepalive when the idle timer interrupted the wait
-                await self._send_body(send, b"".join(batch))
+            while not steps.finished:
+                frames = frames_now()
+                while not frames and not steps.finished:
+                    waiter = wait()
+                    if waiter is None:
+                        frames = frames_now()
+                        continue
+                    try:
+                        await waiter
+                    finally:
+                        woken(waiter)
+                    frames = frames_now()
+                    if frames is None:
+                        frames = keepalive  # the idle timer interrupted the wait
+                self._send_started = started = time()
+                await send(
+                    {
+                        "type": "http.response.body",
+                        "body": frames[0] if len(frames) == 1 else b"".join(frames),
+                        "more_body": True,
+                    }
+                )
+                self._send_started = None
+                self._last_write = started
             await self._send_body(send, b"", more_body=False)
         except OSError:
             # ASGI servers may raise on a write to a closed connection.
             self.ended_early = "disconnect"
-        finally:
-            await frames.aclose()
 
     async def _write_text(self, send: Send) -> None:
         """Serve an encoder that has only `encode_stream` (written for 0.0.36)."""

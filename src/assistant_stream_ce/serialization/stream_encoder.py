@@ -24,6 +24,7 @@ from .heartbeat import SSE_HEARTBEAT_LINE
 
 __all__ = [
     "INTERNAL_ERROR",
+    "FrameLoop",
     "MessageTotals",
     "StreamEncoder",
     "close_source",
@@ -247,6 +248,83 @@ def encode_batches(
     return drive(source, encoder, own_source=True, **options)
 
 
+class FrameLoop:
+    """The drive loop as steps, for a writer that awaits the buffer's futures itself.
+
+    `frames` returns what to write next: an encoded batch, or at the end the protocol's tail
+    (`finished` is then true). None means nothing was ready, and ``[]`` that what was ready
+    encoded to no frame: await ``buffer.wait()`` (when it is not None), call ``buffer.woken``
+    and ask again. None right after a wait means the wait was interrupted (a keepalive is
+    due). `drive` is this loop as an async generator.
+    """
+
+    __slots__ = ("_batch", "_internal_error", "_on_run_failure", "buffer", "encoder", "finished")
+
+    def __init__(
+        self,
+        source: ChunkSource,
+        encoder: StreamEncoder,
+        *,
+        wake_interval: float | None = None,
+        on_run_failure: Callable[[BaseException], None] = _log_run_failure,
+        internal_error: str = INTERNAL_ERROR,
+    ) -> None:
+        self.encoder = encoder
+        self.finished = False
+        self._on_run_failure = on_run_failure
+        self._internal_error = internal_error
+        self._batch = source.take_nowait()  # the first take starts the run
+        self.buffer = buffer = source.buffer
+        if wake_interval is not None:
+            buffer.wake_interval = wake_interval
+
+    def frames(self) -> list[bytes] | None:
+        """The frames to write now; None or ``[]`` when there are none (see the class docs)."""
+        if self.finished:
+            raise RuntimeError("the stream has ended: no frames follow its tail")
+        buffer = self.buffer
+        encoder = self.encoder
+        took: list[bytes] | None = None
+        try:
+            while True:
+                batch = self._batch
+                if batch is None:
+                    batch = buffer.take_nowait()
+                else:
+                    self._batch = None
+                if batch is None:
+                    if not buffer.closed:
+                        return took
+                    failed = False
+                    try:
+                        buffer.raise_end()
+                    except StopAsyncIteration:
+                        pass
+                    except Exception as exc:
+                        self._on_run_failure(exc)
+                        failed = True
+                    return self._tail(failed)
+                if batch:
+                    frames = encoder.encode_frames(batch)
+                    if encoder.closed:
+                        # The protocol's stream ended (a terminal error): nothing more may follow.
+                        return frames + self._tail(log_failure_at_terminal_frame(buffer))
+                    if frames:
+                        return frames
+                    took = frames
+        except Exception:
+            logger.exception("encoding the stream failed")
+            self.finished = True
+            tail = encoder.encode_frames([ErrorChunk(self._internal_error)])
+            return tail + encoder.finish_frames(failed=True)
+
+    def _tail(self, failed: bool) -> list[bytes]:
+        self.finished = True
+        if self.buffer.cancelled and not failed:
+            self.encoder.run_cancelled()
+        return self.encoder.finish_frames(failed)
+
+
 async def drive(
     source: ChunkSource,
     encoder: StreamEncoder,
@@ -268,46 +346,40 @@ async def drive(
     closed (`close_source`); otherwise the caller closes it.
     """
     try:
-        failed = False
-        batch = source.take_nowait()  # the first take starts the run
-        buffer = source.buffer
-        if wake_interval is not None:
-            buffer.wake_interval = wake_interval
-        take_nowait = buffer.take_nowait
-        next_batch = buffer.next_batch
+        steps = FrameLoop(
+            source,
+            encoder,
+            wake_interval=wake_interval,
+            on_run_failure=on_run_failure,
+            internal_error=internal_error,
+        )
+        buffer = steps.buffer
         keepalive = [encoder.keepalive]
-        try:
-            while True:
-                if batch is None:
-                    try:
-                        batch = await next_batch(idle_timeout)
-                    except StopAsyncIteration:
-                        break
-                    except Exception as exc:
-                        on_run_failure(exc)
-                        failed = True
-                        break
-                    if batch is None:
-                        yield keepalive
-                        batch = take_nowait()
-                        continue
-                if batch:
-                    frames = encoder.encode_frames(batch)
-                    if frames:
-                        yield frames
-                    if encoder.closed:
-                        # The protocol's stream ended (a terminal error): nothing more may follow.
-                        failed = log_failure_at_terminal_frame(buffer)
-                        break
-                batch = take_nowait()
-            if buffer.cancelled and not failed:
-                encoder.run_cancelled()
-            tail = encoder.finish_frames(failed)
-        except Exception:
-            logger.exception("encoding the stream failed")
-            tail = encoder.encode_frames([ErrorChunk(internal_error)])
-            tail += encoder.finish_frames(failed=True)
-        yield tail
+        while not steps.finished:
+            frames = steps.frames()
+            while not frames and not steps.finished:
+                waiter = buffer.wait()
+                if waiter is None:
+                    frames = steps.frames()
+                    continue
+                handle = None
+                if idle_timeout is not None:
+                    handle = waiter.get_loop().call_later(idle_timeout, _resolve, waiter)
+                try:
+                    await waiter
+                finally:
+                    if handle is not None:
+                        handle.cancel()
+                    buffer.woken(waiter)
+                frames = steps.frames()
+                if frames is None:
+                    frames = keepalive  # interrupted, or idle for idle_timeout
+            yield frames
     finally:
         if own_source:
             await close_source(source)
+
+
+def _resolve(waiter: asyncio.Future[None]) -> None:
+    if not waiter.done():
+        waiter.set_result(None)
