@@ -74,6 +74,7 @@ class _RunCore:
         "cancel_event",
         "cancelled",
         "failed",
+        "first_task",
         "loop",
         "producers",
         "state_store",
@@ -87,7 +88,10 @@ class _RunCore:
         self.loop: asyncio.AbstractEventLoop | None = None
         self.thread_id = -1
         self.producers = 0
-        self.tasks: set[asyncio.Task[None]] = set()
+        # The callback's task, then the others (sub-streams, tools) in a set made on demand:
+        # most runs never start a second task.
+        self.first_task: asyncio.Task[None] | None = None
+        self.tasks: set[asyncio.Task[None]] | None = None
         # Cancellation: a flag; the Event exists only once someone waits on it (one fewer
         # object per stream for the many runs that are only polled, or never cancelled).
         self.cancelled = False
@@ -174,16 +178,27 @@ class _RunCore:
         self.buffer.push(ErrorChunk(error_message(exc)))
         self.buffer.finish(exc)
         current = asyncio.current_task()
-        for task in self.tasks:
+        for task in self.all_tasks():
             if task is not current and not task.done():
                 task.cancel()
+
+    def all_tasks(self) -> list[asyncio.Task[None]]:
+        """Every task the run started that is still referenced (done or not)."""
+        first = [] if self.first_task is None else [self.first_task]
+        return first if self.tasks is None else first + list(self.tasks)
 
     def start_task(self, coroutine: Any) -> None:
         assert self.loop is not None
         self.producers += 1
         task = self.loop.create_task(coroutine)
-        self.tasks.add(task)
-        task.add_done_callback(self.tasks.discard)
+        if self.first_task is None:
+            self.first_task = task
+            return
+        tasks = self.tasks
+        if tasks is None:
+            tasks = self.tasks = set()
+        tasks.add(task)
+        task.add_done_callback(tasks.discard)
 
     async def pump(self, stream: AsyncIterable[Any]) -> None:
         """Copy a sub-stream's chunks into the buffer (deltas are merged like our own)."""
@@ -502,7 +517,7 @@ class RunStream(AsyncIterator[AssistantStreamChunk]):
         if not self._started:
             core.buffer.finish()
             return
-        pending = [task for task in core.tasks if not task.done()]
+        pending = [task for task in core.all_tasks() if not task.done()]
         if not pending:
             return
         core.buffer.cancelled = True  # the run is stopped before it finished
@@ -523,7 +538,7 @@ class RunStream(AsyncIterator[AssistantStreamChunk]):
     def __del__(self) -> None:
         if self._closed or not self._started:
             return
-        for task in list(self._core.tasks):
+        for task in self._core.all_tasks():
             if not task.done():
                 loop = self._core.loop
                 if loop is not None and not loop.is_closed():

@@ -196,7 +196,7 @@ async def test_closing_the_run_closes_the_upstream_response(
             break
     closed_at = time.monotonic()
     await stream.aclose()
-    assert all(task.done() for task in stream._core.tasks)
+    assert all(task.done() for task in stream._core.all_tasks())
     record = await asyncio.to_thread(fake_provider.wait_closed, 5.0)
     assert record is not None, "the upstream request was not closed"
     assert record.time - closed_at < 0.25

@@ -128,7 +128,7 @@ async def test_cancellation_stops_the_model_promptly() -> None:
     assert time.monotonic() - started < 0.2
     # The callback saw `is_cancelled` during its pause and returned: no task is left.
     await asyncio.sleep(0)
-    assert all(task.done() for task in stream._core.tasks)
+    assert all(task.done() for task in stream._core.all_tasks())
 
 
 async def test_offline_options_do_not_reach_real_providers(fake_provider: FakeProvider) -> None:
