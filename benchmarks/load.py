@@ -267,7 +267,7 @@ def scale_main(parser: argparse.ArgumentParser, args: argparse.Namespace) -> int
                     print(f"  {key:26} {value}")
         print()
         _scale.print_table(outcome["targets"])
-    return 0 if all(row["result"] == "PASS" for row in outcome["targets"]) else 1
+    return 0 if all(row["result"] != "FAIL" for row in outcome["targets"]) else 1
 
 
 if __name__ == "__main__":
