@@ -16,7 +16,8 @@ from assistant_stream_ce import RunController, create_run
 from assistant_stream_ce.serialization.assistant_transport import AssistantTransportEncoder
 from assistant_stream_ce.serialization.data_stream import DataStreamEncoder
 from assistant_stream_ce.serialization.openai_stream import OpenAIStreamEncoder
-from assistant_stream_ce.serialization.stream_encoder import StreamEncoder
+from assistant_stream_ce.serialization.assistant_stream_response import AssistantStreamResponse
+from assistant_stream_ce.serialization.stream_encoder import StreamEncoder, drive
 
 
 async def weather_run(controller: RunController) -> None:
@@ -469,3 +470,48 @@ async def test_encode_stream_yields_text_for_compatibility() -> None:
     parts = [part async for part in DataStreamEncoder().encode_stream(create_run(run))]
     assert parts[0] == '0:"hi"\n'
     assert parts[-1].startswith('d:{"finishReason":"stop"')
+
+
+class _SilentOnData(StreamEncoder):
+    """Writes text deltas; data chunks encode to no frame at all."""
+
+    media_type = "text/plain"
+    keepalive = b"KEEPALIVE"
+
+    def encode_frames(self, chunks: list[Any]) -> list[bytes]:
+        return [c.text_delta.encode() for c in chunks if c.type == "text-delta"]
+
+    def finish_frames(self, failed: bool = False) -> list[bytes]:
+        return [b"END"]
+
+
+@pytest.mark.parametrize("write", ["drive", "response"])
+async def test_a_batch_that_encodes_to_nothing_is_not_a_keepalive(write: str) -> None:
+    """Only an interrupted or timed-out wait writes a keepalive; a batch of chunks the
+    protocol has no frame for does not (the writer just waits again)."""
+
+    async def run(controller: RunController) -> None:
+        controller.append_text("a")
+        await asyncio.sleep(0.01)
+        for _ in range(3):
+            controller.add_data({"n": 1})
+            await asyncio.sleep(0.01)
+        controller.append_text("b")
+
+    body: list[bytes] = []
+    if write == "drive":
+        async for frames in drive(create_run(run), _SilentOnData(), own_source=True):
+            body.extend(frames)
+    else:
+
+        async def receive() -> dict[str, Any]:
+            await asyncio.sleep(60)
+            return {"type": "http.disconnect"}
+
+        async def send(message: dict[str, Any]) -> None:
+            if message["type"] == "http.response.body":
+                body.append(message["body"])
+
+        response = AssistantStreamResponse(create_run(run), _SilentOnData(), write_interval=0)
+        await response({"type": "http"}, receive, send)
+    assert b"".join(body) == b"abEND"

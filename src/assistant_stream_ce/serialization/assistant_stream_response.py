@@ -1,11 +1,13 @@
 """`AssistantStreamResponse`: a Starlette response that streams a run through an encoder.
 
-One writer task sends the body; one listener task watches for the client's disconnect. The
-writer waits for ready chunks, encodes each batch into one write, and after the run ends —
-normally or by raising — writes the protocol's end of stream. One timer per response checks
-for idleness: when nothing was written for the heartbeat interval it interrupts the wait and a
-keepalive is written (no timer is created per chunk). A client that disconnects, or that stops
-reading for longer than ``send_timeout``, ends the response and cancels the run.
+The task that calls the response writes the body (no writer task of its own); one listener
+task runs the server's ``receive()`` to see the client's disconnect. The writer waits for ready
+chunks, encodes each batch into one write, and after the run ends — normally or by raising —
+writes the protocol's end of stream. One timer per response checks for idleness: when nothing
+was written for the heartbeat interval it interrupts the wait and a keepalive is written (no
+timer is created per chunk). A client that disconnects, or that stops reading for longer than
+``send_timeout``, cancels the write (only the write: the request's task then ends normally)
+and the run.
 """
 
 from __future__ import annotations

@@ -1,7 +1,8 @@
 """The encoder interface (chunks in, wire frames out) and the one loop that drives it.
 
-`drive` is the only place a chunk source meets an encoder: the response classes, `iter_bytes`,
-`encode_stream` and the RAIS helpers all consume it. It takes every batch that is ready without
+`FrameLoop` is the only place a chunk source meets an encoder: the response classes step it
+directly, and `drive` (the same loop as an async generator) serves `iter_bytes`,
+`encode_stream` and the RAIS helpers. It takes every batch that is ready without
 awaiting, encodes each batch at once, stops at a terminal frame, and always ends with the
 protocol's end of stream — also when the run raised (its error frame is already encoded) or the
 encoder itself failed.
