@@ -13,10 +13,10 @@ import pytest
 
 from _util import encode
 from assistant_stream_ce import RunController, create_run
+from assistant_stream_ce.serialization.assistant_stream_response import AssistantStreamResponse
 from assistant_stream_ce.serialization.assistant_transport import AssistantTransportEncoder
 from assistant_stream_ce.serialization.data_stream import DataStreamEncoder
 from assistant_stream_ce.serialization.openai_stream import OpenAIStreamEncoder
-from assistant_stream_ce.serialization.assistant_stream_response import AssistantStreamResponse
 from assistant_stream_ce.serialization.stream_encoder import StreamEncoder, drive
 
 
