@@ -463,22 +463,31 @@ class ChunkBuffer:
             if lag > 0:
                 self._loop_lag += (lag - self._loop_lag) * 0.25
 
+    async def wait_ready(self, timeout: float | None = None) -> bool:
+        """Wait until a batch may be ready, the buffer finished, `interrupt` was called or
+        ``timeout`` seconds passed (`wait` and `woken` around one await). False when there
+        was nothing to wait for (a batch is ready, or the buffer finished)."""
+        waiter = self.wait()
+        if waiter is None:
+            return False
+        handle = None
+        if timeout is not None:
+            handle = waiter.get_loop().call_later(timeout, _resolve, waiter)
+        try:
+            await waiter
+        finally:
+            if handle is not None:
+                handle.cancel()
+            self.woken(waiter)
+        return True
+
     async def next_batch(self, timeout: float | None = None) -> list[Any] | None:
         """Wait for the next batch; None after ``timeout`` seconds with nothing ready.
 
         Raises StopAsyncIteration (or the producer's exception) once drained and closed.
         """
-        waiter = self.wait()
-        if waiter is not None:
-            handle = None
-            if timeout is not None:
-                handle = waiter.get_loop().call_later(timeout, _resolve, waiter)
-            try:
-                await waiter
-            finally:
-                if handle is not None:
-                    handle.cancel()
-                self.woken(waiter)
+        if not self._items and not self.closed:
+            await self.wait_ready(timeout)
         if self._items:
             return self._take()
         if self.closed:

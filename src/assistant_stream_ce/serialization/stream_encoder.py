@@ -359,28 +359,11 @@ async def drive(
         while not steps.finished:
             frames = steps.frames()
             while not frames and not steps.finished:
-                waiter = buffer.wait()
-                if waiter is None:
-                    frames = steps.frames()
-                    continue
-                handle = None
-                if idle_timeout is not None:
-                    handle = waiter.get_loop().call_later(idle_timeout, _resolve, waiter)
-                try:
-                    await waiter
-                finally:
-                    if handle is not None:
-                        handle.cancel()
-                    buffer.woken(waiter)
+                waited = await buffer.wait_ready(idle_timeout)
                 frames = steps.frames()
-                if frames is None:
+                if frames is None and waited:
                     frames = keepalive  # interrupted, or idle for idle_timeout
             yield frames
     finally:
         if own_source:
             await close_source(source)
-
-
-def _resolve(waiter: asyncio.Future[None]) -> None:
-    if not waiter.done():
-        waiter.set_result(None)
