@@ -39,7 +39,8 @@ echo "== ruff"
 lint_paths=()
 for path in src tests examples benchmarks; do [ -e "$path" ] && lint_paths+=("$path"); done
 .venv/bin/ruff check "${lint_paths[@]}"
-.venv/bin/ruff format --check "${lint_paths[@]}"
+# Markdown too: ruff formats the Python blocks of the README and the docs (which tests run).
+.venv/bin/ruff format --check "${lint_paths[@]}" README.md docs
 echo "== mypy"
 .venv/bin/mypy
 echo "== pytest"
