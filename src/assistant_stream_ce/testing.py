@@ -1,0 +1,255 @@
+"""Test your own streaming endpoints the way a client meets them.
+
+httpx's ``ASGITransport`` does not stream a response body (an endless stream hangs it), and
+Starlette's ``TestClient`` reads it whole. These helpers go through a real socket instead: `serve`
+runs your app under uvicorn on 127.0.0.1 (an ephemeral port, in a background thread, so sync and
+async tests can both call it), `fetch_stream` / `afetch_stream` POST to a route and decode the
+reply with the protocol's own decoder, and `assert_conforms` runs the protocol checks of
+``assistant-stream-ce check`` against it. They need the ``[server]`` extra (uvicorn and httpx)::
+
+    from assistant_stream_ce.testing import fetch_stream, serve
+
+    def test_chat() -> None:
+        with serve(app) as server:
+            result = fetch_stream(server.url("/api/chat"), protocol="data-stream", json=body)
+        assert result.status_code == 200
+        assert result.message.text == "Hello!"
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json as json_module
+import threading
+import time
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from types import TracebackType
+from typing import Any
+
+from .accumulator import Message, accumulate
+from .assistant_stream_chunk import AssistantStreamChunk
+from .serialization.registry import get_protocol
+
+try:
+    import httpx
+    import uvicorn
+except ImportError as exc:  # pragma: no cover - depends on the installed extras
+    raise ImportError(
+        "assistant_stream_ce.testing needs uvicorn and httpx: "
+        "pip install 'assistant-stream-ce[server]'"
+    ) from exc
+
+__all__ = [
+    "LiveServer",
+    "StreamResult",
+    "afetch_stream",
+    "assert_conforms",
+    "fetch_stream",
+    "serve",
+]
+
+#: What `fetch_stream` and `assert_conforms` POST when no ``json`` is given.
+DEFAULT_CHAT = {"messages": [{"role": "user", "content": "Hello!"}]}
+
+
+class LiveServer:
+    """An ASGI app served by uvicorn on 127.0.0.1 in a thread of its own (see `serve`)."""
+
+    def __init__(self, app: Any, *, startup_timeout: float = 10.0, **uvicorn_options: Any) -> None:
+        options: dict[str, Any] = {"log_level": "warning", "timeout_graceful_shutdown": 5}
+        options.update(uvicorn_options)
+        options.update(host="127.0.0.1", port=options.get("port", 0))
+        self.server = uvicorn.Server(uvicorn.Config(app, **options))
+        self.startup_timeout = startup_timeout
+        #: The port the server listens on (known once started).
+        self.port = 0
+        self.loop: asyncio.AbstractEventLoop | None = None
+        self._thread = threading.Thread(target=self._serve, name="live-server", daemon=True)
+        self._error: BaseException | None = None
+
+    def _serve(self) -> None:
+        loop = self.loop = asyncio.new_event_loop()
+        try:
+            loop.run_until_complete(self.server.serve())
+        except BaseException as exc:  # reported by start() or stop()
+            self._error = exc
+        finally:
+            loop.close()
+
+    def start(self) -> LiveServer:
+        """Start serving; raises `RuntimeError` if uvicorn has not started in time."""
+        self._thread.start()
+        deadline = time.monotonic() + self.startup_timeout
+        while not self.server.started:
+            if not self._thread.is_alive():
+                reason = repr(self._error) if self._error else "see uvicorn's log"
+                raise RuntimeError(f"the server stopped while starting ({reason})")
+            if time.monotonic() > deadline:
+                self.stop()
+                raise RuntimeError(f"the server did not start within {self.startup_timeout} s")
+            time.sleep(0.005)
+        self.port = self.server.servers[0].sockets[0].getsockname()[1]
+        return self
+
+    def stop(self, timeout: float = 10.0) -> None:
+        """Shut down (streams still open are cancelled after uvicorn's graceful timeout)."""
+        self.server.should_exit = True
+        self._thread.join(timeout)
+        if self._thread.is_alive():
+            self.server.force_exit = True
+            self._thread.join(timeout)
+
+    @property
+    def base_url(self) -> str:
+        """``http://127.0.0.1:<port>``."""
+        return f"http://127.0.0.1:{self.port}"
+
+    def url(self, path: str = "/") -> str:
+        """The URL of ``path`` on this server."""
+        return self.base_url + (path if path.startswith("/") else "/" + path)
+
+    def __enter__(self) -> LiveServer:
+        return self if self.port else self.start()
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        traceback: TracebackType | None,
+    ) -> None:
+        self.stop()
+
+
+@contextmanager
+def serve(app: Any, **uvicorn_options: Any) -> Iterator[LiveServer]:
+    """Serve ``app`` on 127.0.0.1 (an ephemeral port) for the ``with`` block.
+
+    ``uvicorn_options`` go to ``uvicorn.Config`` (``lifespan="off"``, ``http="httptools"``, …;
+    ``port`` picks a fixed port). The server stops when the block ends.
+    """
+    server = LiveServer(app, **uvicorn_options).start()
+    try:
+        yield server
+    finally:
+        server.stop()
+
+
+@dataclass
+class StreamResult:
+    """What one streamed reply was: status, headers, raw body, decoded chunks and message."""
+
+    status_code: int
+    headers: httpx.Headers
+    body: bytes
+    #: The decoded chunks (empty when the status is not 2xx: the body is then an error).
+    chunks: list[AssistantStreamChunk] = field(default_factory=list)
+    #: The chunks added up into one message (``message.text``, ``.tool_calls``, ``.usage``, …).
+    message: Message = field(default_factory=lambda: accumulate([]))
+
+    def json(self) -> Any:
+        """The body as JSON (for an error reply)."""
+        return json_module.loads(self.body)
+
+
+def _body(json: Any) -> Any:
+    return DEFAULT_CHAT if json is None else json
+
+
+def _request_headers(headers: Mapping[str, str] | None) -> dict[str, str]:
+    return {"Accept": "text/event-stream, text/plain, */*", **(headers or {})}
+
+
+def _check_deadline(deadline: float, max_time: float) -> None:
+    if time.monotonic() > deadline:
+        raise TimeoutError(f"the stream did not end within {max_time} s (max_time)")
+
+
+def _result(
+    protocol: str, status: int, headers: httpx.Headers, body: bytes, strict: bool
+) -> StreamResult:
+    if not 200 <= status < 300:
+        return StreamResult(status, headers, body)
+    chunks = get_protocol(protocol).decoder(strict=strict).decode(body)
+    return StreamResult(status, headers, body, chunks, accumulate(chunks))
+
+
+def fetch_stream(
+    url: str,
+    *,
+    protocol: str,
+    json: Any = None,
+    headers: Mapping[str, str] | None = None,
+    timeout: float = 30.0,
+    max_time: float = 60.0,
+    strict: bool = True,
+) -> StreamResult:
+    """POST ``json`` (default: one user message) to ``url`` and decode the streamed reply.
+
+    ``protocol`` names the registered protocol the route speaks (``"data-stream"``,
+    ``"ui-message-stream"``, ``"ag-ui"``, …). With ``strict`` (the default) a frame the
+    decoder cannot read raises `DecodeError`. ``timeout`` bounds each read and ``max_time`` the
+    whole reply: a stream still open after it raises `TimeoutError` (keepalives do not count
+    as an end).
+    """
+    get_protocol(protocol)  # an unknown name fails before any request
+    request_headers = _request_headers(headers)
+    deadline = time.monotonic() + max_time
+    body = bytearray()
+    with (
+        httpx.Client(timeout=timeout) as client,
+        client.stream("POST", url, json=_body(json), headers=request_headers) as response,
+    ):
+        for data in response.iter_bytes():
+            body += data
+            _check_deadline(deadline, max_time)
+    return _result(protocol, response.status_code, response.headers, bytes(body), strict)
+
+
+async def afetch_stream(
+    url: str,
+    *,
+    protocol: str,
+    json: Any = None,
+    headers: Mapping[str, str] | None = None,
+    timeout: float = 30.0,
+    max_time: float = 60.0,
+    strict: bool = True,
+) -> StreamResult:
+    """`fetch_stream` for async tests (httpx's ``AsyncClient`` over the real socket)."""
+    get_protocol(protocol)
+    request_headers = _request_headers(headers)
+    deadline = time.monotonic() + max_time
+    body = bytearray()
+    async with (
+        httpx.AsyncClient(timeout=timeout) as client,
+        client.stream("POST", url, json=_body(json), headers=request_headers) as response,
+    ):
+        async for data in response.aiter_bytes():
+            body += data
+            _check_deadline(deadline, max_time)
+    return _result(protocol, response.status_code, response.headers, bytes(body), strict)
+
+
+def assert_conforms(
+    url: str, *, protocol: str | None = None, json: Any = None, timeout: float = 60.0
+) -> None:
+    """Run the protocol checks of ``assistant-stream-ce check`` against ``url``.
+
+    Raises `AssertionError` listing every failed MUST (SHOULD failures are warnings and pass).
+    ``protocol`` None detects it from the reply. The checks POST ``json`` several times (a
+    read-through, a malformed body, an abort), so the route must answer each request anew.
+    """
+    from .tools.check import run_checks
+
+    exchange, checker = run_checks(url, protocol, _body(json), timeout=timeout)
+    if exchange.status is None:
+        raise AssertionError(f"could not reach {url}: {exchange.transport_error}")
+    if not exchange.format:
+        raise AssertionError(f"{url}: {exchange.detect_error}")
+    failed = checker.failed
+    if failed:
+        lines = [f"{url} ({exchange.format}): {len(failed)} MUST check(s) failed"]
+        lines += [f"- {result.id}: {result.title} ({result.detail})" for result in failed]
+        raise AssertionError("\n".join(lines))
