@@ -161,6 +161,7 @@ def test_an_unreachable_endpoint_is_named(server: LiveServer) -> None:
 
 def test_the_server_stops_with_its_block() -> None:
     with serve(make_app(), lifespan="off") as live:
+        assert live.url("") == live.base_url == f"http://127.0.0.1:{live.port}"
         url = live.url("chat/data-stream")  # a path without its leading slash still works
         assert fetch_stream(url, protocol="data-stream").status_code == 200
     with pytest.raises(httpx.ConnectError):

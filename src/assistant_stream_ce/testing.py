@@ -61,6 +61,8 @@ class LiveServer:
         options: dict[str, Any] = {"log_level": "warning", "timeout_graceful_shutdown": 5}
         options.update(uvicorn_options)
         options.update(host="127.0.0.1", port=options.get("port", 0))
+        #: The ASGI app being served.
+        self.app = app
         self.server = uvicorn.Server(uvicorn.Config(app, **options))
         self.startup_timeout = startup_timeout
         #: The port the server listens on (known once started).
@@ -71,6 +73,7 @@ class LiveServer:
 
     def _serve(self) -> None:
         loop = self.loop = asyncio.new_event_loop()
+        asyncio.set_event_loop(loop)
         try:
             loop.run_until_complete(self.server.serve())
         except BaseException as exc:  # reported by start() or stop()
@@ -107,8 +110,10 @@ class LiveServer:
         return f"http://127.0.0.1:{self.port}"
 
     def url(self, path: str = "/") -> str:
-        """The URL of ``path`` on this server."""
-        return self.base_url + (path if path.startswith("/") else "/" + path)
+        """The URL of ``path`` on this server (``""``: `base_url`)."""
+        if path and not path.startswith("/"):
+            path = "/" + path
+        return self.base_url + path
 
     def __enter__(self) -> LiveServer:
         return self if self.port else self.start()
