@@ -11,7 +11,7 @@ from typing import Any
 import httpx
 import pytest
 from fastapi import FastAPI, HTTPException
-from starlette.responses import StreamingResponse
+from starlette.responses import Response, StreamingResponse
 
 from assistant_stream_ce import RunController, create_run
 from assistant_stream_ce.errors import DecodeError
@@ -47,6 +47,12 @@ def make_app() -> FastAPI:
         if not body.get("messages"):
             raise HTTPException(422, "messages must not be empty")
         return PROTOCOLS[protocol].response(create_run(weather, state={}))
+
+    @app.get("/resume/{chat_id}")
+    async def resume(chat_id: str) -> Any:
+        if chat_id != "active":
+            return Response(status_code=204)  # nothing to resume
+        return PROTOCOLS["ui-message-stream"].response(create_run(weather, state={}))
 
     @app.post("/endless")
     async def endless() -> Any:
@@ -114,6 +120,19 @@ def test_an_error_reply_keeps_its_status_and_body(server: LiveServer, fetch: str
     assert result.status_code == 422
     assert result.json() == {"detail": "messages must not be empty"}
     assert result.chunks == [] and result.message.text == ""
+
+
+@pytest.mark.parametrize("fetch", ["sync", "async"])
+def test_a_resume_endpoint_is_read_with_get(server: LiveServer, fetch: str) -> None:
+    def get(chat_id: str) -> Any:
+        url = server.url(f"/resume/{chat_id}")
+        if fetch == "sync":
+            return fetch_stream(url, protocol="ui-message-stream", method="get")
+        return asyncio.run(afetch_stream(url, protocol="ui-message-stream", method="GET"))
+
+    assert get("active").message.text == "It is 18 °C in Paris."
+    nothing = get("done")
+    assert (nothing.status_code, nothing.chunks, nothing.body) == (204, [], b"")
 
 
 def test_a_frame_the_decoder_cannot_read_fails_unless_lenient(server: LiveServer) -> None:

@@ -148,7 +148,7 @@ class StreamResult:
     status_code: int
     headers: httpx.Headers
     body: bytes
-    #: The decoded chunks (empty when the status is not 2xx: the body is then an error).
+    #: The decoded chunks (empty when the status is not 2xx, or 204).
     chunks: list[AssistantStreamChunk] = field(default_factory=list)
     #: The chunks added up into one message (``message.text``, ``.tool_calls``, ``.usage``, …).
     message: Message = field(default_factory=lambda: accumulate([]))
@@ -160,6 +160,12 @@ class StreamResult:
 
 def _body(json: Any) -> Any:
     return DEFAULT_CHAT if json is None else json
+
+
+def _request(method: str, json: Any) -> dict[str, Any]:
+    """The request's method and body: GET (a resume endpoint) sends none."""
+    method = method.upper()
+    return {"method": method} if method == "GET" else {"method": method, "json": _body(json)}
 
 
 def _request_headers(headers: Mapping[str, str] | None) -> dict[str, str]:
@@ -174,7 +180,7 @@ def _check_deadline(deadline: float, max_time: float) -> None:
 def _result(
     protocol: str, status: int, headers: httpx.Headers, body: bytes, strict: bool
 ) -> StreamResult:
-    if not 200 <= status < 300:
+    if not 200 <= status < 300 or status == 204:  # an error, or nothing to resume
         return StreamResult(status, headers, body)
     chunks = get_protocol(protocol).decoder(strict=strict).decode(body)
     return StreamResult(status, headers, body, chunks, accumulate(chunks))
@@ -185,12 +191,14 @@ def fetch_stream(
     *,
     protocol: str,
     json: Any = None,
+    method: str = "POST",
     headers: Mapping[str, str] | None = None,
     timeout: float = 30.0,
     max_time: float = 60.0,
     strict: bool = True,
 ) -> StreamResult:
-    """POST ``json`` (default: one user message) to ``url`` and decode the streamed reply.
+    """POST ``json`` (default: one user message) to ``url`` and decode the streamed reply
+    (``method="GET"`` sends no body: a resume endpoint).
 
     ``protocol`` names the registered protocol the route speaks (``"data-stream"``,
     ``"ui-message-stream"``, ``"ag-ui"``, …). With ``strict`` (the default) a frame the
@@ -204,7 +212,7 @@ def fetch_stream(
     body = bytearray()
     with (
         httpx.Client(timeout=timeout) as client,
-        client.stream("POST", url, json=_body(json), headers=request_headers) as response,
+        client.stream(url=url, headers=request_headers, **_request(method, json)) as response,
     ):
         for data in response.iter_bytes():
             body += data
@@ -217,6 +225,7 @@ async def afetch_stream(
     *,
     protocol: str,
     json: Any = None,
+    method: str = "POST",
     headers: Mapping[str, str] | None = None,
     timeout: float = 30.0,
     max_time: float = 60.0,
@@ -229,7 +238,7 @@ async def afetch_stream(
     body = bytearray()
     async with (
         httpx.AsyncClient(timeout=timeout) as client,
-        client.stream("POST", url, json=_body(json), headers=request_headers) as response,
+        client.stream(url=url, headers=request_headers, **_request(method, json)) as response,
     ):
         async for data in response.aiter_bytes():
             body += data
