@@ -23,6 +23,10 @@ from pathlib import Path
 import pytest
 from _upstream_expectations import DIFFERS, PENDING
 
+# The upstream suite's test_langgraph.py imports langchain_core (the [langgraph] extra, which
+# needs Python 3.11 or newer).
+pytest.importorskip("langchain_core", reason="the upstream suite needs the [langgraph] extra")
+
 VERSION = "0.0.36"
 HERE = Path(__file__).resolve().parent
 REPO = HERE.parents[1]

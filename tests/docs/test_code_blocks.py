@@ -23,6 +23,7 @@ import subprocess
 import sys
 import textwrap
 from collections.abc import Iterator
+from importlib.util import find_spec
 from pathlib import Path
 from typing import Any
 
@@ -147,6 +148,8 @@ def test_code_block_runs(
         code = "\n".join(line[2:] for line in code.splitlines() if line.startswith("+ "))
         language = "python"
     if language == "python":
+        if re.search(r"^from lang(graph|chain)", code, re.MULTILINE) and not find_spec("langgraph"):
+            pytest.skip("needs the [langgraph] extra (Python 3.11 or newer)")
         namespace: dict[str, Any] = {"__name__": "__docs__"}
         exec(compile(code, "<docs>", "exec"), namespace)
         if "app" in namespace:

@@ -357,9 +357,8 @@ async def test_readers_on_another_worker_share_one_blocking_xread(two_workers: A
         return received[name]
 
     readers = [asyncio.ensure_future(read(name)) for name in names]
-    async with asyncio.timeout(10):  # every reader caught up and waits for the rest
-        for event in caught_up.values():
-            await event.wait()
+    # every reader caught up and waits for the rest
+    await asyncio.wait_for(asyncio.gather(*(event.wait() for event in caught_up.values())), 10)
     # Sample the server's view for a while: the shared call is re-issued after each block
     # (and when a reader joins), so a single sample may fall between two calls.
     samples = []
