@@ -60,13 +60,15 @@ class LiveServer:
     def __init__(self, app: Any, *, startup_timeout: float = 10.0, **uvicorn_options: Any) -> None:
         options: dict[str, Any] = {"log_level": "warning", "timeout_graceful_shutdown": 5}
         options.update(uvicorn_options)
-        options.update(host="127.0.0.1", port=options.get("port", 0))
+        options["host"] = "127.0.0.1"  # loopback only
+        options.setdefault("port", 0)  # an ephemeral port
         #: The ASGI app being served.
         self.app = app
         self.server = uvicorn.Server(uvicorn.Config(app, **options))
         self.startup_timeout = startup_timeout
         #: The port the server listens on (known once started).
         self.port = 0
+        #: The server's event loop (its thread's own, while it runs).
         self.loop: asyncio.AbstractEventLoop | None = None
         self._thread = threading.Thread(target=self._serve, name="live-server", daemon=True)
         self._error: BaseException | None = None
@@ -76,7 +78,7 @@ class LiveServer:
         asyncio.set_event_loop(loop)
         try:
             loop.run_until_complete(self.server.serve())
-        except BaseException as exc:  # reported by start() or stop()
+        except BaseException as exc:  # reported by start() when serving ends while it waits
             self._error = exc
         finally:
             loop.close()
