@@ -49,10 +49,16 @@ echo "== pytest"
 # The oldest Python the package supports, when the machine has it (and no pytest arguments were
 # given): the core tests again, without HTTP servers, the browser or the JavaScript clients.
 # The [langgraph] extra needs Python 3.11 or newer, so its tests skip themselves here.
-if [ "$#" -eq 0 ] && command -v python3.10 >/dev/null 2>&1 \
-  && python3.10 -c 'import sys; assert sys.version_info[:2] == (3, 10)' 2>/dev/null; then
-  echo "== pytest on Python 3.10 (core tests)"
-  [ -x .venv-py310/bin/python ] || python3.10 -m venv .venv-py310
+python310=""
+for candidate in python3.10 "${PYENV_ROOT:-$HOME/.pyenv}"/versions/3.10*/bin/python3.10; do
+  if "$candidate" -c 'import sys; assert sys.version_info[:2] == (3, 10)' >/dev/null 2>&1; then
+    python310="$candidate"
+    break
+  fi
+done
+if [ "$#" -eq 0 ] && [ -n "$python310" ]; then
+  echo "== pytest on Python 3.10 (core tests; $python310)"
+  [ -x .venv-py310/bin/python ] || "$python310" -m venv .venv-py310
   .venv-py310/bin/python -m pip install --quiet --disable-pip-version-check \
     -e ".[server,openai,anthropic,redis]" "assistant-stream==0.0.36" \
     "pytest>=8" "pytest-asyncio>=0.23" "pytest-timeout>=2.3" "hypothesis>=6.100"
