@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import threading
 import time
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -39,6 +40,19 @@ async def forever(controller: RunController) -> None:
     await asyncio.Event().wait()
 
 
+#: Set (from the server's thread) when a `slow` run saw its client go away.
+SLOW_RUN_CANCELLED = threading.Event()
+
+
+async def slow(controller: RunController) -> None:
+    for i in range(250):  # 5 s, unless the client leaves
+        if controller.is_cancelled:
+            SLOW_RUN_CANCELLED.set()
+            return
+        controller.append_text(f"tok{i} ")
+        await asyncio.sleep(0.02)
+
+
 def make_app() -> FastAPI:
     app = FastAPI()
 
@@ -53,6 +67,10 @@ def make_app() -> FastAPI:
         if chat_id != "active":
             return Response(status_code=204)  # nothing to resume
         return PROTOCOLS["ui-message-stream"].response(create_run(weather, state={}))
+
+    @app.post("/slow")
+    async def slow_route() -> Any:
+        return PROTOCOLS["ag-ui"].response(create_run(slow))
 
     @app.post("/endless")
     async def endless() -> Any:
@@ -153,6 +171,26 @@ def test_a_stream_that_never_ends_times_out(server: LiveServer, fetch: str) -> N
         else:
             asyncio.run(afetch_stream(url, protocol="data-stream", max_time=0.3))
     assert time.monotonic() - started < 5
+
+
+@pytest.mark.parametrize("fetch", ["sync", "async"])
+def test_stop_after_hangs_up_mid_stream_and_the_run_sees_it(server: LiveServer, fetch: str) -> None:
+    SLOW_RUN_CANCELLED.clear()
+    url, started = server.url("/slow"), time.monotonic()
+    if fetch == "sync":
+        result = fetch_stream(url, protocol="ag-ui", stop_after=4)
+    else:
+        result = asyncio.run(afetch_stream(url, protocol="ag-ui", stop_after=4))
+
+    assert result.aborted and len(result.chunks) >= 4
+    assert result.message.text.startswith("tok0 ")
+    assert SLOW_RUN_CANCELLED.wait(5), "the run never saw its client go away"
+    assert time.monotonic() - started < 4  # well before the run's 5 s
+
+
+def test_a_stream_read_to_its_end_is_not_aborted(server: LiveServer) -> None:
+    result = fetch_stream(server.url("/chat/ag-ui"), protocol="ag-ui", stop_after=10_000)
+    assert not result.aborted and result.message.text == "It is 18 °C in Paris."
 
 
 def test_an_unknown_protocol_fails_before_any_request(server: LiveServer) -> None:

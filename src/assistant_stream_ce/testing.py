@@ -154,6 +154,8 @@ class StreamResult:
     chunks: list[AssistantStreamChunk] = field(default_factory=list)
     #: The chunks added up into one message (``message.text``, ``.tool_calls``, ``.usage``, …).
     message: Message = field(default_factory=lambda: accumulate([]))
+    #: True when the client hung up early (``stop_after``).
+    aborted: bool = False
 
     def json(self) -> Any:
         """The body as JSON (for an error reply)."""
@@ -174,18 +176,50 @@ def _request_headers(headers: Mapping[str, str] | None) -> dict[str, str]:
     return {"Accept": "text/event-stream, text/plain, */*", **(headers or {})}
 
 
-def _check_deadline(deadline: float, max_time: float) -> None:
-    if time.monotonic() > deadline:
-        raise TimeoutError(f"the stream did not end within {max_time} s (max_time)")
+class _Reader:
+    """Decodes a reply as it arrives; says when to stop reading (``stop_after``)."""
 
+    def __init__(
+        self, protocol: str, strict: bool, max_time: float, stop_after: int | None
+    ) -> None:
+        self.decoder = get_protocol(protocol).decoder(strict=strict)
+        self.max_time = max_time
+        self.deadline = time.monotonic() + max_time
+        self.stop_after = stop_after
+        self.body = bytearray()
+        self.chunks: list[AssistantStreamChunk] = []
+        self.decoding = False
+        self.aborted = False
 
-def _result(
-    protocol: str, status: int, headers: httpx.Headers, body: bytes, strict: bool
-) -> StreamResult:
-    if not 200 <= status < 300 or status == 204:  # an error, or nothing to resume
-        return StreamResult(status, headers, body)
-    chunks = get_protocol(protocol).decoder(strict=strict).decode(body)
-    return StreamResult(status, headers, body, chunks, accumulate(chunks))
+    def start(self, response: httpx.Response) -> None:
+        status = response.status_code
+        self.decoding = 200 <= status < 300 and status != 204  # not an error, nor "nothing"
+
+    def feed(self, data: bytes) -> bool:
+        """Take one read; True when the client should hang up now."""
+        self.body += data
+        if self.decoding:
+            self.chunks += self.decoder.feed(data)
+            if self.stop_after is not None and len(self.chunks) >= self.stop_after:
+                self.aborted = True
+                return True
+        if time.monotonic() > self.deadline:
+            raise TimeoutError(f"the stream did not end within {self.max_time} s (max_time)")
+        return False
+
+    def result(self, response: httpx.Response) -> StreamResult:
+        if not self.decoding:
+            return StreamResult(response.status_code, response.headers, bytes(self.body))
+        if not self.aborted:
+            self.chunks += self.decoder.close()
+        return StreamResult(
+            response.status_code,
+            response.headers,
+            bytes(self.body),
+            self.chunks,
+            accumulate(self.chunks),
+            aborted=self.aborted,
+        )
 
 
 def fetch_stream(
@@ -197,6 +231,7 @@ def fetch_stream(
     headers: Mapping[str, str] | None = None,
     timeout: float = 30.0,
     max_time: float = 60.0,
+    stop_after: int | None = None,
     strict: bool = True,
 ) -> StreamResult:
     """POST ``json`` (default: one user message) to ``url`` and decode the streamed reply
@@ -206,20 +241,20 @@ def fetch_stream(
     ``"ui-message-stream"``, ``"ag-ui"``, …). With ``strict`` (the default) a frame the
     decoder cannot read raises `DecodeError`. ``timeout`` bounds each read and ``max_time`` the
     whole reply: a stream still open after it raises `TimeoutError` (keepalives do not count
-    as an end).
+    as an end). ``stop_after`` hangs up once that many chunks were decoded, as a client that
+    goes away mid-stream (the result is then ``aborted``).
     """
-    get_protocol(protocol)  # an unknown name fails before any request
+    reader = _Reader(protocol, strict, max_time, stop_after)  # an unknown protocol fails here
     request_headers = _request_headers(headers)
-    deadline = time.monotonic() + max_time
-    body = bytearray()
     with (
         httpx.Client(timeout=timeout) as client,
         client.stream(url=url, headers=request_headers, **_request(method, json)) as response,
     ):
+        reader.start(response)
         for data in response.iter_bytes():
-            body += data
-            _check_deadline(deadline, max_time)
-    return _result(protocol, response.status_code, response.headers, bytes(body), strict)
+            if reader.feed(data):
+                break
+    return reader.result(response)
 
 
 async def afetch_stream(
@@ -231,21 +266,21 @@ async def afetch_stream(
     headers: Mapping[str, str] | None = None,
     timeout: float = 30.0,
     max_time: float = 60.0,
+    stop_after: int | None = None,
     strict: bool = True,
 ) -> StreamResult:
     """`fetch_stream` for async tests (httpx's ``AsyncClient`` over the real socket)."""
-    get_protocol(protocol)
+    reader = _Reader(protocol, strict, max_time, stop_after)
     request_headers = _request_headers(headers)
-    deadline = time.monotonic() + max_time
-    body = bytearray()
     async with (
         httpx.AsyncClient(timeout=timeout) as client,
         client.stream(url=url, headers=request_headers, **_request(method, json)) as response,
     ):
+        reader.start(response)
         async for data in response.aiter_bytes():
-            body += data
-            _check_deadline(deadline, max_time)
-    return _result(protocol, response.status_code, response.headers, bytes(body), strict)
+            if reader.feed(data):
+                break
+    return reader.result(response)
 
 
 def assert_conforms(
