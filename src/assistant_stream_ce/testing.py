@@ -166,14 +166,16 @@ def _body(json: Any) -> Any:
     return DEFAULT_CHAT if json is None else json
 
 
-def _request(method: str, json: Any) -> dict[str, Any]:
-    """The request's method and body: GET (a resume endpoint) sends none."""
-    method = method.upper()
-    return {"method": method} if method == "GET" else {"method": method, "json": _body(json)}
-
-
-def _request_headers(headers: Mapping[str, str] | None) -> dict[str, str]:
-    return {"Accept": "text/event-stream, text/plain, */*", **(headers or {})}
+def _request(url: str, method: str, json: Any, headers: Mapping[str, str] | None) -> dict[str, Any]:
+    """The arguments of ``client.stream``: GET (a resume endpoint) sends no body."""
+    request: dict[str, Any] = {
+        "method": method.upper(),
+        "url": url,
+        "headers": {"Accept": "text/event-stream, text/plain, */*", **(headers or {})},
+    }
+    if request["method"] != "GET":
+        request["json"] = _body(json)
+    return request
 
 
 class _Reader:
@@ -245,10 +247,9 @@ def fetch_stream(
     goes away mid-stream (the result is then ``aborted``).
     """
     reader = _Reader(protocol, strict, max_time, stop_after)  # an unknown protocol fails here
-    request_headers = _request_headers(headers)
     with (
         httpx.Client(timeout=timeout) as client,
-        client.stream(url=url, headers=request_headers, **_request(method, json)) as response,
+        client.stream(**_request(url, method, json, headers)) as response,
     ):
         reader.start(response)
         for data in response.iter_bytes():
@@ -271,10 +272,9 @@ async def afetch_stream(
 ) -> StreamResult:
     """`fetch_stream` for async tests (httpx's ``AsyncClient`` over the real socket)."""
     reader = _Reader(protocol, strict, max_time, stop_after)
-    request_headers = _request_headers(headers)
     async with (
         httpx.AsyncClient(timeout=timeout) as client,
-        client.stream(url=url, headers=request_headers, **_request(method, json)) as response,
+        client.stream(**_request(url, method, json, headers)) as response,
     ):
         reader.start(response)
         async for data in response.aiter_bytes():
